@@ -1,0 +1,186 @@
+//! DriveDeck's write side: every action on a drive is a job on a link.
+//!
+//! - [`Bus`]: the command bus. [`Bus::submit`] checks a [`Command`] against what the
+//!   bus knows of the drive (its profile limits, its mode) and refuses bad ones before
+//!   anything reaches the wire; accepted commands become jobs with a [`JobHandle`].
+//! - [`link`]: one actor per link owns the port, runs jobs in order, sends an E-stop
+//!   ahead of everything, and polls telemetry between jobs.
+//! - [`dxl2`]: what Dynamixel Protocol 2.0 means for a link: requests for each command,
+//!   telemetry via Sync Read, hardware-error decoding.
+//! - [`job`]: a job's handle and its lifecycle bookkeeping.
+//! - [`EventSink`]: where the bus reports what happened (the query store, in the app).
+
+pub mod dxl2;
+pub mod job;
+pub mod link;
+
+pub use job::JobHandle;
+pub use link::{LinkConfig, LinkError};
+
+use drivedeck_domain::{Clock, Command, DriveRef, DriveStatus, Event, JobId, JobState, LinkId};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// Receives every event the bus emits, in order. Must not block.
+pub trait EventSink: Send + Sync + 'static {
+    /// Takes one event.
+    fn emit(&self, event: Event);
+}
+
+/// Why a command was refused before it became a job. Nothing was sent.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SubmitError {
+    /// No connected link has that drive.
+    #[error("{0} is not connected")]
+    UnknownDrive(DriveRef),
+    /// The command is not valid for the drive as it is (range, mode, state).
+    #[error("{0}")]
+    Invalid(String),
+    /// The drive's link is down.
+    #[error("the link of {0} is down")]
+    LinkDown(DriveRef),
+}
+
+/// The command bus. Cheap to clone; all clones share the links.
+#[derive(Clone)]
+pub struct Bus {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    links: RwLock<BTreeMap<LinkId, link::LinkHandle>>,
+    next_job: AtomicU64,
+    next_link: AtomicU32,
+    sink: Arc<dyn EventSink>,
+    clock: Clock,
+    runtime: tokio::runtime::Handle,
+}
+
+impl Bus {
+    /// A bus with no links. Job IDs start at `first_job` (the store's next free ID), so
+    /// they stay unique across runs. Must be called inside a tokio runtime.
+    pub fn new(sink: Arc<dyn EventSink>, clock: Clock, first_job: u64) -> Bus {
+        Bus {
+            inner: Arc::new(Inner {
+                links: RwLock::new(BTreeMap::new()),
+                next_job: AtomicU64::new(first_job.max(1)),
+                next_link: AtomicU32::new(1),
+                sink,
+                clock,
+                runtime: tokio::runtime::Handle::current(),
+            }),
+        }
+    }
+
+    /// The clock that stamps the bus's events.
+    pub fn clock(&self) -> Clock {
+        self.inner.clock
+    }
+
+    /// Opens a serial port (a USB adapter or a simulator's pty) and connects a link.
+    pub async fn connect_serial(&self, config: LinkConfig) -> Result<LinkId, LinkError> {
+        let port = link::open_serial(&config.port, config.baud)?;
+        self.attach(port, config).await
+    }
+
+    /// Connects a link over any byte stream (a serial port, an in-memory pipe): finds the
+    /// configured drives, then hands the stream to the link's actor.
+    pub async fn attach<T>(&self, io: T, config: LinkConfig) -> Result<LinkId, LinkError>
+    where
+        T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let id = self.inner.next_link.fetch_add(1, Ordering::Relaxed);
+        let handle = link::spawn(
+            id,
+            io,
+            config,
+            Arc::clone(&self.inner.sink),
+            self.inner.clock,
+        )
+        .await?;
+        self.write_links().insert(id, handle);
+        Ok(id)
+    }
+
+    /// Closes a link: queued jobs are cancelled, the drives are left as they are.
+    pub async fn disconnect(&self, link: LinkId) -> bool {
+        let handle = self.write_links().remove(&link);
+        match handle {
+            Some(handle) => {
+                handle.shutdown().await;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// What the bus knows of every connected drive (for validation and the shell's
+    /// status line; the UI reads drive state from the store).
+    pub fn drives(&self) -> Vec<DriveStatus> {
+        self.read_links()
+            .values()
+            .flat_map(link::LinkHandle::drives)
+            .collect()
+    }
+
+    /// Checks `command` and queues it as a job. E-stop goes to every link ahead of
+    /// everything else. A refused command sends nothing and is not journaled.
+    pub fn submit(&self, command: Command) -> Result<JobHandle, SubmitError> {
+        let links = self.read_links();
+        let target_link = match command.drive() {
+            Some(drive) => {
+                let link = links
+                    .get(&drive.link)
+                    .ok_or(SubmitError::UnknownDrive(drive))?;
+                link.validate(&command)?;
+                Some(link)
+            }
+            None => None,
+        };
+        let id = JobId(self.inner.next_job.fetch_add(1, Ordering::Relaxed));
+        let (job, handle) = job::Job::new(id, command.clone());
+        self.inner.sink.emit(Event::JobQueued {
+            job: id,
+            command: command.clone(),
+            at: self.inner.clock.now(),
+        });
+        match target_link {
+            Some(link) => link.enqueue(job),
+            None => {
+                // E-stop: every link stops its drives; the job is done when all have.
+                let parts: Vec<_> = links.values().map(link::LinkHandle::estop).collect();
+                let sink = Arc::clone(&self.inner.sink);
+                let clock = self.inner.clock;
+                self.inner.runtime.spawn(async move {
+                    let mut failures = Vec::new();
+                    for part in parts {
+                        match part.await {
+                            Ok(Ok(())) => {}
+                            Ok(Err(reason)) => failures.push(reason),
+                            Err(_) => failures.push("a link closed during the E-stop".into()),
+                        }
+                    }
+                    let state = if failures.is_empty() {
+                        JobState::Done
+                    } else {
+                        JobState::Failed {
+                            reason: failures.join("; "),
+                        }
+                    };
+                    job.finish(state, sink.as_ref(), clock);
+                });
+            }
+        }
+        Ok(handle)
+    }
+
+    fn read_links(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<LinkId, link::LinkHandle>> {
+        self.inner.links.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write_links(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<LinkId, link::LinkHandle>> {
+        self.inner.links.write().unwrap_or_else(|e| e.into_inner())
+    }
+}

@@ -1,0 +1,944 @@
+//! A link: one port, one protocol, one or more drives, and the actor that owns them.
+//!
+//! The actor is the only code that touches the port. Callers talk to it through a
+//! [`LinkHandle`]: jobs go into a FIFO (so writes to a drive keep their order), E-stops
+//! into a separate channel the actor always looks at first. Between jobs the actor polls
+//! telemetry (Sync Read of present current/velocity/position) at the configured rate
+//! and the drives' state (torque, hardware error) at a lower one, and emits both as
+//! events. A transaction writes one request and reads replies until the expected
+//! number arrived or the reply timeout passed; a corrupt or missing reply fails the job
+//! (after one retry), it never wedges the link. An I/O error means the link is lost:
+//! every queued job fails with that reason and the actor stops.
+
+use crate::dxl2::{self, Span};
+use crate::job::Job;
+use crate::{EventSink, SubmitError};
+use bytes::BytesMut;
+use drivedeck_domain::{
+    Clock, Command, DriveMode, DriveRef, DriveStatus, Event, JobState, LinkId, Target,
+    TelemetrySample,
+};
+use drivedeck_proto::dxl2::{Packet, decode, instruction};
+use drivedeck_proto::profile::{Profile, Role};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+/// How to reach the drives of one link.
+#[derive(Clone, Debug)]
+pub struct LinkConfig {
+    /// Serial device path (`/dev/ttyUSB0`, `/dev/pts/3`, `COM3`).
+    pub port: String,
+    /// Baud rate.
+    pub baud: u32,
+    /// The drives expected on the bus, by ID, with their model.
+    pub drives: Vec<(u8, Arc<Profile>)>,
+    /// Telemetry polls per second (all drives in one Sync Read).
+    pub poll_hz: f64,
+    /// State polls (torque, hardware error) per second.
+    pub state_hz: f64,
+    /// How long to wait for a reply.
+    pub reply_timeout: Duration,
+    /// Whether the port is a built-in simulator.
+    pub simulated: bool,
+}
+
+impl LinkConfig {
+    /// Defaults for `drives` on `port`: 200 Hz telemetry, 10 Hz state, 50 ms timeout.
+    pub fn new(port: impl Into<String>, baud: u32, drives: Vec<(u8, Arc<Profile>)>) -> Self {
+        LinkConfig {
+            port: port.into(),
+            baud,
+            drives,
+            poll_hz: 200.0,
+            state_hz: 10.0,
+            reply_timeout: Duration::from_millis(50),
+            simulated: false,
+        }
+    }
+}
+
+/// Why a link could not be opened or used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LinkError {
+    /// The port could not be opened.
+    #[error("cannot open {port}: {reason}")]
+    Open {
+        /// The port.
+        port: String,
+        /// The operating system's words.
+        reason: String,
+    },
+    /// None of the expected drives answered.
+    #[error("no drive answered on {0}")]
+    NoDrives(String),
+    /// The configuration makes no sense (rate, IDs).
+    #[error("bad link configuration: {0}")]
+    Config(String),
+}
+
+/// Opens a serial port for a link (8N1, no flow control), as a tokio stream.
+pub fn open_serial(port: &str, baud: u32) -> Result<tokio_serial::SerialStream, LinkError> {
+    use tokio_serial::SerialPortBuilderExt;
+    tokio_serial::new(port, baud)
+        .open_native_async()
+        .map_err(|e| LinkError::Open {
+            port: port.to_string(),
+            reason: e.to_string(),
+        })
+}
+
+struct DriveEntry {
+    profile: Arc<Profile>,
+    status: DriveStatus,
+}
+
+type SharedDrives = Arc<RwLock<BTreeMap<u8, DriveEntry>>>;
+
+enum Request {
+    Job(Job),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// The callers' side of a link actor.
+pub struct LinkHandle {
+    id: LinkId,
+    requests: mpsc::UnboundedSender<Request>,
+    estops: mpsc::UnboundedSender<oneshot::Sender<Result<(), String>>>,
+    drives: SharedDrives,
+}
+
+impl LinkHandle {
+    /// The drives on this link as the actor last saw them.
+    pub fn drives(&self) -> Vec<DriveStatus> {
+        self.read_drives()
+            .values()
+            .map(|d| d.status.clone())
+            .collect()
+    }
+
+    fn read_drives(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<u8, DriveEntry>> {
+        self.drives.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Refuses a command the drive cannot take as it is; nothing is sent.
+    pub fn validate(&self, command: &Command) -> Result<(), SubmitError> {
+        let Some(drive) = command.drive() else {
+            return Ok(());
+        };
+        let drives = self.read_drives();
+        let entry = drives
+            .get(&drive.id)
+            .filter(|_| drive.link == self.id)
+            .ok_or(SubmitError::UnknownDrive(drive))?;
+        if self.requests.is_closed() {
+            return Err(SubmitError::LinkDown(drive));
+        }
+        let status = &entry.status;
+        match command {
+            Command::SetMode { mode, .. } if status.enabled && *mode != status.mode => {
+                Err(SubmitError::Invalid(format!(
+                    "disable drive {} before changing its mode",
+                    drive.id
+                )))
+            }
+            Command::SetTarget { target, .. } => check_target(status, *target),
+            _ => Ok(()),
+        }
+    }
+
+    /// Queues a validated job behind the link's earlier jobs.
+    pub fn enqueue(&self, job: Job) {
+        if let Err(mpsc::error::SendError(Request::Job(job))) =
+            self.requests.send(Request::Job(job))
+        {
+            // The actor is gone; the job's drop reports it cancelled to its handle.
+            log::warn!("{} submitted to a closed link", job.id);
+        }
+    }
+
+    /// Asks the actor to stop every drive now. Resolves when the stop is confirmed.
+    pub fn estop(&self) -> oneshot::Receiver<Result<(), String>> {
+        let (tx, rx) = oneshot::channel();
+        if let Err(mpsc::error::SendError(tx)) = self.estops.send(tx) {
+            let _ = tx.send(Err(format!("link {} is down", self.id)));
+        }
+        rx
+    }
+
+    /// Stops the actor; queued jobs are cancelled.
+    pub async fn shutdown(self) {
+        let (tx, rx) = oneshot::channel();
+        if self.requests.send(Request::Shutdown(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+fn check_target(status: &DriveStatus, target: Target) -> Result<(), SubmitError> {
+    if target.mode() != status.mode {
+        return Err(SubmitError::Invalid(format!(
+            "drive {} is in {} mode; a {} target needs {} mode",
+            status.drive.id,
+            mode_name(status.mode),
+            mode_name(target.mode()),
+            mode_name(target.mode())
+        )));
+    }
+    match target {
+        Target::Position(rad) => {
+            let (lo, hi) = status.position_limits;
+            if !rad.is_finite() || rad < lo || rad > hi {
+                return Err(SubmitError::Invalid(format!(
+                    "position {rad:.4} rad ({:.1}°) is outside drive {}'s range {lo:.4} – {hi:.4} rad ({:.1}° – {:.1}°)",
+                    rad.to_degrees(),
+                    status.drive.id,
+                    lo.to_degrees(),
+                    hi.to_degrees()
+                )));
+            }
+        }
+        Target::Velocity(rad_s) => {
+            let limit = status.velocity_limit;
+            if !rad_s.is_finite() || rad_s.abs() > limit {
+                return Err(SubmitError::Invalid(format!(
+                    "velocity {rad_s:.4} rad/s is beyond drive {}'s limit ±{limit:.4} rad/s",
+                    status.drive.id
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn mode_name(mode: DriveMode) -> &'static str {
+    match mode {
+        DriveMode::Position => "position",
+        DriveMode::Velocity => "velocity",
+    }
+}
+
+/// Finds the configured drives over `io`, then starts the actor that owns it.
+pub(crate) async fn spawn<T>(
+    id: LinkId,
+    io: T,
+    config: LinkConfig,
+    sink: Arc<dyn EventSink>,
+    clock: Clock,
+) -> Result<LinkHandle, LinkError>
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    if !(config.poll_hz > 0.0 && config.poll_hz <= 10_000.0) {
+        return Err(LinkError::Config(format!(
+            "poll rate {} Hz is outside 0 – 10000 Hz",
+            config.poll_hz
+        )));
+    }
+    if config.drives.is_empty() {
+        return Err(LinkError::Config("no drives configured".into()));
+    }
+    let (requests, requests_rx) = mpsc::unbounded_channel();
+    let (estops, estops_rx) = mpsc::unbounded_channel();
+    let drives: SharedDrives = Arc::new(RwLock::new(BTreeMap::new()));
+    let mut actor = Actor {
+        id,
+        io,
+        rx: BytesMut::with_capacity(1024),
+        config,
+        requests: requests_rx,
+        estops: estops_rx,
+        queue: VecDeque::new(),
+        shutdown: None,
+        drives: Arc::clone(&drives),
+        sink,
+        clock,
+    };
+    actor.discover().await?;
+    tokio::spawn(actor.run());
+    Ok(LinkHandle {
+        id,
+        requests,
+        estops,
+        drives,
+    })
+}
+
+/// Why a single-drive request did not succeed.
+#[derive(Debug)]
+enum CommandError {
+    /// No valid reply in time, twice.
+    NoAnswer(String),
+    /// The drive answered with an error, or with something else than expected.
+    Refused(String),
+    /// The port failed: the link is lost.
+    Io(String),
+}
+
+impl std::fmt::Display for CommandError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CommandError::NoAnswer(s) | CommandError::Refused(s) => f.write_str(s),
+            CommandError::Io(s) => write!(f, "link I/O error: {s}"),
+        }
+    }
+}
+
+/// Why a transaction did not complete.
+#[derive(Debug)]
+enum TxError {
+    /// Not every expected reply came in time (those that did are kept).
+    Timeout { partial: Vec<Packet> },
+    /// The port failed: the link is lost.
+    Io(String),
+}
+
+struct Actor<T> {
+    id: LinkId,
+    io: T,
+    rx: BytesMut,
+    config: LinkConfig,
+    requests: mpsc::UnboundedReceiver<Request>,
+    estops: mpsc::UnboundedReceiver<oneshot::Sender<Result<(), String>>>,
+    queue: VecDeque<Job>,
+    shutdown: Option<oneshot::Sender<()>>,
+    drives: SharedDrives,
+    sink: Arc<dyn EventSink>,
+    clock: Clock,
+}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
+    fn drive_ref(&self, id: u8) -> DriveRef {
+        DriveRef { link: self.id, id }
+    }
+
+    fn write_drives(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<u8, DriveEntry>> {
+        self.drives.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn profile_of(&self, id: u8) -> Option<Arc<Profile>> {
+        self.drives
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .map(|d| Arc::clone(&d.profile))
+    }
+
+    /// Pings each configured drive, checks its model, reads its mode and limits.
+    async fn discover(&mut self) -> Result<(), LinkError> {
+        let expected = self.config.drives.clone();
+        for (id, profile) in expected {
+            match self.read_initial_status(id, &profile).await {
+                Ok(status) => {
+                    self.write_drives().insert(
+                        id,
+                        DriveEntry {
+                            profile: Arc::clone(&profile),
+                            status,
+                        },
+                    );
+                }
+                Err(reason) => log::warn!("drive {id} on {}: {reason}", self.config.port),
+            }
+        }
+        if self.write_drives().is_empty() {
+            return Err(LinkError::NoDrives(self.config.port.clone()));
+        }
+        let at = self.clock.now();
+        self.sink.emit(Event::LinkUp {
+            link: self.id,
+            port: self.config.port.clone(),
+            protocol: "dynamixel2".into(),
+            baud: self.config.baud,
+            at,
+        });
+        let statuses: Vec<DriveStatus> = self
+            .write_drives()
+            .values()
+            .map(|d| d.status.clone())
+            .collect();
+        for status in statuses {
+            self.sink.emit(Event::DriveChanged { status, at });
+        }
+        Ok(())
+    }
+
+    async fn read_u(&mut self, id: u8, profile: &Profile, role: Role) -> Result<i64, String> {
+        let register = profile
+            .role(role)
+            .ok_or_else(|| format!("profile {} lacks {role:?}", profile.name))?;
+        let request = Packet::read(id, register.address, register.size() as u16);
+        let reply = self
+            .command(&request, id)
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = reply.as_status().ok_or("not a status packet")?;
+        register
+            .decode(status.data)
+            .ok_or_else(|| format!("short reply reading {}", register.name))
+    }
+
+    async fn read_initial_status(
+        &mut self,
+        id: u8,
+        profile: &Profile,
+    ) -> Result<DriveStatus, String> {
+        let ping = self
+            .command(&Packet::ping(id), id)
+            .await
+            .map_err(|e| e.to_string())?;
+        let model = ping
+            .as_status()
+            .and_then(|s| s.data.get(..2).map(|b| u16::from_le_bytes([b[0], b[1]])))
+            .ok_or("ping reply without a model number")?;
+        if model != profile.model_number {
+            return Err(format!(
+                "answers as model {model}, but {} is model {}",
+                profile.name, profile.model_number
+            ));
+        }
+        let enabled = self.read_u(id, profile, Role::TorqueEnable).await? != 0;
+        let mode_raw = self.read_u(id, profile, Role::OperatingMode).await?;
+        let mode = if mode_raw == profile.modes.velocity {
+            DriveMode::Velocity
+        } else {
+            DriveMode::Position
+        };
+        let velocity_limit_raw = self.read_u(id, profile, Role::VelocityLimit).await?;
+        let velocity_limit = profile
+            .role(Role::GoalVelocity)
+            .map(|r| r.to_si(velocity_limit_raw).abs())
+            .unwrap_or(0.0);
+        let goal = profile.role(Role::GoalPosition).ok_or("no Goal Position")?;
+        let mut lo = goal.to_si(goal.min.unwrap_or(0));
+        let mut hi = goal.to_si(goal.max.unwrap_or(0));
+        // The drive's own position limit entries narrow the range further.
+        for (name, bound) in [
+            ("Min Position Limit", &mut lo),
+            ("Max Position Limit", &mut hi),
+        ] {
+            if let Some(register) = profile.register(name).cloned() {
+                let request = Packet::read(id, register.address, register.size() as u16);
+                if let Ok(reply) = self.command(&request, id).await
+                    && let Some(raw) = reply.as_status().and_then(|s| register.decode(s.data))
+                {
+                    *bound = goal.to_si(raw);
+                }
+            }
+        }
+        let hardware_error = self.read_u(id, profile, Role::HardwareError).await?;
+        Ok(DriveStatus {
+            drive: self.drive_ref(id),
+            model: profile.name.clone(),
+            enabled,
+            mode,
+            fault: dxl2::hardware_error_text(hardware_error),
+            target: None,
+            position_limits: (lo.min(hi), lo.max(hi)),
+            velocity_limit,
+        })
+    }
+
+    async fn run(mut self) {
+        let poll_period = Duration::from_secs_f64(1.0 / self.config.poll_hz);
+        let state_period = Duration::from_secs_f64(1.0 / self.config.state_hz.max(0.1));
+        let mut next_poll = Instant::now();
+        let mut next_state = Instant::now() + state_period;
+        let outcome: Result<(), String> = loop {
+            // 1. E-stops, before anything else.
+            if let Ok(reply) = self.estops.try_recv() {
+                if let Err(e) = self.answer_estop(reply).await {
+                    break Err(e);
+                }
+                continue;
+            }
+            // 2. New jobs join the queue in arrival order.
+            self.drain_requests();
+            if let Some(done) = self.shutdown.take() {
+                self.cancel_queue("the link was disconnected");
+                let _ = done.send(());
+                return;
+            }
+            // 3. One job.
+            if let Some(job) = self.queue.pop_front() {
+                if let Err(e) = self.execute(job).await {
+                    break Err(e);
+                }
+                continue;
+            }
+            // 4. Telemetry and state when due.
+            let now = Instant::now();
+            if now >= next_state {
+                next_state = now + state_period;
+                if let Err(TxError::Io(e)) = self.poll_state().await {
+                    break Err(e);
+                }
+                continue;
+            }
+            if now >= next_poll {
+                // A late poll is not made up for: the next one is a period from now.
+                next_poll = (next_poll + poll_period).max(now);
+                if let Err(TxError::Io(e)) = self.poll_telemetry().await {
+                    break Err(e);
+                }
+                continue;
+            }
+            // 5. Idle until something is due or arrives.
+            tokio::select! {
+                biased;
+                reply = self.estops.recv() => match reply {
+                    Some(reply) => {
+                        if let Err(e) = self.answer_estop(reply).await {
+                            break Err(e);
+                        }
+                    }
+                    None => return,
+                },
+                request = self.requests.recv() => match request {
+                    Some(Request::Job(job)) => self.queue.push_back(job),
+                    Some(Request::Shutdown(done)) => self.shutdown = Some(done),
+                    None => return,
+                },
+                _ = tokio::time::sleep_until(next_poll.min(next_state)) => {}
+            }
+        };
+        if let Err(reason) = outcome {
+            self.lose_link(&reason);
+        }
+    }
+
+    /// Moves every request waiting in the channel into the queue (a shutdown request is
+    /// kept aside for the loop to act on).
+    fn drain_requests(&mut self) {
+        while let Ok(request) = self.requests.try_recv() {
+            match request {
+                Request::Job(job) => self.queue.push_back(job),
+                Request::Shutdown(done) => {
+                    self.shutdown = Some(done);
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Runs an E-stop and tells its requester how it went. `Err` when the link is lost.
+    async fn answer_estop(
+        &mut self,
+        reply: oneshot::Sender<Result<(), String>>,
+    ) -> Result<(), String> {
+        match self.estop().await {
+            Ok(()) => {
+                let _ = reply.send(Ok(()));
+                Ok(())
+            }
+            Err(TxError::Timeout { .. }) => {
+                let _ = reply.send(Err(format!(
+                    "link {}: not every drive confirmed torque off",
+                    self.id
+                )));
+                Ok(())
+            }
+            Err(TxError::Io(e)) => {
+                let _ = reply.send(Err(format!("link lost: {e}")));
+                Err(e)
+            }
+        }
+    }
+
+    fn lose_link(&mut self, reason: &str) {
+        log::warn!("link {} lost: {reason}", self.id);
+        let at = self.clock.now();
+        self.sink.emit(Event::LinkDown {
+            link: self.id,
+            reason: reason.to_string(),
+            at,
+        });
+        self.requests.close();
+        while let Ok(request) = self.requests.try_recv() {
+            if let Request::Job(job) = request {
+                self.queue.push_back(job);
+            }
+        }
+        for job in self.queue.drain(..) {
+            job.finish(
+                JobState::Failed {
+                    reason: format!("link lost: {reason}"),
+                },
+                self.sink.as_ref(),
+                self.clock,
+            );
+        }
+        while let Ok(reply) = self.estops.try_recv() {
+            let _ = reply.send(Err(format!("link lost: {reason}")));
+        }
+    }
+
+    fn cancel_queue(&mut self, reason: &str) {
+        for job in self.queue.drain(..) {
+            job.finish(
+                JobState::Cancelled {
+                    reason: reason.to_string(),
+                },
+                self.sink.as_ref(),
+                self.clock,
+            );
+        }
+    }
+
+    /// Writes `request` and collects `replies` status packets (or what came in time).
+    async fn transact(&mut self, request: &Packet, replies: usize) -> Result<Vec<Packet>, TxError> {
+        // Bytes left over from an earlier, timed-out exchange belong to nobody now.
+        self.rx.clear();
+        let bytes = request.encode();
+        self.io
+            .write_all(&bytes)
+            .await
+            .map_err(|e| TxError::Io(e.to_string()))?;
+        self.io
+            .flush()
+            .await
+            .map_err(|e| TxError::Io(e.to_string()))?;
+        let mut out = Vec::with_capacity(replies);
+        if replies == 0 {
+            return Ok(out);
+        }
+        let deadline = Instant::now() + self.config.reply_timeout;
+        loop {
+            loop {
+                match decode(&mut self.rx) {
+                    // Half-duplex adapters echo our own request: only status packets count.
+                    Ok(Some(packet)) if packet.instruction == instruction::STATUS => {
+                        out.push(packet)
+                    }
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(e) => log::debug!("link {}: dropped a corrupt frame: {e}", self.id),
+                }
+            }
+            if out.len() >= replies {
+                return Ok(out);
+            }
+            match tokio::time::timeout_at(deadline, self.io.read_buf(&mut self.rx)).await {
+                Err(_) => return Err(TxError::Timeout { partial: out }),
+                Ok(Ok(0)) => return Err(TxError::Io("the port closed".into())),
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return Err(TxError::Io(e.to_string())),
+            }
+        }
+    }
+
+    /// One request to one drive, one reply from it; retried once on timeout.
+    async fn command(&mut self, request: &Packet, id: u8) -> Result<Packet, CommandError> {
+        let mut last = CommandError::NoAnswer(format!("drive {id} did not answer"));
+        for _attempt in 0..2 {
+            match self.transact(request, 1).await {
+                Ok(mut replies) => {
+                    let reply = replies.remove(0);
+                    if reply.id != id {
+                        last = CommandError::Refused(format!(
+                            "reply from ID {} instead of {id}",
+                            reply.id
+                        ));
+                        continue;
+                    }
+                    let error = reply.as_status().map(|s| s.error);
+                    return match error {
+                        Some(error) if error.is_ok() => Ok(reply),
+                        Some(error) => Err(CommandError::Refused(format!(
+                            "drive {id} refused: {error}"
+                        ))),
+                        None => Err(CommandError::Refused("not a status packet".into())),
+                    };
+                }
+                Err(TxError::Timeout { .. }) => {}
+                Err(TxError::Io(e)) => return Err(CommandError::Io(e)),
+            }
+        }
+        Err(last)
+    }
+
+    /// Runs one job to its terminal state. `Err` only when the link itself failed.
+    async fn execute(&mut self, job: Job) -> Result<(), String> {
+        let Some(drive) = job.command.drive() else {
+            job.finish(
+                JobState::Failed {
+                    reason: "not a drive command".into(),
+                },
+                self.sink.as_ref(),
+                self.clock,
+            );
+            return Ok(());
+        };
+        let Some(profile) = self.profile_of(drive.id) else {
+            job.finish(
+                JobState::Failed {
+                    reason: format!("{drive} is not on this link"),
+                },
+                self.sink.as_ref(),
+                self.clock,
+            );
+            return Ok(());
+        };
+        let request = match &job.command {
+            Command::Enable { .. } => dxl2::write_role(&profile, drive.id, Role::TorqueEnable, 1),
+            Command::Disable { .. } => dxl2::write_role(&profile, drive.id, Role::TorqueEnable, 0),
+            Command::SetMode { mode, .. } => {
+                let raw = match mode {
+                    DriveMode::Position => profile.modes.position,
+                    DriveMode::Velocity => profile.modes.velocity,
+                };
+                dxl2::write_role(&profile, drive.id, Role::OperatingMode, raw)
+            }
+            Command::SetTarget { target, .. } => {
+                let (role, si) = match target {
+                    Target::Position(rad) => (Role::GoalPosition, *rad),
+                    Target::Velocity(rad_s) => (Role::GoalVelocity, *rad_s),
+                };
+                profile
+                    .role(role)
+                    .and_then(|r| r.from_si(si))
+                    .and_then(|raw| dxl2::write_role(&profile, drive.id, role, raw))
+            }
+            Command::EStop => None,
+        };
+        let Some(request) = request else {
+            job.finish(
+                JobState::Failed {
+                    reason: format!("{} cannot express this command", profile.name),
+                },
+                self.sink.as_ref(),
+                self.clock,
+            );
+            return Ok(());
+        };
+        job.sent(self.sink.as_ref(), self.clock);
+        let state = match self.command(&request, drive.id).await {
+            Ok(_) => {
+                self.apply(&job.command);
+                JobState::Done
+            }
+            Err(CommandError::NoAnswer(_)) => JobState::TimedOut,
+            Err(CommandError::Refused(reason)) => JobState::Failed { reason },
+            Err(error @ CommandError::Io(_)) => {
+                let reason = error.to_string();
+                job.finish(
+                    JobState::Failed {
+                        reason: format!("link lost: {reason}"),
+                    },
+                    self.sink.as_ref(),
+                    self.clock,
+                );
+                return Err(reason);
+            }
+        };
+        job.finish(state, self.sink.as_ref(), self.clock);
+        Ok(())
+    }
+
+    /// Updates the write side's view of a drive after the drive confirmed `command`.
+    fn apply(&mut self, command: &Command) {
+        let Some(drive) = command.drive() else { return };
+        let changed = {
+            let mut drives = self.write_drives();
+            let Some(entry) = drives.get_mut(&drive.id) else {
+                return;
+            };
+            let status = &mut entry.status;
+            match command {
+                Command::Enable { .. } => status.enabled = true,
+                Command::Disable { .. } => status.enabled = false,
+                Command::SetMode { mode, .. } => {
+                    status.mode = *mode;
+                    status.target = None;
+                }
+                Command::SetTarget { target, .. } => status.target = Some(*target),
+                Command::EStop => {}
+            }
+            status.clone()
+        };
+        self.sink.emit(Event::DriveChanged {
+            status: changed,
+            at: self.clock.now(),
+        });
+    }
+
+    /// The safe stop: motion jobs in the queue are cancelled, torque off goes out by
+    /// broadcast first (one frame for all drives), then each drive is read back; any
+    /// drive still on gets its own write.
+    async fn estop(&mut self) -> Result<(), TxError> {
+        // Jobs submitted before the E-stop but still in the channel are cancelled too.
+        self.drain_requests();
+        let (motion, rest): (Vec<Job>, Vec<Job>) = self
+            .queue
+            .drain(..)
+            .partition(|job| job.command.is_motion());
+        self.queue.extend(rest);
+        let profiles: Vec<(u8, Arc<Profile>)> = self
+            .drives
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(id, d)| (*id, Arc::clone(&d.profile)))
+            .collect();
+        // Distinct torque-enable addresses: one broadcast each.
+        let mut broadcasts: Vec<Packet> = profiles
+            .iter()
+            .filter_map(|(_, p)| dxl2::broadcast_torque_off(p))
+            .collect();
+        broadcasts.dedup();
+        for packet in &broadcasts {
+            self.transact(packet, 0).await?;
+        }
+        for job in motion {
+            job.finish(
+                JobState::Cancelled {
+                    reason: "E-stop".into(),
+                },
+                self.sink.as_ref(),
+                self.clock,
+            );
+        }
+        let mut unconfirmed = Vec::new();
+        for (id, profile) in &profiles {
+            let confirmed = match self.read_u(*id, profile, Role::TorqueEnable).await {
+                Ok(0) => true,
+                _ => match dxl2::write_role(profile, *id, Role::TorqueEnable, 0) {
+                    Some(packet) => self.command(&packet, *id).await.is_ok(),
+                    None => false,
+                },
+            };
+            if !confirmed {
+                unconfirmed.push(*id);
+            }
+        }
+        let at = self.clock.now();
+        let changed: Vec<DriveStatus> = {
+            let mut drives = self.write_drives();
+            drives
+                .iter_mut()
+                .filter(|(id, _)| !unconfirmed.contains(id))
+                .map(|(_, d)| {
+                    d.status.enabled = false;
+                    d.status.target = None;
+                    d.status.clone()
+                })
+                .collect()
+        };
+        for status in changed {
+            self.sink.emit(Event::DriveChanged { status, at });
+        }
+        if unconfirmed.is_empty() {
+            Ok(())
+        } else {
+            Err(TxError::Timeout {
+                partial: Vec::new(),
+            })
+        }
+    }
+
+    async fn poll_telemetry(&mut self) -> Result<(), TxError> {
+        let drives: Vec<(u8, Arc<Profile>)> = self
+            .drives
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(id, d)| (*id, Arc::clone(&d.profile)))
+            .collect();
+        let Some((_, profile)) = drives.first() else {
+            return Ok(());
+        };
+        let Some(span) = Span::covering(profile, &dxl2::TELEMETRY) else {
+            return Ok(());
+        };
+        let ids: Vec<u8> = drives.iter().map(|(id, _)| *id).collect();
+        let request = Packet::sync_read(span.address, span.length, &ids);
+        let (replies, result) = match self.transact(&request, ids.len()).await {
+            Ok(replies) => (replies, Ok(())),
+            Err(TxError::Timeout { partial }) => (partial, Ok(())),
+            Err(e) => (Vec::new(), Err(e)),
+        };
+        let t_us = self.clock.now();
+        let mut samples = Vec::with_capacity(replies.len());
+        for reply in &replies {
+            let Some(status) = reply.as_status() else {
+                continue;
+            };
+            let Some((_, profile)) = drives.iter().find(|(id, _)| *id == reply.id) else {
+                continue;
+            };
+            let si = |role: Role| {
+                let raw = span.value(profile, role, status.data)?;
+                Some(profile.role(role)?.to_si(raw))
+            };
+            if let (Some(position), Some(velocity), Some(current)) = (
+                si(Role::PresentPosition),
+                si(Role::PresentVelocity),
+                si(Role::PresentCurrent),
+            ) {
+                samples.push(TelemetrySample {
+                    drive: self.drive_ref(reply.id),
+                    t_us,
+                    position,
+                    velocity,
+                    current,
+                });
+            }
+        }
+        if !samples.is_empty() {
+            self.sink.emit(Event::Samples { samples });
+        }
+        result
+    }
+
+    async fn poll_state(&mut self) -> Result<(), TxError> {
+        let drives: Vec<(u8, Arc<Profile>)> = self
+            .drives
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(id, d)| (*id, Arc::clone(&d.profile)))
+            .collect();
+        let Some((_, profile)) = drives.first() else {
+            return Ok(());
+        };
+        let Some(span) = Span::covering(profile, &dxl2::STATE) else {
+            return Ok(());
+        };
+        let ids: Vec<u8> = drives.iter().map(|(id, _)| *id).collect();
+        let request = Packet::sync_read(span.address, span.length, &ids);
+        let replies = match self.transact(&request, ids.len()).await {
+            Ok(replies) => replies,
+            Err(TxError::Timeout { partial }) => partial,
+            Err(e) => return Err(e),
+        };
+        let at = self.clock.now();
+        let mut changed = Vec::new();
+        {
+            let mut table = self.write_drives();
+            for reply in &replies {
+                let (Some(status), Some(entry)) = (reply.as_status(), table.get_mut(&reply.id))
+                else {
+                    continue;
+                };
+                let enabled = span.value(&entry.profile, Role::TorqueEnable, status.data);
+                let error = span.value(&entry.profile, Role::HardwareError, status.data);
+                let (Some(enabled), Some(error)) = (enabled, error) else {
+                    continue;
+                };
+                let fault = dxl2::hardware_error_text(error);
+                if entry.status.enabled != (enabled != 0) || entry.status.fault != fault {
+                    entry.status.enabled = enabled != 0;
+                    entry.status.fault = fault;
+                    changed.push(entry.status.clone());
+                }
+            }
+        }
+        for status in changed {
+            self.sink.emit(Event::DriveChanged { status, at });
+        }
+        Ok(())
+    }
+}

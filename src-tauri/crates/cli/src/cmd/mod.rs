@@ -1,0 +1,3 @@
+//! The CLI's subcommands, one per file.
+
+pub mod sim;

@@ -1,0 +1,373 @@
+//! The shared vocabulary of DriveDeck.
+//!
+//! Both sides of the CQRS split speak these types: the command bus (write side) accepts
+//! [`Command`]s as jobs and emits [`Event`]s; the query store (read side) applies those
+//! events to its projections; the engine, the desktop shell, the CLI and the tests pass
+//! them around. Nothing here does I/O.
+//!
+//! - [`DriveRef`], [`LinkId`]: where a drive lives (a link and a bus ID on it).
+//! - [`Command`], [`Target`], [`DriveMode`]: what a user can ask of a drive.
+//! - [`JobId`], [`JobState`]: the lifecycle every command goes through.
+//! - [`Event`], [`TelemetrySample`], [`DriveStatus`]: what the bus reports.
+//!
+//! Quantities are SI throughout: radians, rad/s, amperes, seconds. Conversions to
+//! degrees or rpm happen at the edges (UI, CLI).
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Identifies one link (one serial port carrying one protocol) inside an engine.
+pub type LinkId = u32;
+
+/// A drive's address: the link it is on and its bus ID on that link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DriveRef {
+    /// The link the drive is reached through.
+    pub link: LinkId,
+    /// The drive's ID on the bus (Dynamixel/Feetech ID, Modbus unit ID).
+    pub id: u8,
+}
+
+impl fmt::Display for DriveRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "link {} drive {}", self.link, self.id)
+    }
+}
+
+/// A job's identity, unique within one store (it is the job journal's primary key).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JobId(pub u64);
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "job {}", self.0)
+    }
+}
+
+/// How the drive's own control loops interpret the target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum DriveMode {
+    /// The position loop runs; targets are positions.
+    Position,
+    /// Only the velocity loop runs; targets are velocities.
+    Velocity,
+}
+
+/// A set point, in SI units.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Target {
+    /// Shaft position in radians.
+    Position(f64),
+    /// Shaft velocity in rad/s.
+    Velocity(f64),
+}
+
+impl Target {
+    /// The drive mode this target needs.
+    pub fn mode(&self) -> DriveMode {
+        match self {
+            Target::Position(_) => DriveMode::Position,
+            Target::Velocity(_) => DriveMode::Velocity,
+        }
+    }
+}
+
+/// Something a user (UI, CLI, test) asks of the drives. Every command becomes a job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Command {
+    /// Switch the drive's power stage on (torque on).
+    Enable {
+        /// The drive.
+        drive: DriveRef,
+    },
+    /// Switch the drive's power stage off.
+    Disable {
+        /// The drive.
+        drive: DriveRef,
+    },
+    /// Change the drive's operating mode; the drive must be disabled.
+    SetMode {
+        /// The drive.
+        drive: DriveRef,
+        /// The new mode.
+        mode: DriveMode,
+    },
+    /// Give the drive a new set point.
+    SetTarget {
+        /// The drive.
+        drive: DriveRef,
+        /// The set point, in SI units.
+        target: Target,
+    },
+    /// Stop every drive on every link with its profile's safe stop. Jumps every queue.
+    EStop,
+}
+
+impl Command {
+    /// The drive the command addresses, if it addresses one.
+    pub fn drive(&self) -> Option<DriveRef> {
+        match self {
+            Command::Enable { drive }
+            | Command::Disable { drive }
+            | Command::SetMode { drive, .. }
+            | Command::SetTarget { drive, .. } => Some(*drive),
+            Command::EStop => None,
+        }
+    }
+
+    /// Short name for journals and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Enable { .. } => "enable",
+            Command::Disable { .. } => "disable",
+            Command::SetMode { .. } => "setMode",
+            Command::SetTarget { .. } => "setTarget",
+            Command::EStop => "eStop",
+        }
+    }
+
+    /// Whether the command can make a motor move (an E-stop cancels such jobs).
+    pub fn is_motion(&self) -> bool {
+        matches!(self, Command::Enable { .. } | Command::SetTarget { .. })
+    }
+}
+
+/// Where a job is in its life. A job ends in exactly one terminal state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "camelCase")]
+pub enum JobState {
+    /// Accepted, waiting for its turn on the link.
+    Queued,
+    /// Its bytes are on the wire; waiting for the reply.
+    Sent,
+    /// The drive confirmed it.
+    Done,
+    /// The drive or the link refused it.
+    Failed {
+        /// What went wrong, for a human.
+        reason: String,
+    },
+    /// No valid reply came within the deadline.
+    TimedOut,
+    /// Dropped before it reached the wire (an E-stop, a disconnect).
+    Cancelled {
+        /// Why it was dropped.
+        reason: String,
+    },
+}
+
+impl JobState {
+    /// True for done, failed, timed out and cancelled.
+    pub fn is_terminal(&self) -> bool {
+        !matches!(self, JobState::Queued | JobState::Sent)
+    }
+
+    /// Stable lower-case name for storage and display.
+    pub fn name(&self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Sent => "sent",
+            JobState::Done => "done",
+            JobState::Failed { .. } => "failed",
+            JobState::TimedOut => "timedOut",
+            JobState::Cancelled { .. } => "cancelled",
+        }
+    }
+
+    /// The human reason carried by failed and cancelled states.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            JobState::Failed { reason } | JobState::Cancelled { reason } => Some(reason),
+            JobState::TimedOut => Some("no reply before the deadline"),
+            _ => None,
+        }
+    }
+}
+
+/// Microseconds since the Unix epoch, read from a [`Clock`] (monotonic within a run).
+pub type Micros = i64;
+
+/// The engine's clock: wall-clock time at start-up, advanced by a monotonic timer, so
+/// timestamps are absolute (comparable across sessions) yet never jump backwards.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    epoch_us: Micros,
+    started: std::time::Instant,
+}
+
+impl Clock {
+    /// A clock reading the wall time now.
+    pub fn start() -> Clock {
+        let epoch_us = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros() as Micros)
+            .unwrap_or(0);
+        Clock {
+            epoch_us,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// Microseconds since the Unix epoch.
+    pub fn now(&self) -> Micros {
+        self.epoch_us + self.started.elapsed().as_micros() as Micros
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Clock {
+        Clock::start()
+    }
+}
+
+/// One telemetry reading of one drive.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TelemetrySample {
+    /// The drive read.
+    pub drive: DriveRef,
+    /// When the reply was decoded ([`Clock`] time).
+    pub t_us: Micros,
+    /// Present position, rad.
+    pub position: f64,
+    /// Present velocity, rad/s.
+    pub velocity: f64,
+    /// Present current, A.
+    pub current: f64,
+}
+
+/// What the link actor knows of a drive's state, published when it changes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DriveStatus {
+    /// The drive.
+    pub drive: DriveRef,
+    /// The drive model's name (from its profile).
+    pub model: String,
+    /// Power stage on.
+    pub enabled: bool,
+    /// Operating mode.
+    pub mode: DriveMode,
+    /// The drive's fault, decoded to text, if it reports one.
+    pub fault: Option<String>,
+    /// The last target the drive accepted.
+    pub target: Option<Target>,
+    /// Position limits of the profile (rad), for display and validation.
+    pub position_limits: (f64, f64),
+    /// Velocity limit of the profile (rad/s, symmetric).
+    pub velocity_limit: f64,
+}
+
+/// What the write side reports. The read side turns these into projections.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Event {
+    /// A link opened its port and found its drives.
+    LinkUp {
+        /// The link.
+        link: LinkId,
+        /// Port path.
+        port: String,
+        /// Protocol name.
+        protocol: String,
+        /// Baud rate.
+        baud: u32,
+        /// When.
+        at: Micros,
+    },
+    /// A link lost its port.
+    LinkDown {
+        /// The link.
+        link: LinkId,
+        /// Why.
+        reason: String,
+        /// When.
+        at: Micros,
+    },
+    /// A job entered the queue.
+    JobQueued {
+        /// The job.
+        job: JobId,
+        /// What it asks.
+        command: Command,
+        /// When.
+        at: Micros,
+    },
+    /// A job changed state (sent, or a terminal state).
+    JobChanged {
+        /// The job.
+        job: JobId,
+        /// The new state.
+        state: JobState,
+        /// When.
+        at: Micros,
+    },
+    /// A batch of telemetry samples, in time order.
+    Samples {
+        /// The samples.
+        samples: Vec<TelemetrySample>,
+    },
+    /// A drive's state changed.
+    DriveChanged {
+        /// The new state.
+        status: DriveStatus,
+        /// When.
+        at: Micros,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_json_shape_is_what_the_ui_sends() {
+        let json = r#"{"kind":"setTarget","drive":{"link":1,"id":2},"target":{"position":1.5}}"#;
+        let command: Command = serde_json::from_str(json).expect("parses");
+        assert_eq!(
+            command,
+            Command::SetTarget {
+                drive: DriveRef { link: 1, id: 2 },
+                target: Target::Position(1.5)
+            }
+        );
+        let estop: Command = serde_json::from_str(r#"{"kind":"eStop"}"#).expect("parses");
+        assert_eq!(estop, Command::EStop);
+        assert!(serde_json::from_str::<Command>(r#"{"kind":"explode"}"#).is_err());
+    }
+
+    #[test]
+    fn terminal_states() {
+        assert!(!JobState::Queued.is_terminal());
+        assert!(!JobState::Sent.is_terminal());
+        assert!(JobState::Done.is_terminal());
+        assert!(JobState::TimedOut.is_terminal());
+        assert!(JobState::Failed { reason: "x".into() }.is_terminal());
+        assert_eq!(
+            JobState::TimedOut.reason(),
+            Some("no reply before the deadline")
+        );
+    }
+
+    #[test]
+    fn clock_is_absolute_and_monotonic() {
+        let clock = Clock::start();
+        let a = clock.now();
+        let b = clock.now();
+        assert!(b >= a);
+        // 2020-01-01 in µs: the clock is wall time, not time since start.
+        assert!(a > 1_577_836_800_000_000);
+    }
+
+    #[test]
+    fn motion_commands() {
+        let drive = DriveRef { link: 0, id: 1 };
+        assert!(Command::Enable { drive }.is_motion());
+        assert!(!Command::Disable { drive }.is_motion());
+        assert!(!Command::EStop.is_motion());
+        assert_eq!(Command::EStop.drive(), None);
+    }
+}

@@ -1,0 +1,282 @@
+//! The engine: the one transport-neutral API of DriveDeck.
+//!
+//! It wires the command bus (write side) to the query store (read side) and owns the
+//! simulated rigs it started. The Tauri shell, the CLI and the tests all call it; none
+//! of them touches a port or SQLite directly.
+//!
+//! - Commands go in through [`Engine::submit`] and come back as jobs.
+//! - Everything the bus reports is written to the store by its single writer; the UI
+//!   reads it back through [`Engine::reader`] (a read-only connection).
+//! - [`Engine::connect_sim_rig`] starts simulated drives on a pseudo-terminal and opens
+//!   that pty like any USB adapter, so the simulated rig takes the hardware path.
+
+use drivedeck_bus::{Bus, EventSink, JobHandle, LinkConfig, LinkError, SubmitError};
+use drivedeck_domain::{Clock, Command, Event, JobState, LinkId};
+use drivedeck_proto::profile::Profile;
+use drivedeck_sim::{RigError, SimRig};
+use drivedeck_store::{Reader, SessionId, Store, StoreError, StoreWriter};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// What can go wrong in the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The store could not be opened or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A link could not be opened.
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    /// The simulator could not start.
+    #[error(transparent)]
+    Rig(#[from] RigError),
+    /// A command was refused before it reached the wire.
+    #[error(transparent)]
+    Submit(#[from] SubmitError),
+}
+
+/// How to start an engine.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// The store's SQLite file.
+    pub db_path: PathBuf,
+    /// Telemetry polls per second per link.
+    pub poll_hz: f64,
+}
+
+impl EngineConfig {
+    /// Defaults: 200 Hz telemetry.
+    pub fn new(db_path: impl Into<PathBuf>) -> EngineConfig {
+        EngineConfig {
+            db_path: db_path.into(),
+            poll_hz: 200.0,
+        }
+    }
+}
+
+/// A connected link, as the shell shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkInfo {
+    /// The link.
+    pub id: LinkId,
+    /// Its port.
+    pub port: String,
+    /// Its protocol.
+    pub protocol: String,
+    /// Its baud rate.
+    pub baud: u32,
+    /// Whether it is a built-in simulator.
+    pub simulated: bool,
+}
+
+struct StoreSink(StoreWriter);
+
+impl EventSink for StoreSink {
+    fn emit(&self, event: Event) {
+        self.0.apply(event);
+    }
+}
+
+/// The engine. See the crate docs.
+pub struct Engine {
+    store: Store,
+    bus: Bus,
+    clock: Clock,
+    config: EngineConfig,
+    session: SessionId,
+    rigs: Mutex<Vec<SimRig>>,
+    links: Mutex<Vec<LinkInfo>>,
+}
+
+/// The baud rate of the built-in simulated rig (the pty does not pace; the number is
+/// what the drives' timing model assumes).
+pub const SIM_BAUD: u32 = 1_000_000;
+
+impl Engine {
+    /// Opens the store, starts a live session and an empty bus. Call inside a tokio
+    /// runtime.
+    pub fn start(config: EngineConfig) -> Result<Engine, EngineError> {
+        let store = Store::open(&config.db_path)?;
+        let clock = Clock::start();
+        let writer = store.writer();
+        let session = writer.start_session(&session_name(), clock.now())?;
+        let bus = Bus::new(Arc::new(StoreSink(writer)), clock, store.next_job_id()?);
+        Ok(Engine {
+            store,
+            bus,
+            clock,
+            config,
+            session,
+            rigs: Mutex::new(Vec::new()),
+            links: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The live session everything is recorded into.
+    pub fn session(&self) -> SessionId {
+        self.session
+    }
+
+    /// The store's file.
+    pub fn db_path(&self) -> &Path {
+        self.store.path()
+    }
+
+    /// The engine's clock (µs since the epoch).
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+
+    /// Starts a simulated rig of `ids` (XM430-W350 drives on Dynamixel 2.0) on a pty
+    /// and connects to it through the serial port path, like hardware.
+    pub async fn connect_sim_rig(&self, ids: &[u8]) -> Result<LinkId, EngineError> {
+        let profile = Arc::new(Profile::xm430_w350());
+        let rig = SimRig::spawn(&profile, ids)?;
+        let port = rig.port().to_string_lossy().into_owned();
+        let mut config = LinkConfig::new(
+            port.clone(),
+            SIM_BAUD,
+            ids.iter().map(|id| (*id, Arc::clone(&profile))).collect(),
+        );
+        config.poll_hz = self.config.poll_hz;
+        config.simulated = true;
+        let link = self.bus.connect_serial(config).await?;
+        self.rigs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(rig);
+        self.links
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(LinkInfo {
+                id: link,
+                port,
+                protocol: "dynamixel2".into(),
+                baud: SIM_BAUD,
+                simulated: true,
+            });
+        Ok(link)
+    }
+
+    /// Connects to drives `ids` of model `profile` on a serial port.
+    pub async fn connect_serial(
+        &self,
+        port: &str,
+        baud: u32,
+        profile: Profile,
+        ids: &[u8],
+    ) -> Result<LinkId, EngineError> {
+        let profile = Arc::new(profile);
+        let mut config = LinkConfig::new(
+            port,
+            baud,
+            ids.iter().map(|id| (*id, Arc::clone(&profile))).collect(),
+        );
+        config.poll_hz = self.config.poll_hz;
+        let link = self.bus.connect_serial(config).await?;
+        self.links
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(LinkInfo {
+                id: link,
+                port: port.to_string(),
+                protocol: "dynamixel2".into(),
+                baud,
+                simulated: false,
+            });
+        Ok(link)
+    }
+
+    /// The connected links.
+    pub fn links(&self) -> Vec<LinkInfo> {
+        self.links.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Checks `command` and queues it as a job; refused commands send nothing.
+    pub fn submit(&self, command: Command) -> Result<JobHandle, EngineError> {
+        Ok(self.bus.submit(command)?)
+    }
+
+    /// Submits `command` and waits for its terminal state.
+    pub async fn run(&self, command: Command) -> Result<JobState, EngineError> {
+        Ok(self.submit(command)?.outcome().await)
+    }
+
+    /// A new read-only connection to the store.
+    pub fn reader(&self) -> Result<Reader, EngineError> {
+        Ok(self.store.reader()?)
+    }
+
+    /// The highest committed sample sequence.
+    pub fn committed(&self) -> i64 {
+        self.store.writer().committed()
+    }
+
+    /// Waits until everything reported so far is committed.
+    pub fn flush(&self) -> Result<(), EngineError> {
+        Ok(self.store.writer().flush()?)
+    }
+
+    /// Stops every drive (the safe stop), closes the links and the session, and commits.
+    pub async fn shutdown(&self) {
+        if !self.links().is_empty() {
+            let outcome = match self.bus.submit(Command::EStop) {
+                Ok(job) => job.outcome().await,
+                Err(e) => JobState::Failed {
+                    reason: e.to_string(),
+                },
+            };
+            log::info!("safe stop at shutdown: {}", outcome.name());
+        }
+        for link in self.links() {
+            self.bus.disconnect(link.id).await;
+        }
+        self.links.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.rigs.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        let writer = self.store.writer();
+        writer.stop_session(self.clock.now());
+        let _ = writer.flush();
+    }
+}
+
+fn session_name() -> String {
+    // Seconds since the epoch → UTC date and time, without a date crate.
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!(
+        "Live {y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's method).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
+        assert_eq!(civil_from_days(20_780), (2026, 11, 23));
+    }
+}

@@ -1,0 +1,951 @@
+//! Drive profiles: a drive model's control table and conventions, described as TOML data.
+//!
+//! A profile says which protocol a drive speaks, what its registers are (address, type,
+//! access, limits, default, and the factor that turns a raw count into an SI value), which
+//! register plays which [`Role`] for DriveDeck, which operating-mode values select position
+//! and velocity control, how to stop the drive safely, and optionally a motor model for the
+//! simulator. Layout:
+//!
+//! ```toml
+//! [drive]
+//! name = "XM430-W350"
+//! vendor = "ROBOTIS"
+//! protocol = "dynamixel2"          # dynamixel2 | dynamixel1 | feetech | modbus-rtu
+//! model_number = 1020
+//!
+//! [roles]                          # role = register name; see `Role` for the keys
+//! torque_enable = "Torque Enable"
+//! goal_position = "Goal Position"
+//! # …
+//!
+//! [modes]                          # raw values of the operating-mode register
+//! position = 3
+//! velocity = 1
+//!
+//! [safe_stop]
+//! action = "torque-off"
+//!
+//! [motor]                          # optional; SI units at the output shaft
+//! supply_voltage = 12.0
+//! # …
+//!
+//! [[register]]
+//! name = "Goal Position"
+//! address = 116
+//! type = "i32"                     # u8 | i8 | u16 | i16 | u32 | i32, little-endian
+//! access = "rw"                    # r | rw
+//! unit = "rad"                     # optional
+//! scale = 0.0015339807878856412    # SI per raw count, default 1.0
+//! min = 0                          # optional, raw
+//! max = 4095                       # optional, raw
+//! persistent = false               # EEPROM; default false
+//! default = 0                      # initial raw value; default 0
+//! description = "…"                # optional
+//! ```
+//!
+//! [`Profile::parse`] rejects unknown keys and inconsistent data with the file name, the
+//! line of the offending entry and the reason: see [`ProfileError`].
+
+use std::collections::HashMap;
+use std::fmt;
+use std::ops::{Range, RangeInclusive};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+/// The wire protocol a drive speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Protocol {
+    /// ROBOTIS DYNAMIXEL Protocol 2.0 (`"dynamixel2"`).
+    Dynamixel2,
+    /// ROBOTIS DYNAMIXEL Protocol 1.0 (`"dynamixel1"`).
+    Dynamixel1,
+    /// Feetech serial bus servo protocol (`"feetech"`).
+    Feetech,
+    /// Modbus RTU (`"modbus-rtu"`).
+    ModbusRtu,
+}
+
+/// A register's binary type; all are little-endian on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegType {
+    /// Unsigned 8 bit (`"u8"`).
+    U8,
+    /// Signed 8 bit (`"i8"`).
+    I8,
+    /// Unsigned 16 bit (`"u16"`).
+    U16,
+    /// Signed 16 bit (`"i16"`).
+    I16,
+    /// Unsigned 32 bit (`"u32"`).
+    U32,
+    /// Signed 32 bit (`"i32"`).
+    I32,
+}
+
+impl RegType {
+    /// Every type, in TOML-name order.
+    pub const ALL: [RegType; 6] = [
+        RegType::U8,
+        RegType::I8,
+        RegType::U16,
+        RegType::I16,
+        RegType::U32,
+        RegType::I32,
+    ];
+
+    /// Size in bytes.
+    pub fn size(self) -> usize {
+        match self {
+            RegType::U8 | RegType::I8 => 1,
+            RegType::U16 | RegType::I16 => 2,
+            RegType::U32 | RegType::I32 => 4,
+        }
+    }
+
+    /// True for the signed types.
+    pub fn is_signed(self) -> bool {
+        matches!(self, RegType::I8 | RegType::I16 | RegType::I32)
+    }
+
+    /// Smallest raw value the type can hold.
+    pub fn min(self) -> i64 {
+        match self {
+            RegType::U8 | RegType::U16 | RegType::U32 => 0,
+            RegType::I8 => i8::MIN.into(),
+            RegType::I16 => i16::MIN.into(),
+            RegType::I32 => i32::MIN.into(),
+        }
+    }
+
+    /// Largest raw value the type can hold.
+    pub fn max(self) -> i64 {
+        match self {
+            RegType::U8 => u8::MAX.into(),
+            RegType::I8 => i8::MAX.into(),
+            RegType::U16 => u16::MAX.into(),
+            RegType::I16 => i16::MAX.into(),
+            RegType::U32 => u32::MAX.into(),
+            RegType::I32 => i32::MAX.into(),
+        }
+    }
+
+    /// The TOML name (`"u8"` …).
+    pub fn name(self) -> &'static str {
+        match self {
+            RegType::U8 => "u8",
+            RegType::I8 => "i8",
+            RegType::U16 => "u16",
+            RegType::I16 => "i16",
+            RegType::U32 => "u32",
+            RegType::I32 => "i32",
+        }
+    }
+
+    /// The type with this TOML name.
+    pub fn from_name(name: &str) -> Option<RegType> {
+        RegType::ALL.into_iter().find(|ty| ty.name() == name)
+    }
+}
+
+impl fmt::Display for RegType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Whether a register may be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Access {
+    /// Read only (`"r"`).
+    R,
+    /// Read and write (`"rw"`).
+    Rw,
+}
+
+impl Access {
+    /// True for [`Access::Rw`].
+    pub fn is_writable(self) -> bool {
+        self == Access::Rw
+    }
+
+    /// The TOML name (`"r"` or `"rw"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Access::R => "r",
+            Access::Rw => "rw",
+        }
+    }
+
+    /// The access with this TOML name.
+    pub fn from_name(name: &str) -> Option<Access> {
+        [Access::R, Access::Rw]
+            .into_iter()
+            .find(|access| access.name() == name)
+    }
+}
+
+/// One entry of a drive's control table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Register {
+    /// Name as in the vendor's manual, unique within the profile.
+    pub name: String,
+    /// First byte's address.
+    pub address: u16,
+    /// Binary type (TOML key `type`).
+    #[serde(rename = "type")]
+    pub ty: RegType,
+    /// Unit of the SI value, e.g. `"rad"`, `"A"`.
+    pub unit: Option<String>,
+    /// SI value per raw count (default 1.0).
+    pub scale: f64,
+    /// Smallest raw value that may be written.
+    pub min: Option<i64>,
+    /// Largest raw value that may be written.
+    pub max: Option<i64>,
+    /// Read only or read/write.
+    pub access: Access,
+    /// Stored in EEPROM (kept across power cycles; usually writable only with torque off).
+    pub persistent: bool,
+    /// Initial raw value (default 0).
+    pub default: i64,
+    /// Free text.
+    pub description: Option<String>,
+}
+
+impl Register {
+    /// Size in bytes.
+    pub fn size(&self) -> usize {
+        self.ty.size()
+    }
+
+    /// One past the last byte's address.
+    pub fn end(&self) -> usize {
+        usize::from(self.address) + self.size()
+    }
+
+    /// The raw values that may be written: the type's range narrowed by `min` and `max`.
+    pub fn limits(&self) -> RangeInclusive<i64> {
+        let low = self.min.map_or(self.ty.min(), |min| min.max(self.ty.min()));
+        let high = self.max.map_or(self.ty.max(), |max| max.min(self.ty.max()));
+        low..=high
+    }
+
+    /// The raw value in the first [`Register::size`] bytes (little-endian, sign-extended for
+    /// signed types); `None` if `bytes` is too short.
+    pub fn decode(&self, bytes: &[u8]) -> Option<i64> {
+        let b = bytes.get(..self.size())?;
+        Some(match self.ty {
+            RegType::U8 => b[0].into(),
+            RegType::I8 => i8::from_le_bytes([b[0]]).into(),
+            RegType::U16 => u16::from_le_bytes([b[0], b[1]]).into(),
+            RegType::I16 => i16::from_le_bytes([b[0], b[1]]).into(),
+            RegType::U32 => u32::from_le_bytes([b[0], b[1], b[2], b[3]]).into(),
+            RegType::I32 => i32::from_le_bytes([b[0], b[1], b[2], b[3]]).into(),
+        })
+    }
+
+    /// `raw` as [`Register::size`] little-endian bytes (two's complement, higher bits
+    /// dropped: use [`Register::check`] first).
+    pub fn encode(&self, raw: i64) -> Vec<u8> {
+        raw.to_le_bytes()[..self.size()].to_vec()
+    }
+
+    /// The SI value of a raw count: `raw * scale`.
+    pub fn to_si(&self, raw: i64) -> f64 {
+        raw as f64 * self.scale
+    }
+
+    /// The raw count nearest to an SI value; `None` for NaN or infinity or when it does not
+    /// fit the register's type (`min`/`max` are not applied: see [`Register::check`]).
+    pub fn from_si(&self, si: f64) -> Option<i64> {
+        let raw = (si / self.scale).round();
+        if !raw.is_finite() || raw < self.ty.min() as f64 || raw > self.ty.max() as f64 {
+            return None;
+        }
+        Some(raw as i64)
+    }
+
+    /// Whether `raw` may be written: it must fit the type and lie within `min`/`max`.
+    /// The error names the register, the value and the allowed range.
+    pub fn check(&self, raw: i64) -> Result<(), String> {
+        let (low, high) = (self.ty.min(), self.ty.max());
+        if !(low..=high).contains(&raw) {
+            return Err(format!(
+                "{}: value {raw} does not fit type {} ({low}..={high})",
+                self.name, self.ty
+            ));
+        }
+        let limits = self.limits();
+        if !limits.contains(&raw) {
+            return Err(format!(
+                "{}: value {raw} is outside the allowed range {}..={}",
+                self.name,
+                limits.start(),
+                limits.end()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What a register means to DriveDeck; a profile maps roles to its registers.
+///
+/// All roles except [`Role::BusWatchdog`] are required (for every protocol, for now).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Enables the power stage (1) or lets the motor go limp (0).
+    TorqueEnable,
+    /// Selects position, velocity, … control (values in [`Modes`]).
+    OperatingMode,
+    /// Target position.
+    GoalPosition,
+    /// Target velocity.
+    GoalVelocity,
+    /// Measured position.
+    PresentPosition,
+    /// Measured velocity.
+    PresentVelocity,
+    /// Measured motor current.
+    PresentCurrent,
+    /// Measured temperature.
+    PresentTemperature,
+    /// Hardware error flags.
+    HardwareError,
+    /// Velocity limit.
+    VelocityLimit,
+    /// Current limit.
+    CurrentLimit,
+    /// Delay before the drive answers.
+    ReturnDelay,
+    /// Communication watchdog (optional).
+    BusWatchdog,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 13] = [
+        Role::TorqueEnable,
+        Role::OperatingMode,
+        Role::GoalPosition,
+        Role::GoalVelocity,
+        Role::PresentPosition,
+        Role::PresentVelocity,
+        Role::PresentCurrent,
+        Role::PresentTemperature,
+        Role::HardwareError,
+        Role::VelocityLimit,
+        Role::CurrentLimit,
+        Role::ReturnDelay,
+        Role::BusWatchdog,
+    ];
+
+    /// The key in the `[roles]` table, e.g. `"torque_enable"`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Role::TorqueEnable => "torque_enable",
+            Role::OperatingMode => "operating_mode",
+            Role::GoalPosition => "goal_position",
+            Role::GoalVelocity => "goal_velocity",
+            Role::PresentPosition => "present_position",
+            Role::PresentVelocity => "present_velocity",
+            Role::PresentCurrent => "present_current",
+            Role::PresentTemperature => "present_temperature",
+            Role::HardwareError => "hardware_error",
+            Role::VelocityLimit => "velocity_limit",
+            Role::CurrentLimit => "current_limit",
+            Role::ReturnDelay => "return_delay",
+            Role::BusWatchdog => "bus_watchdog",
+        }
+    }
+
+    /// Whether a profile for `protocol` must map this role.
+    pub fn is_required(self, protocol: Protocol) -> bool {
+        match protocol {
+            Protocol::Dynamixel2
+            | Protocol::Dynamixel1
+            | Protocol::Feetech
+            | Protocol::ModbusRtu => self != Role::BusWatchdog,
+        }
+    }
+
+    /// Roles DriveDeck writes during operation, so their registers must be writable.
+    fn must_be_writable(self) -> bool {
+        matches!(
+            self,
+            Role::TorqueEnable
+                | Role::OperatingMode
+                | Role::GoalPosition
+                | Role::GoalVelocity
+                | Role::BusWatchdog
+        )
+    }
+}
+
+/// Raw values of the operating-mode register that select each control mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Modes {
+    /// Position control.
+    pub position: i64,
+    /// Velocity control.
+    pub velocity: i64,
+}
+
+/// How to bring the drive to a safe state (TOML: `[safe_stop] action = "…"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SafeStop {
+    /// Write 0 to the torque-enable register (`"torque-off"`).
+    TorqueOff,
+}
+
+impl SafeStop {
+    /// Every action.
+    pub const ALL: [SafeStop; 1] = [SafeStop::TorqueOff];
+
+    /// The TOML name (`"torque-off"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            SafeStop::TorqueOff => "torque-off",
+        }
+    }
+}
+
+/// A DC gear-motor model for simulation, at the output shaft, in SI units.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MotorSpec {
+    /// Supply voltage the other figures are given at, V.
+    pub supply_voltage: f64,
+    /// Stall torque, N m.
+    pub stall_torque: f64,
+    /// Stall current, A.
+    pub stall_current: f64,
+    /// No-load speed at the output, rad/s.
+    pub no_load_speed: f64,
+    /// No-load current, A.
+    pub no_load_current: f64,
+    /// Moment of inertia at the output, kg m².
+    pub inertia: f64,
+    /// Viscous friction, N m s/rad.
+    pub viscous_friction: f64,
+    /// Coulomb friction, N m.
+    pub coulomb_friction: f64,
+}
+
+/// A validated drive model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    /// Model name, e.g. `"XM430-W350"`.
+    pub name: String,
+    /// Manufacturer.
+    pub vendor: String,
+    /// Wire protocol.
+    pub protocol: Protocol,
+    /// Model number as reported by the drive (e.g. in a Ping answer).
+    pub model_number: u16,
+    /// The control table, in file order.
+    pub registers: Vec<Register>,
+    /// Operating-mode values.
+    pub modes: Modes,
+    /// Safe-stop action.
+    pub safe_stop: SafeStop,
+    /// Motor model for simulation, if given.
+    pub motor: Option<MotorSpec>,
+    /// Role → (index into `registers`, register name); the name guards against reordering.
+    roles: HashMap<Role, (usize, String)>,
+}
+
+/// A profile that could not be loaded: where and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{source_name}:{line}: {reason}")]
+pub struct ProfileError {
+    /// File name (or other source label) given to [`Profile::parse`].
+    pub source_name: String,
+    /// 1-based line of the offending entry; 0 when no line applies (e.g. unreadable file).
+    pub line: usize,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl Profile {
+    /// Parses and validates a profile; `source` labels errors (usually the file name).
+    pub fn parse(text: &str, source: &str) -> Result<Profile, ProfileError> {
+        let ctx = Ctx { text, source };
+        let raw: RawProfile =
+            toml::from_str(text).map_err(|e| ctx.error_at(e.span(), e.message().trim()))?;
+        let registers = ctx.registers(&raw.registers)?;
+        let roles = ctx.roles(&raw.roles, &registers, raw.drive.protocol)?;
+        let modes = ctx.modes(
+            &raw.modes,
+            roles.get(&Role::OperatingMode).map(|&(i, _)| &registers[i]),
+        )?;
+        let safe_stop = ctx.safe_stop(&raw.safe_stop)?;
+        let motor = raw
+            .motor
+            .as_ref()
+            .map(|motor| ctx.motor(motor))
+            .transpose()?;
+        Ok(Profile {
+            name: raw.drive.name,
+            vendor: raw.drive.vendor,
+            protocol: raw.drive.protocol,
+            model_number: raw.drive.model_number,
+            registers,
+            modes,
+            safe_stop,
+            motor,
+            roles,
+        })
+    }
+
+    /// Reads and parses a profile file (the crate's only file access).
+    pub fn load(path: &Path) -> Result<Profile, ProfileError> {
+        let source = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ProfileError {
+            source_name: source.clone(),
+            line: 0,
+            reason: format!("cannot read the file: {e}"),
+        })?;
+        Profile::parse(&text, &source)
+    }
+
+    /// The register with this name.
+    pub fn register(&self, name: &str) -> Option<&Register> {
+        self.registers.iter().find(|register| register.name == name)
+    }
+
+    /// The register playing `role`; always `Some` for the roles required by the protocol.
+    pub fn role(&self, role: Role) -> Option<&Register> {
+        let (index, name) = self.roles.get(&role)?;
+        match self.registers.get(*index) {
+            Some(register) if register.name == *name => Some(register),
+            _ => self.register(name),
+        }
+    }
+
+    /// Every mapped role with its register, in [`Role::ALL`] order.
+    pub fn roles(&self) -> impl Iterator<Item = (Role, &Register)> + '_ {
+        Role::ALL
+            .into_iter()
+            .filter_map(|role| self.role(role).map(|register| (role, register)))
+    }
+
+    /// Size of the control table: the largest `address + size`.
+    pub fn table_len(&self) -> usize {
+        self.registers.iter().map(Register::end).max().unwrap_or(0)
+    }
+
+    /// The built-in ROBOTIS XM430-W350-T/R profile (Protocol 2.0 firmware).
+    pub fn xm430_w350() -> Profile {
+        Profile::parse(
+            include_str!("../profiles/robotis-xm430-w350.toml"),
+            "profiles/robotis-xm430-w350.toml",
+        )
+        .expect("the built-in XM430-W350 profile is valid (see its test)")
+    }
+
+    /// Every built-in profile.
+    pub fn builtin() -> Vec<Profile> {
+        vec![Profile::xm430_w350()]
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// TOML shape. Fields whose value can be wrong keep their span for the error's line.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProfile {
+    drive: RawDrive,
+    roles: Spanned<RawRoles>,
+    modes: RawModes,
+    safe_stop: RawSafeStop,
+    motor: Option<RawMotor>,
+    #[serde(default, rename = "register")]
+    registers: Vec<RawRegister>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDrive {
+    name: String,
+    vendor: String,
+    protocol: Protocol,
+    model_number: u16,
+}
+
+type RoleEntry = Option<Spanned<String>>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoles {
+    torque_enable: RoleEntry,
+    operating_mode: RoleEntry,
+    goal_position: RoleEntry,
+    goal_velocity: RoleEntry,
+    present_position: RoleEntry,
+    present_velocity: RoleEntry,
+    present_current: RoleEntry,
+    present_temperature: RoleEntry,
+    hardware_error: RoleEntry,
+    velocity_limit: RoleEntry,
+    current_limit: RoleEntry,
+    return_delay: RoleEntry,
+    bus_watchdog: RoleEntry,
+}
+
+impl RawRoles {
+    fn entry(&self, role: Role) -> &RoleEntry {
+        match role {
+            Role::TorqueEnable => &self.torque_enable,
+            Role::OperatingMode => &self.operating_mode,
+            Role::GoalPosition => &self.goal_position,
+            Role::GoalVelocity => &self.goal_velocity,
+            Role::PresentPosition => &self.present_position,
+            Role::PresentVelocity => &self.present_velocity,
+            Role::PresentCurrent => &self.present_current,
+            Role::PresentTemperature => &self.present_temperature,
+            Role::HardwareError => &self.hardware_error,
+            Role::VelocityLimit => &self.velocity_limit,
+            Role::CurrentLimit => &self.current_limit,
+            Role::ReturnDelay => &self.return_delay,
+            Role::BusWatchdog => &self.bus_watchdog,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModes {
+    position: Spanned<i64>,
+    velocity: Spanned<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSafeStop {
+    action: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMotor {
+    supply_voltage: Spanned<f64>,
+    stall_torque: Spanned<f64>,
+    stall_current: Spanned<f64>,
+    no_load_speed: Spanned<f64>,
+    no_load_current: Spanned<f64>,
+    inertia: Spanned<f64>,
+    viscous_friction: Spanned<f64>,
+    coulomb_friction: Spanned<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRegister {
+    name: Spanned<String>,
+    address: Spanned<u16>,
+    #[serde(rename = "type")]
+    ty: Spanned<String>,
+    unit: Option<String>,
+    scale: Option<Spanned<f64>>,
+    min: Option<Spanned<i64>>,
+    max: Option<Spanned<i64>>,
+    access: Spanned<String>,
+    #[serde(default)]
+    persistent: bool,
+    default: Option<Spanned<i64>>,
+    description: Option<String>,
+}
+
+/// The text being parsed, for turning spans into lines.
+struct Ctx<'a> {
+    text: &'a str,
+    source: &'a str,
+}
+
+impl Ctx<'_> {
+    fn line(&self, offset: usize) -> usize {
+        let end = offset.min(self.text.len());
+        self.text.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1
+    }
+
+    fn error(&self, span: Range<usize>, reason: impl Into<String>) -> ProfileError {
+        self.error_at(Some(span), reason)
+    }
+
+    fn error_at(&self, span: Option<Range<usize>>, reason: impl Into<String>) -> ProfileError {
+        ProfileError {
+            source_name: self.source.to_owned(),
+            line: span.map_or(0, |span| self.line(span.start)),
+            reason: reason.into(),
+        }
+    }
+
+    fn registers(&self, raws: &[RawRegister]) -> Result<Vec<Register>, ProfileError> {
+        let mut registers: Vec<Register> = Vec::with_capacity(raws.len());
+        let mut address_lines: Vec<usize> = Vec::with_capacity(raws.len());
+        let mut name_lines: HashMap<&str, usize> = HashMap::new();
+        for raw in raws {
+            let name = raw.name.get_ref().as_str();
+            if name.trim().is_empty() {
+                return Err(self.error(raw.name.span(), "register name is empty"));
+            }
+            if let Some(first) = name_lines.get(name) {
+                return Err(self.error(
+                    raw.name.span(),
+                    format!("duplicate register name \"{name}\" (first defined on line {first})"),
+                ));
+            }
+            name_lines.insert(name, self.line(raw.name.span().start));
+
+            let ty = RegType::from_name(raw.ty.get_ref()).ok_or_else(|| {
+                self.error(
+                    raw.ty.span(),
+                    format!(
+                        "unknown type \"{}\" in \"{name}\" (expected u8, i8, u16, i16, u32 or i32)",
+                        raw.ty.get_ref()
+                    ),
+                )
+            })?;
+            let access = Access::from_name(raw.access.get_ref()).ok_or_else(|| {
+                self.error(
+                    raw.access.span(),
+                    format!(
+                        "unknown access \"{}\" in \"{name}\" (expected r or rw)",
+                        raw.access.get_ref()
+                    ),
+                )
+            })?;
+            let scale = match &raw.scale {
+                None => 1.0,
+                Some(scale) => {
+                    let value = *scale.get_ref();
+                    if !value.is_finite() || value == 0.0 {
+                        return Err(self.error(
+                            scale.span(),
+                            format!(
+                                "scale of \"{name}\" must be a finite, non-zero number, not {value}"
+                            ),
+                        ));
+                    }
+                    value
+                }
+            };
+            for (key, bound) in [("min", &raw.min), ("max", &raw.max)] {
+                if let Some(bound) = bound {
+                    let value = *bound.get_ref();
+                    if !(ty.min()..=ty.max()).contains(&value) {
+                        return Err(self.error(
+                            bound.span(),
+                            format!(
+                                "{key} {value} of \"{name}\" does not fit type {ty} ({}..={})",
+                                ty.min(),
+                                ty.max()
+                            ),
+                        ));
+                    }
+                }
+            }
+            match (&raw.min, &raw.max) {
+                (Some(min), Some(max)) if min.get_ref() > max.get_ref() => {
+                    return Err(self.error(
+                        max.span(),
+                        format!(
+                            "min {} is greater than max {} in \"{name}\"",
+                            min.get_ref(),
+                            max.get_ref()
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+
+            let address = *raw.address.get_ref();
+            let register = Register {
+                name: name.to_owned(),
+                address,
+                ty,
+                unit: raw.unit.clone(),
+                scale,
+                min: raw.min.as_ref().map(|min| *min.get_ref()),
+                max: raw.max.as_ref().map(|max| *max.get_ref()),
+                access,
+                persistent: raw.persistent,
+                default: raw.default.as_ref().map_or(0, |default| *default.get_ref()),
+                description: raw.description.clone(),
+            };
+            if let Err(why) = register.check(register.default) {
+                let (span, hint) = match &raw.default {
+                    Some(default) => (default.span(), ""),
+                    None => (raw.name.span(), " (no `default` given, so it is 0)"),
+                };
+                return Err(self.error(span, format!("invalid default: {why}{hint}")));
+            }
+
+            let address_line = self.line(raw.address.span().start);
+            if register.end() > 1 << 16 {
+                return Err(self.error(
+                    raw.address.span(),
+                    format!(
+                        "\"{name}\" at address {address} with {} bytes ends beyond address 65535",
+                        register.size()
+                    ),
+                ));
+            }
+            for (other, other_line) in registers.iter().zip(&address_lines) {
+                if usize::from(register.address) < other.end()
+                    && usize::from(other.address) < register.end()
+                {
+                    return Err(self.error(
+                        raw.address.span(),
+                        format!(
+                            "\"{name}\" (addresses {}..={}) overlaps \"{}\" (addresses {}..={}, line {other_line})",
+                            register.address,
+                            register.end() - 1,
+                            other.name,
+                            other.address,
+                            other.end() - 1
+                        ),
+                    ));
+                }
+            }
+            registers.push(register);
+            address_lines.push(address_line);
+        }
+        Ok(registers)
+    }
+
+    fn roles(
+        &self,
+        raw: &Spanned<RawRoles>,
+        registers: &[Register],
+        protocol: Protocol,
+    ) -> Result<HashMap<Role, (usize, String)>, ProfileError> {
+        let mut roles = HashMap::new();
+        for role in Role::ALL {
+            let Some(entry) = raw.get_ref().entry(role) else {
+                if role.is_required(protocol) {
+                    return Err(self.error(
+                        raw.span(),
+                        format!("missing required role {} in [roles]", role.key()),
+                    ));
+                }
+                continue;
+            };
+            let name = entry.get_ref();
+            let index = registers
+                .iter()
+                .position(|register| register.name == *name)
+                .ok_or_else(|| {
+                    self.error(
+                        entry.span(),
+                        format!(
+                            "role {} names register \"{name}\", which does not exist",
+                            role.key()
+                        ),
+                    )
+                })?;
+            if role.must_be_writable() && !registers[index].access.is_writable() {
+                return Err(self.error(
+                    entry.span(),
+                    format!(
+                        "role {} names register \"{name}\", which is read-only",
+                        role.key()
+                    ),
+                ));
+            }
+            roles.insert(role, (index, name.clone()));
+        }
+        Ok(roles)
+    }
+
+    fn modes(
+        &self,
+        raw: &RawModes,
+        operating_mode: Option<&Register>,
+    ) -> Result<Modes, ProfileError> {
+        if let Some(register) = operating_mode {
+            for (key, value) in [("position", &raw.position), ("velocity", &raw.velocity)] {
+                if let Err(why) = register.check(*value.get_ref()) {
+                    return Err(self.error(value.span(), format!("mode {key}: {why}")));
+                }
+            }
+        }
+        Ok(Modes {
+            position: *raw.position.get_ref(),
+            velocity: *raw.velocity.get_ref(),
+        })
+    }
+
+    fn safe_stop(&self, raw: &RawSafeStop) -> Result<SafeStop, ProfileError> {
+        let name = raw.action.get_ref();
+        SafeStop::ALL
+            .into_iter()
+            .find(|action| action.name() == name)
+            .ok_or_else(|| {
+                self.error(
+                    raw.action.span(),
+                    format!("unknown safe_stop action \"{name}\" (expected torque-off)"),
+                )
+            })
+    }
+
+    fn motor(&self, raw: &RawMotor) -> Result<MotorSpec, ProfileError> {
+        let positive = [
+            ("supply_voltage", &raw.supply_voltage),
+            ("stall_torque", &raw.stall_torque),
+            ("stall_current", &raw.stall_current),
+            ("no_load_speed", &raw.no_load_speed),
+            ("inertia", &raw.inertia),
+        ];
+        let non_negative = [
+            ("no_load_current", &raw.no_load_current),
+            ("viscous_friction", &raw.viscous_friction),
+            ("coulomb_friction", &raw.coulomb_friction),
+        ];
+        for (key, value) in positive {
+            let v = *value.get_ref();
+            if !(v.is_finite() && v > 0.0) {
+                return Err(self.error(
+                    value.span(),
+                    format!("motor {key} must be a positive number, not {v}"),
+                ));
+            }
+        }
+        for (key, value) in non_negative {
+            let v = *value.get_ref();
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(self.error(
+                    value.span(),
+                    format!("motor {key} must be zero or positive, not {v}"),
+                ));
+            }
+        }
+        if raw.no_load_current.get_ref() >= raw.stall_current.get_ref() {
+            return Err(self.error(
+                raw.no_load_current.span(),
+                "motor no_load_current must be smaller than stall_current",
+            ));
+        }
+        Ok(MotorSpec {
+            supply_voltage: *raw.supply_voltage.get_ref(),
+            stall_torque: *raw.stall_torque.get_ref(),
+            stall_current: *raw.stall_current.get_ref(),
+            no_load_speed: *raw.no_load_speed.get_ref(),
+            no_load_current: *raw.no_load_current.get_ref(),
+            inertia: *raw.inertia.get_ref(),
+            viscous_friction: *raw.viscous_friction.get_ref(),
+            coulomb_friction: *raw.coulomb_friction.get_ref(),
+        })
+    }
+}

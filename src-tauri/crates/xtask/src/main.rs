@@ -1,0 +1,235 @@
+//! DriveDeck's task runner (`cargo xtask …`, an alias in `.cargo/config.toml`).
+//!
+//! - `cargo xtask run [-- ARGS]`: set up, build, open the app on the simulated rig.
+//! - `cargo xtask test`: set up, then every check and test: rustfmt, clippy, the Rust
+//!   tests (unit, integration, engine ⇄ simulator over a pty), the UI's unit tests, and
+//!   the end-to-end tests of the real app window under Xvfb through WebDriver.
+//! - `cargo xtask setup`: only the set-up both of them start with.
+//!
+//! Set-up installs what a fresh Debian/Ubuntu machine lacks: the apt packages Tauri and
+//! the tests need (with sudo when not root), the en_US.UTF-8 locale, the UI's npm
+//! packages (`npm ci`), and the built UI. Std only, so it compiles in seconds.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+/// Debian/Ubuntu packages: Tauri's (webkit2gtk 4.1 and friends), libudev for serial
+/// ports, and what the window tests use (Xvfb, WebKitWebDriver, locales).
+const APT_PACKAGES: &[&str] = &[
+    "build-essential",
+    "pkg-config",
+    "libwebkit2gtk-4.1-dev",
+    "libssl-dev",
+    "libxdo-dev",
+    "libayatana-appindicator3-dev",
+    "librsvg2-dev",
+    "libudev-dev",
+    "xvfb",
+    "xauth",
+    "webkit2gtk-driver",
+    "locales",
+];
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+fn root() -> PathBuf {
+    // crates/xtask → src-tauri/crates → src-tauri → repository root
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(3)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn step(title: &str) {
+    eprintln!("\n==> {title}");
+}
+
+fn run(cmd: &mut Command) -> Result {
+    let shown = format!("{cmd:?}");
+    let status = cmd
+        .status()
+        .map_err(|e| format!("could not start {shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed ({status})"))
+    }
+}
+
+fn output(cmd: &mut Command) -> Option<String> {
+    let out = cmd.output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn is_root() -> bool {
+    output(Command::new("id").arg("-u")).is_some_and(|s| s.trim() == "0")
+}
+
+/// `cmd` as root: directly when we are root, else through sudo.
+fn privileged(program: &str) -> Command {
+    if is_root() {
+        Command::new(program)
+    } else {
+        let mut cmd = Command::new("sudo");
+        cmd.arg(program);
+        cmd
+    }
+}
+
+fn apt_packages() -> Result {
+    let missing: Vec<&str> = APT_PACKAGES
+        .iter()
+        .copied()
+        .filter(|pkg| {
+            !output(Command::new("dpkg-query").args(["-W", "-f=${Status}", pkg]))
+                .is_some_and(|s| s.contains("install ok installed"))
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if output(Command::new("apt-get").arg("--version")).is_none() {
+        return Err(format!(
+            "missing system packages {missing:?}, and this is not a Debian/Ubuntu machine: \
+             install webkit2gtk-4.1, libudev, Xvfb and WebKitWebDriver with your package manager"
+        ));
+    }
+    step(&format!(
+        "installing system packages: {}",
+        missing.join(" ")
+    ));
+    run(privileged("apt-get").args(["update", "-qq"]))?;
+    run(privileged("apt-get")
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(&missing))
+}
+
+fn locale() -> Result {
+    let have = output(Command::new("locale").arg("-a"))
+        .is_some_and(|s| s.lines().any(|l| l.eq_ignore_ascii_case("en_US.utf8")));
+    if have {
+        return Ok(());
+    }
+    step("generating the en_US.UTF-8 locale (the window tests use it)");
+    if Path::new("/etc/locale.gen").exists() {
+        run(privileged("sed").args([
+            "-i",
+            "s/^# *en_US.UTF-8 UTF-8/en_US.UTF-8 UTF-8/",
+            "/etc/locale.gen",
+        ]))?;
+        run(&mut privileged("locale-gen"))
+    } else {
+        run(privileged("locale-gen").arg("en_US.UTF-8"))
+    }
+}
+
+fn npm(ui: &Path, args: &[&str]) -> Result {
+    run(Command::new("npm").args(args).current_dir(ui))
+}
+
+fn ui_build() -> Result {
+    let ui = root().join("ui");
+    let lock = ui.join("package-lock.json");
+    let stamp = ui.join("node_modules/.package-lock.json");
+    let stale = match (std::fs::metadata(&lock), std::fs::metadata(&stamp)) {
+        (Ok(l), Ok(s)) => match (l.modified(), s.modified()) {
+            (Ok(l), Ok(s)) => l > s,
+            _ => true,
+        },
+        _ => true,
+    };
+    if stale {
+        step("installing the UI's npm packages (npm ci)");
+        npm(&ui, &["ci", "--no-audit", "--no-fund"])?;
+    }
+    step("building the UI (ui/dist)");
+    npm(&ui, &["run", "build"])
+}
+
+/// rustfmt and clippy, which a minimal rustup profile leaves out.
+fn rust_components() -> Result {
+    for (probe, component) in [("fmt", "rustfmt"), ("clippy", "clippy")] {
+        if output(cargo().args([probe, "--version"])).is_none() {
+            step(&format!("adding the {component} component"));
+            run(Command::new("rustup").args(["component", "add", component]))?;
+        }
+    }
+    Ok(())
+}
+
+fn setup() -> Result {
+    rust_components()?;
+    apt_packages()?;
+    locale()?;
+    ui_build()
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root());
+    cmd
+}
+
+fn app_run(args: &[String]) -> Result {
+    setup()?;
+    step("building the app");
+    run(cargo().args(["build", "-p", "drivedeck"]))?;
+    step("opening DriveDeck on the simulated rig");
+    run(Command::new(root().join("target/debug/drivedeck")).args(args))
+}
+
+fn test() -> Result {
+    setup()?;
+    step("rustfmt");
+    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    step("clippy");
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    step("Rust tests (unit, integration, engine ⇄ simulator over a pty)");
+    run(cargo().args(["test", "--workspace"]))?;
+    step("UI unit tests (vitest)");
+    npm(&root().join("ui"), &["test"])?;
+    step("building the app for the window tests");
+    run(cargo().args(["build", "-p", "drivedeck"]))?;
+    step("end-to-end: the real window under Xvfb, through WebDriver");
+    run(Command::new("xvfb-run")
+        .args(["-a", "-s", "-screen 0 1280x800x24", "node", "--test"])
+        .arg("--test-concurrency=1")
+        .arg(root().join("tests/ui/window.test.mjs"))
+        .env("DRIVEDECK_APP", root().join("target/debug/drivedeck"))
+        .current_dir(root()))
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("setup") => setup(),
+        Some("run") => {
+            let rest: Vec<String> = args[1..]
+                .iter()
+                .skip_while(|a| *a == "--")
+                .cloned()
+                .collect();
+            app_run(&rest)
+        }
+        Some("test") => test(),
+        _ => Err("usage: cargo xtask (run [-- APP ARGS] | test | setup)".into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

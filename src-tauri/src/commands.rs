@@ -1,0 +1,232 @@
+//! The IPC commands: each turns a webview call into one engine call and back.
+//!
+//! Commands that change a drive go through `submit`; everything else is a query
+//! answered from the store. Chart data goes back as raw bytes (an `ArrayBuffer` in
+//! the webview), never as JSON lists of numbers.
+
+use crate::error::IpcError;
+use crate::settings::{self, ChartSettings, Settings};
+use drivedeck_domain::{Command, DriveMode, DriveRef, Target};
+use drivedeck_engine::Engine;
+use serde::Serialize;
+use std::sync::{Arc, Mutex};
+use tauri::{AppHandle, State};
+
+/// What the commands share: the engine and a read-only store connection.
+pub struct AppState {
+    /// The engine.
+    pub engine: Arc<Engine>,
+    /// A reader kept open between calls.
+    pub reader: Mutex<drivedeck_store::Reader>,
+}
+
+impl AppState {
+    fn reader(&self) -> std::sync::MutexGuard<'_, drivedeck_store::Reader> {
+        self.reader.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The session being recorded.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    id: i64,
+    name: String,
+    started_at_ms: i64,
+}
+
+/// A connected link.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkView {
+    id: u32,
+    port: String,
+    protocol: String,
+    baud: u32,
+    up: bool,
+    simulated: bool,
+}
+
+/// The status line.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppStatus {
+    session: Option<SessionView>,
+    links: Vec<LinkView>,
+    committed_cursor: i64,
+}
+
+/// A drive with its last status and readings.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DriveView {
+    drive: DriveRef,
+    model: String,
+    enabled: bool,
+    mode: DriveMode,
+    fault: Option<String>,
+    target: Option<Target>,
+    position_limits: (f64, f64),
+    velocity_limit: f64,
+    position: Option<f64>,
+    velocity: Option<f64>,
+    current: Option<f64>,
+    sample_age_ms: Option<f64>,
+}
+
+/// One job of the journal.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobView {
+    id: i64,
+    command: String,
+    drive: Option<DriveRef>,
+    state: String,
+    reason: Option<String>,
+    queued_at_ms: f64,
+    finished_at_ms: Option<f64>,
+}
+
+/// A recorded channel.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelView {
+    id: i64,
+    drive: DriveRef,
+    name: String,
+    unit: String,
+}
+
+/// The most samples one `tail` call returns (a frame's worth is far less).
+const TAIL_LIMIT: usize = 50_000;
+/// How far back a chart opening on a running session starts.
+const TAIL_START_US: i64 = 60_000_000;
+
+#[tauri::command]
+pub async fn app_status(state: State<'_, AppState>) -> Result<AppStatus, IpcError> {
+    let engine = &state.engine;
+    let session = state.reader().session(engine.session())?;
+    let links = engine
+        .links()
+        .into_iter()
+        .map(|l| LinkView {
+            id: l.id,
+            port: l.port,
+            protocol: l.protocol,
+            baud: l.baud,
+            up: true,
+            simulated: l.simulated,
+        })
+        .collect();
+    Ok(AppStatus {
+        session: Some(SessionView {
+            id: session.id,
+            name: session.name,
+            started_at_ms: session.started_us / 1000,
+        }),
+        links,
+        committed_cursor: engine.committed(),
+    })
+}
+
+#[tauri::command]
+pub async fn drives(state: State<'_, AppState>) -> Result<Vec<DriveView>, IpcError> {
+    let now = state.engine.clock().now();
+    let rows = state.reader().drives(state.engine.session())?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            let status = row.status?;
+            Some(DriveView {
+                drive: row.drive,
+                model: status.model,
+                enabled: status.enabled,
+                mode: status.mode,
+                fault: status.fault,
+                target: status.target,
+                position_limits: status.position_limits,
+                velocity_limit: status.velocity_limit,
+                position: row.position,
+                velocity: row.velocity,
+                current: row.current,
+                sample_age_ms: row.sample_us.map(|t| (now - t) as f64 / 1000.0),
+            })
+        })
+        .collect())
+}
+
+#[tauri::command]
+pub async fn submit(state: State<'_, AppState>, command: Command) -> Result<u64, IpcError> {
+    let job = state.engine.submit(command)?;
+    Ok(job.id.0)
+}
+
+#[tauri::command]
+pub async fn jobs(state: State<'_, AppState>, limit: u32) -> Result<Vec<JobView>, IpcError> {
+    let rows = state.reader().jobs(limit.min(1000) as usize)?;
+    Ok(rows
+        .into_iter()
+        .map(|j| JobView {
+            id: j.id,
+            command: j.command,
+            drive: j.drive,
+            state: j.state,
+            reason: j.reason,
+            queued_at_ms: j.queued_us as f64 / 1000.0,
+            finished_at_ms: j.finished_us.map(|t| t as f64 / 1000.0),
+        })
+        .collect())
+}
+
+#[tauri::command]
+pub async fn channels(
+    state: State<'_, AppState>,
+    session: i64,
+) -> Result<Vec<ChannelView>, IpcError> {
+    let rows = state.reader().channels(session)?;
+    Ok(rows
+        .into_iter()
+        .map(|c| ChannelView {
+            id: c.id,
+            drive: c.drive,
+            name: c.name,
+            unit: c.unit,
+        })
+        .collect())
+}
+
+#[tauri::command]
+pub async fn tail(
+    state: State<'_, AppState>,
+    session: i64,
+    after: i64,
+    channels: Vec<i64>,
+) -> Result<tauri::ipc::Response, IpcError> {
+    if after < 0 {
+        return Err(IpcError::new(
+            "invalid",
+            format!("cursor {after} is negative"),
+        ));
+    }
+    let mut reader = state.reader();
+    let after = if after == 0 {
+        let since = state.engine.clock().now() - TAIL_START_US;
+        reader.cursor_at(&channels, since)?
+    } else {
+        after
+    };
+    let batch = reader.tail(session, &channels, after, TAIL_LIMIT)?;
+    Ok(tauri::ipc::Response::new(batch.to_bytes()))
+}
+
+#[tauri::command]
+pub async fn settings_get(app: AppHandle) -> Result<Settings, IpcError> {
+    Ok(Settings {
+        chart: settings::chart(&app),
+    })
+}
+
+#[tauri::command]
+pub async fn settings_set_chart(app: AppHandle, chart: ChartSettings) -> Result<(), IpcError> {
+    settings::set_chart(&app, &chart).map_err(|e| IpcError::new("settings", e))
+}

@@ -1,0 +1,292 @@
+//! The engine headless against the simulator over a pty: every layer, no mocks.
+
+use drivedeck_domain::{Command, DriveMode, DriveRef, JobState, Target};
+use drivedeck_engine::{Engine, EngineConfig, EngineError};
+use drivedeck_store::Reader;
+use std::f64::consts::FRAC_PI_2;
+use std::time::Duration;
+
+const DRIVE_1: DriveRef = DriveRef { link: 1, id: 1 };
+const DRIVE_2: DriveRef = DriveRef { link: 1, id: 2 };
+
+async fn rig(dir: &tempfile::TempDir) -> Engine {
+    let engine = Engine::start(EngineConfig::new(dir.path().join("e2e.db"))).expect("engine");
+    let link = engine.connect_sim_rig(&[1, 2]).await.expect("sim rig");
+    assert_eq!(link, 1);
+    engine
+}
+
+fn channel(reader: &Reader, session: i64, drive: DriveRef, name: &str) -> i64 {
+    reader
+        .channels(session)
+        .expect("channels")
+        .into_iter()
+        .find(|c| c.drive == drive && c.name == name)
+        .unwrap_or_else(|| panic!("no {name} channel for {drive}"))
+        .id
+}
+
+/// Waits (bounded) until the drive's stored state satisfies `pred`.
+async fn wait_for_drive(
+    engine: &Engine,
+    drive: DriveRef,
+    what: &str,
+    pred: impl Fn(&drivedeck_store::DriveRow) -> bool,
+) -> drivedeck_store::DriveRow {
+    let reader = engine.reader().expect("reader");
+    for _ in 0..300 {
+        if let Some(row) = reader
+            .drives(engine.session())
+            .expect("drives")
+            .into_iter()
+            .find(|r| r.drive == drive)
+            && pred(&row)
+        {
+            return row;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{drive} never reached: {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enable_move_and_the_store_holds_samples_converging_to_the_target() {
+    let dir = tempfile::tempdir().expect("dir");
+    let engine = rig(&dir).await;
+
+    let enable = engine
+        .run(Command::Enable { drive: DRIVE_1 })
+        .await
+        .expect("submit");
+    assert_eq!(enable, JobState::Done);
+    let moved = engine
+        .run(Command::SetTarget {
+            drive: DRIVE_1,
+            target: Target::Position(FRAC_PI_2),
+        })
+        .await
+        .expect("submit");
+    assert_eq!(moved, JobState::Done);
+
+    // The drive gets there, as seen through the store's projection.
+    let row = wait_for_drive(&engine, DRIVE_1, "90°", |r| {
+        r.position.is_some_and(|p| (p - FRAC_PI_2).abs() < 0.02)
+            && r.velocity.is_some_and(|v| v.abs() < 0.05)
+    })
+    .await;
+    assert!(row.status.as_ref().is_some_and(|s| s.enabled));
+    engine.flush().expect("flush");
+
+    // The recorded position channel starts near 0 and ends at the target.
+    let reader = engine.reader().expect("reader");
+    let position = channel(&reader, engine.session(), DRIVE_1, "position");
+    let samples = reader.channel_samples(position).expect("samples");
+    assert!(samples.len() > 50, "only {} samples", samples.len());
+    assert!(
+        samples[0].1.abs() < 0.05,
+        "starts at rest: {}",
+        samples[0].1
+    );
+    let last = samples.last().expect("last").1;
+    assert!(
+        (last - FRAC_PI_2).abs() < 0.02,
+        "ends at the target: {last}"
+    );
+    assert!(samples.windows(2).all(|w| w[0].0 <= w[1].0), "time-ordered");
+    // Drive 2 was never enabled: it stayed put.
+    let other = channel(&reader, engine.session(), DRIVE_2, "position");
+    let still = reader.channel_samples(other).expect("samples");
+    assert!(still.iter().all(|(_, p)| p.abs() < 1e-3));
+
+    // The job journal has both jobs, done, with their timestamps in order.
+    let jobs = reader.jobs(10).expect("jobs");
+    let mine: Vec<_> = jobs
+        .iter()
+        .rev()
+        .map(|j| (j.command.as_str(), j.state.as_str()))
+        .collect();
+    assert_eq!(mine, [("enable", "done"), ("setTarget", "done")]);
+    for job in &jobs {
+        let sent = job.sent_us.expect("sent");
+        let finished = job.finished_us.expect("finished");
+        assert!(job.queued_us <= sent && sent <= finished);
+    }
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn estop_stops_every_drive_and_cancels_queued_motion() {
+    let dir = tempfile::tempdir().expect("dir");
+    let engine = rig(&dir).await;
+    for drive in [DRIVE_1, DRIVE_2] {
+        assert_eq!(
+            engine.run(Command::Enable { drive }).await.expect("enable"),
+            JobState::Done
+        );
+    }
+    let target = Target::Position(6.0);
+    assert_eq!(
+        engine
+            .run(Command::SetTarget {
+                drive: DRIVE_1,
+                target
+            })
+            .await
+            .expect("move"),
+        JobState::Done
+    );
+    wait_for_drive(&engine, DRIVE_1, "moving", |r| {
+        r.velocity.is_some_and(|v| v > 1.0)
+    })
+    .await;
+
+    // A burst of motion jobs, then an E-stop: it jumps the queue.
+    let queued: Vec<_> = (0..200)
+        .map(|i| {
+            let target = Target::Position(f64::from(i % 6));
+            engine
+                .submit(Command::SetTarget {
+                    drive: DRIVE_2,
+                    target,
+                })
+                .expect("queued")
+        })
+        .collect();
+    let estop = engine.run(Command::EStop).await.expect("estop");
+    assert_eq!(estop, JobState::Done);
+
+    let mut cancelled = 0;
+    let mut done = 0;
+    for job in queued {
+        match job.outcome().await {
+            JobState::Cancelled { reason } => {
+                assert_eq!(reason, "E-stop");
+                cancelled += 1;
+            }
+            JobState::Done => done += 1,
+            other => panic!("unexpected end for a queued move: {other:?}"),
+        }
+    }
+    assert_eq!(cancelled + done, 200);
+    assert!(cancelled > 0, "the E-stop ran ahead of the queued moves");
+
+    // Both drives report torque off, and drive 1 coasts to a stop.
+    for drive in [DRIVE_1, DRIVE_2] {
+        wait_for_drive(&engine, drive, "disabled", |r| {
+            r.status.as_ref().is_some_and(|s| !s.enabled)
+        })
+        .await;
+    }
+    wait_for_drive(&engine, DRIVE_1, "stopped", |r| {
+        r.velocity.is_some_and(|v| v.abs() < 1e-3)
+    })
+    .await;
+    engine.flush().expect("flush");
+    let jobs = engine.reader().expect("reader").jobs(1000).expect("jobs");
+    assert!(
+        jobs.iter()
+            .all(|j| !matches!(j.state.as_str(), "queued" | "sent")),
+        "all ended"
+    );
+    assert_eq!(
+        jobs.iter().filter(|j| j.state == "cancelled").count(),
+        cancelled
+    );
+    // No move ran after the E-stop: every done move finished before it did.
+    let estop_done = jobs
+        .iter()
+        .find(|j| j.command == "eStop")
+        .and_then(|j| j.finished_us)
+        .expect("E-stop journaled");
+    let moves_done: Vec<_> = jobs
+        .iter()
+        .filter(|j| j.command == "setTarget" && j.state == "done")
+        .collect();
+    assert_eq!(
+        moves_done.len(),
+        done + 1,
+        "the 200 queued plus the first move"
+    );
+    assert!(
+        moves_done
+            .iter()
+            .all(|j| j.finished_us.expect("finished") <= estop_done)
+    );
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_commands_are_refused_before_the_wire_and_not_journaled() {
+    let dir = tempfile::tempdir().expect("dir");
+    let engine = rig(&dir).await;
+    let refused = [
+        Command::SetTarget {
+            drive: DRIVE_1,
+            target: Target::Position(7.0),
+        }, // > 360°
+        Command::SetTarget {
+            drive: DRIVE_1,
+            target: Target::Position(-0.1),
+        },
+        Command::SetTarget {
+            drive: DRIVE_1,
+            target: Target::Position(f64::NAN),
+        },
+        Command::SetTarget {
+            drive: DRIVE_1,
+            target: Target::Velocity(1.0),
+        }, // wrong mode
+        Command::Enable {
+            drive: DriveRef { link: 1, id: 9 },
+        }, // no such drive
+        Command::Enable {
+            drive: DriveRef { link: 4, id: 1 },
+        }, // no such link
+    ];
+    for command in refused {
+        match engine.submit(command.clone()) {
+            Err(EngineError::Submit(e)) => assert!(!e.to_string().is_empty()),
+            Err(other) => panic!("{command:?}: unexpected error {other}"),
+            Ok(_) => panic!("{command:?} was accepted"),
+        }
+    }
+    engine.flush().expect("flush");
+    assert!(
+        engine
+            .reader()
+            .expect("reader")
+            .jobs(10)
+            .expect("jobs")
+            .is_empty()
+    );
+
+    // Mode changes need the drive disabled; then velocity targets work.
+    engine
+        .run(Command::Enable { drive: DRIVE_2 })
+        .await
+        .expect("enable");
+    let mode = Command::SetMode {
+        drive: DRIVE_2,
+        mode: DriveMode::Velocity,
+    };
+    assert!(engine.submit(mode.clone()).is_err());
+    engine
+        .run(Command::Disable { drive: DRIVE_2 })
+        .await
+        .expect("disable");
+    assert_eq!(engine.run(mode).await.expect("mode"), JobState::Done);
+    engine
+        .run(Command::Enable { drive: DRIVE_2 })
+        .await
+        .expect("enable");
+    let spin = Command::SetTarget {
+        drive: DRIVE_2,
+        target: Target::Velocity(2.0),
+    };
+    assert_eq!(engine.run(spin).await.expect("spin"), JobState::Done);
+    wait_for_drive(&engine, DRIVE_2, "2 rad/s", |r| {
+        r.velocity.is_some_and(|v| (v - 2.0).abs() < 0.1)
+    })
+    .await;
+    engine.shutdown().await;
+}

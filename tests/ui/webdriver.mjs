@@ -1,0 +1,159 @@
+// A small W3C WebDriver client over fetch, and a launcher for WebKitWebDriver with the
+// DriveDeck binary as its "browser". The protocol is a handful of HTTP calls; Node has
+// fetch built in, so no client library (and its browser downloads) is needed.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const ELEMENT = 'element-6066-11e4-a23d-4f2c0a5a6b9a';
+export const KEY = { Escape: '\uE00C', Enter: '\uE007' };
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `fn` until it returns a truthy value or `timeoutMs` passes; throws with `what`. */
+export async function until(what, fn, timeoutMs = 10_000, everyMs = 100) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+}
+
+export class Session {
+  constructor(base, id) {
+    this.base = base;
+    this.id = id;
+  }
+
+  async cmd(method, path, body) {
+    const res = await fetch(`${this.base}/session/${this.id}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = await res.json();
+    if (!res.ok || (json.value && json.value.error)) {
+      throw new Error(`${method} ${path}: ${json.value?.error}: ${json.value?.message}`);
+    }
+    return json.value;
+  }
+
+  exec(script, ...args) {
+    return this.cmd('POST', '/execute/sync', { script, args });
+  }
+
+  async find(css) {
+    const el = await this.cmd('POST', '/element', { using: 'css selector', value: css });
+    return el[ELEMENT];
+  }
+
+  async findAll(css) {
+    const els = await this.cmd('POST', '/elements', { using: 'css selector', value: css });
+    return els.map((e) => e[ELEMENT]);
+  }
+
+  async click(css) {
+    await this.cmd('POST', `/element/${await this.find(css)}/click`, {});
+  }
+
+  async type(css, text) {
+    const el = await this.find(css);
+    await this.cmd('POST', `/element/${el}/clear`, {});
+    await this.cmd('POST', `/element/${el}/value`, { text });
+  }
+
+  async keys(css, text) {
+    await this.cmd('POST', `/element/${await this.find(css)}/value`, { text });
+  }
+
+  async text(css) {
+    return this.cmd('GET', `/element/${await this.find(css)}/text`);
+  }
+
+  async attr(css, name) {
+    return this.cmd('GET', `/element/${await this.find(css)}/attribute/${name}`);
+  }
+
+  async screenshot(file) {
+    const b64 = await this.cmd('GET', '/screenshot');
+    writeFileSync(file, Buffer.from(b64, 'base64'));
+  }
+}
+
+/**
+ * Starts WebKitWebDriver and, through it, the DriveDeck binary on a fresh database and
+ * fresh settings folder. Returns { session, close, dataDir }.
+ */
+export async function launchApp({ app, dataDir } = {}) {
+  const binary = app ?? process.env.DRIVEDECK_APP;
+  if (!binary) throw new Error('set DRIVEDECK_APP to the drivedeck binary');
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'drivedeck-e2e-'));
+  mkdirSync(join(dir, 'data'), { recursive: true });
+  mkdirSync(join(dir, 'config'), { recursive: true });
+  const port = await freePort();
+  const driver = spawn('/usr/bin/WebKitWebDriver', [`--port=${port}`], {
+    env: {
+      ...process.env,
+      TAURI_WEBVIEW_AUTOMATION: 'true',
+      LANG: 'en_US.UTF-8',
+      LC_ALL: 'en_US.UTF-8',
+      XDG_DATA_HOME: join(dir, 'data'),
+      XDG_CONFIG_HOME: join(dir, 'config'),
+      RUST_LOG: 'warn',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await until('WebKitWebDriver to listen', async () => {
+      const res = await fetch(`${base}/status`);
+      return res.ok;
+    }, 15_000);
+    const res = await fetch(`${base}/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        capabilities: {
+          alwaysMatch: {
+            'webkitgtk:browserOptions': { binary, args: ['--db', join(dir, 'e2e.db')] },
+          },
+        },
+      }),
+    });
+    const json = await res.json();
+    if (!res.ok) throw new Error(`new session: ${JSON.stringify(json)}`);
+    const session = new Session(base, json.value.sessionId);
+    await until('the page to load', async () => (await session.exec('return document.readyState')) === 'complete', 30_000);
+    const close = async () => {
+      try {
+        await fetch(`${base}/session/${session.id}`, { method: 'DELETE' });
+      } finally {
+        driver.kill('SIGTERM');
+      }
+    };
+    return { session, close, dataDir: dir };
+  } catch (e) {
+    driver.kill('SIGTERM');
+    throw e;
+  }
+}
