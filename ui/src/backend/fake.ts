@@ -1,0 +1,178 @@
+// An in-memory Backend: two drives with first-order motion, a job journal and a sample
+// log served by cursor like the real store. Used by the unit tests and by `npm run dev`
+// in a plain browser; it checks commands the way the engine does (range, mode, state).
+import type { Backend } from './index';
+import { encodeTail, decodeTail } from './tail';
+import type {
+  AppStatus, ChannelName, ChannelView, ChartSettings, Command, DriveRef, DriveView, JobView, Settings, TailBatch,
+} from './types';
+
+type Sample = { seq: number; channel: number; t: number; v: number };
+
+const CHANNELS: ChannelName[] = ['position', 'velocity', 'current'];
+const UNITS: Record<ChannelName, string> = { position: 'rad', velocity: 'rad/s', current: 'A' };
+
+export class FakeBackend implements Backend {
+  readonly submitted: Command[] = [];
+  private drivesState: DriveView[];
+  private jobsLog: JobView[] = [];
+  private samples: Sample[] = [];
+  private settingsValue: Settings = { chart: { windowSeconds: 10, channels: ['position', 'velocity'] } };
+  private readonly startedAtMs: number;
+  private nextJob = 1;
+  private lastStep: number;
+  private timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(options: { autoStep?: boolean; now?: () => number } = {}) {
+    this.now = options.now ?? (() => Date.now());
+    this.startedAtMs = this.now();
+    this.lastStep = this.startedAtMs;
+    this.drivesState = [1, 2].map((id) => ({
+      drive: { link: 1, id },
+      model: 'XM430-W350 (fake)',
+      enabled: false,
+      mode: 'position',
+      fault: null,
+      target: null,
+      positionLimits: [0, 2 * Math.PI],
+      velocityLimit: 4.8,
+      position: 0,
+      velocity: 0,
+      current: 0,
+      sampleAgeMs: 0,
+    }));
+    if (options.autoStep ?? false) this.timer = setInterval(() => this.step(), 10);
+  }
+
+  private readonly now: () => number;
+
+  dispose(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  private channelId(drive: DriveRef, name: ChannelName): number {
+    return (drive.id - 1) * CHANNELS.length + CHANNELS.indexOf(name) + 1;
+  }
+
+  /** Advances the motion to now and logs one sample per channel per drive. */
+  step(): void {
+    const now = this.now();
+    const dt = Math.max(0, (now - this.lastStep) / 1000);
+    this.lastStep = now;
+    const t = (now - this.startedAtMs) / 1000;
+    for (const d of this.drivesState) {
+      let velocity = 0;
+      if (d.enabled && d.target) {
+        velocity = 'position' in d.target
+          ? Math.max(-d.velocityLimit, Math.min(d.velocityLimit, 8 * (d.target.position - (d.position ?? 0))))
+          : d.target.velocity;
+      }
+      d.velocity = velocity;
+      d.position = (d.position ?? 0) + velocity * dt;
+      d.current = Math.abs(velocity) * 0.05;
+      for (const name of CHANNELS) {
+        const v = name === 'position' ? d.position : name === 'velocity' ? d.velocity : d.current;
+        this.samples.push({ seq: this.samples.length + 1, channel: this.channelId(d.drive, name), t, v });
+      }
+    }
+  }
+
+  async appStatus(): Promise<AppStatus> {
+    return {
+      session: { id: 1, name: 'Fake session', startedAtMs: this.startedAtMs },
+      links: [{ id: 1, port: 'fake', protocol: 'dynamixel2', baud: 1_000_000, up: true, simulated: true }],
+      committedCursor: this.samples.length,
+    };
+  }
+
+  async drives(): Promise<DriveView[]> {
+    return this.drivesState.map((d) => ({ ...d, drive: { ...d.drive } }));
+  }
+
+  async submit(command: Command): Promise<number> {
+    this.submitted.push(command);
+    if (command.kind !== 'eStop') {
+      const d = this.drivesState.find((x) => x.drive.link === command.drive.link && x.drive.id === command.drive.id);
+      if (!d) throw { kind: 'notFound', message: `drive ${command.drive.id} is not connected` };
+      if (command.kind === 'setMode' && d.enabled) {
+        throw { kind: 'invalid', message: `disable drive ${d.drive.id} before changing its mode` };
+      }
+      if (command.kind === 'setTarget') {
+        if ('position' in command.target) {
+          const p = command.target.position;
+          if (d.mode !== 'position') throw { kind: 'invalid', message: 'drive is in velocity mode' };
+          if (!(p >= d.positionLimits[0] && p <= d.positionLimits[1])) throw { kind: 'invalid', message: 'position out of range' };
+        } else {
+          const v = command.target.velocity;
+          if (d.mode !== 'velocity') throw { kind: 'invalid', message: 'drive is in position mode' };
+          if (!(Math.abs(v) <= d.velocityLimit)) throw { kind: 'invalid', message: 'velocity out of range' };
+        }
+      }
+    }
+    const id = this.nextJob++;
+    const at = this.now();
+    this.apply(command);
+    this.jobsLog.push({
+      id,
+      command: command.kind,
+      drive: command.kind === 'eStop' ? null : command.drive,
+      state: 'done',
+      reason: null,
+      queuedAtMs: at,
+      finishedAtMs: at,
+    });
+    return id;
+  }
+
+  private apply(command: Command): void {
+    if (command.kind === 'eStop') {
+      for (const d of this.drivesState) {
+        d.enabled = false;
+        d.target = null;
+      }
+      return;
+    }
+    const d = this.drivesState.find((x) => x.drive.id === command.drive.id)!;
+    switch (command.kind) {
+      case 'enable': d.enabled = true; break;
+      case 'disable': d.enabled = false; break;
+      case 'setMode': d.mode = command.mode; d.target = null; break;
+      case 'setTarget': d.target = command.target; break;
+    }
+  }
+
+  async jobs(limit: number): Promise<JobView[]> {
+    return this.jobsLog.slice(-limit).reverse();
+  }
+
+  async channels(_session: number): Promise<ChannelView[]> {
+    return this.drivesState.flatMap((d) =>
+      CHANNELS.map((name) => ({ id: this.channelId(d.drive, name), drive: d.drive, name, unit: UNITS[name] })));
+  }
+
+  async tail(_session: number, after: number, channels: number[]): Promise<TailBatch> {
+    const wanted = new Set(channels);
+    const by = new Map<number, { t: number[]; v: number[] }>();
+    for (const s of this.samples) {
+      if (s.seq <= after || !wanted.has(s.channel)) continue;
+      const entry = by.get(s.channel) ?? { t: [], v: [] };
+      entry.t.push(s.t);
+      entry.v.push(s.v);
+      by.set(s.channel, entry);
+    }
+    // Through the binary form, as the real backend does.
+    const buffer = encodeTail({
+      cursor: this.samples.length,
+      series: [...by.entries()].map(([channel, e]) => ({ channel, t: e.t, v: e.v })),
+    });
+    return decodeTail(buffer);
+  }
+
+  async settings(): Promise<Settings> {
+    return structuredClone(this.settingsValue);
+  }
+
+  async setChartSettings(chart: ChartSettings): Promise<void> {
+    this.settingsValue = { chart: structuredClone(chart) };
+  }
+}

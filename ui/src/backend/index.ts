@@ -1,0 +1,24 @@
+// All IPC behind one interface: the Tauri implementation in the app, an in-memory fake in
+// unit tests and in a plain browser (`npm run dev`).
+import type { AppStatus, ChannelView, ChartSettings, Command, DriveView, JobView, Settings, TailBatch } from './types';
+
+export interface Backend {
+  appStatus(): Promise<AppStatus>;
+  drives(): Promise<DriveView[]>;
+  /** Resolves with the job ID; rejects with an IpcError (nothing was sent). */
+  submit(command: Command): Promise<number>;
+  jobs(limit: number): Promise<JobView[]>;
+  channels(session: number): Promise<ChannelView[]>;
+  tail(session: number, after: number, channels: number[]): Promise<TailBatch>;
+  settings(): Promise<Settings>;
+  setChartSettings(chart: ChartSettings): Promise<void>;
+}
+
+export async function pickBackend(): Promise<Backend> {
+  if ('__TAURI_INTERNALS__' in window) {
+    const { TauriBackend } = await import('./tauri');
+    return new TauriBackend();
+  }
+  const { FakeBackend } = await import('./fake');
+  return new FakeBackend();
+}

@@ -1,0 +1,34 @@
+// The Backend over Tauri IPC. Chart samples arrive as an ArrayBuffer (binary), the rest
+// as JSON.
+import { invoke } from '@tauri-apps/api/core';
+import type { Backend } from './index';
+import { decodeTail } from './tail';
+import type { AppStatus, ChannelView, ChartSettings, Command, DriveView, JobView, Settings, TailBatch } from './types';
+
+export class TauriBackend implements Backend {
+  appStatus(): Promise<AppStatus> {
+    return invoke('app_status');
+  }
+  drives(): Promise<DriveView[]> {
+    return invoke('drives');
+  }
+  submit(command: Command): Promise<number> {
+    return invoke('submit', { command });
+  }
+  jobs(limit: number): Promise<JobView[]> {
+    return invoke('jobs', { limit });
+  }
+  channels(session: number): Promise<ChannelView[]> {
+    return invoke('channels', { session });
+  }
+  async tail(session: number, after: number, channels: number[]): Promise<TailBatch> {
+    const buffer = await invoke<ArrayBuffer>('tail', { session, after, channels });
+    return decodeTail(buffer);
+  }
+  settings(): Promise<Settings> {
+    return invoke('settings_get');
+  }
+  async setChartSettings(chart: ChartSettings): Promise<void> {
+    await invoke('settings_set_chart', { chart });
+  }
+}

@@ -1,0 +1,75 @@
+// The IPC contract: the shapes the Rust shell (src-tauri/src/commands.rs) sends and
+// accepts. Quantities are SI: rad, rad/s, A.
+
+export type DriveRef = { link: number; id: number };
+export type DriveMode = 'position' | 'velocity';
+export type Target = { position: number } | { velocity: number };
+
+export type Command =
+  | { kind: 'enable'; drive: DriveRef }
+  | { kind: 'disable'; drive: DriveRef }
+  | { kind: 'setMode'; drive: DriveRef; mode: DriveMode }
+  | { kind: 'setTarget'; drive: DriveRef; target: Target }
+  | { kind: 'eStop' };
+
+/** What a rejected call throws. */
+export type IpcError = { kind: string; message: string };
+
+export type LinkView = {
+  id: number;
+  port: string;
+  protocol: string;
+  baud: number;
+  up: boolean;
+  simulated: boolean;
+};
+
+export type AppStatus = {
+  session: { id: number; name: string; startedAtMs: number } | null;
+  links: LinkView[];
+  committedCursor: number;
+};
+
+export type DriveView = {
+  drive: DriveRef;
+  model: string;
+  enabled: boolean;
+  mode: DriveMode;
+  fault: string | null;
+  target: Target | null;
+  positionLimits: [number, number];
+  velocityLimit: number;
+  position: number | null;
+  velocity: number | null;
+  current: number | null;
+  sampleAgeMs: number | null;
+};
+
+export type JobState = 'queued' | 'sent' | 'done' | 'failed' | 'timedOut' | 'cancelled';
+
+export type JobView = {
+  id: number;
+  command: string;
+  drive: DriveRef | null;
+  state: JobState;
+  reason: string | null;
+  queuedAtMs: number;
+  finishedAtMs: number | null;
+};
+
+export type ChannelName = 'position' | 'velocity' | 'current';
+export type ChannelView = { id: number; drive: DriveRef; name: ChannelName; unit: string };
+
+export type ChartSettings = { windowSeconds: number; channels: ChannelName[] };
+export type Settings = { chart: ChartSettings };
+
+/** One channel's samples from a tail call: views on the received buffer. */
+export type TailSeries = { channel: number; t: Float64Array; v: Float64Array };
+export type TailBatch = { cursor: number; series: TailSeries[] };
+
+/** Message of anything a backend call threw. */
+export function errorMessage(e: unknown): string {
+  if (typeof e === 'string') return e;
+  if (e && typeof e === 'object' && 'message' in e) return String((e as { message: unknown }).message);
+  return String(e);
+}

@@ -1,0 +1,180 @@
+// DriveDeck's UI: lays out the screen and runs the polling loops. It keeps no model of
+// the drives: everything shown comes from the backend (the store) on each poll, and the
+// only way to change a drive is backend.submit().
+import './locale'; // first: uPlot reads navigator.language at import time
+import './style.css';
+import { pickBackend } from './backend/index';
+import type { ChannelName, DriveRef, DriveView, Settings } from './backend/types';
+import { CHANNEL_ORDER, LiveChart } from './chart';
+import { ControlPanel } from './views/control';
+import { DriveList, sameDrive } from './views/driveList';
+import { renderJobs } from './views/jobs';
+import { installEStop } from './estop';
+
+const LAYOUT = `
+  <header class="topbar">
+    <span class="brand">DriveDeck</span>
+    <span id="status" class="muted">connecting…</span>
+    <span id="banner" class="banner" hidden></span>
+    <button id="estop" title="Stop every drive (Esc)">E-STOP</button>
+  </header>
+  <main class="body">
+    <aside><h2>Drives</h2><div id="drive-list"></div></aside>
+    <section class="work">
+      <div id="control" class="panel"></div>
+      <div class="panel chart-panel">
+        <div class="chart-head">
+          <h2>Live</h2>
+          <span id="chart-choices"></span>
+        </div>
+        <div id="chart"></div>
+      </div>
+    </section>
+  </main>
+  <footer class="journal panel">
+    <h2>Job journal</h2>
+    <div class="scroll"><table>
+      <thead><tr><th>#</th><th>command</th><th>drive</th><th>state</th><th>reason</th><th>ms</th></tr></thead>
+      <tbody id="jobs"></tbody>
+    </table></div>
+  </footer>`;
+
+async function start(): Promise<void> {
+  const app = document.getElementById('app')!;
+  app.innerHTML = LAYOUT;
+  const backend = await pickBackend();
+  const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+  const banner = $('banner');
+  let bannerTimer: ReturnType<typeof setTimeout> | undefined;
+  installEStop(document, backend, (ok, message) => {
+    banner.textContent = message;
+    banner.hidden = false;
+    banner.classList.toggle('bad', !ok);
+    clearTimeout(bannerTimer);
+    bannerTimer = setTimeout(() => (banner.hidden = true), 4000);
+  });
+
+  let selected: DriveRef | null = null;
+  let drives: DriveView[] = [];
+  let session: number | null = null;
+  let cursor = 0;
+  let generation = 0; // bumped when the chart's channels change
+  const control = new ControlPanel($('control'), backend);
+  const chart = new LiveChart($('chart'));
+  const list = new DriveList($('drive-list'), (drive) => {
+    selected = drive;
+    void pickChannels();
+    refreshDrives();
+  });
+
+  // Chart choices, restored from and saved to the settings store.
+  let settings: Settings = { chart: { windowSeconds: 10, channels: ['position', 'velocity'] } };
+  try {
+    settings = await backend.settings();
+  } catch (e) {
+    console.warn('settings unavailable', e);
+  }
+  chart.windowSeconds = settings.chart.windowSeconds;
+  chart.setShown(settings.chart.channels);
+  const choices = $('chart-choices');
+  for (const name of CHANNEL_ORDER) {
+    const label = document.createElement('label');
+    label.innerHTML = `<input type="checkbox" data-channel="${name}"> ${name}`;
+    const box = label.querySelector('input')!;
+    box.checked = settings.chart.channels.includes(name);
+    box.addEventListener('change', () => {
+      const shown = [...choices.querySelectorAll<HTMLInputElement>('input:checked')].map((b) => b.dataset.channel as ChannelName);
+      settings = { chart: { ...settings.chart, channels: shown } };
+      chart.setShown(shown);
+      backend.setChartSettings(settings.chart).catch((e) => console.warn('could not save chart choices', e));
+    });
+    choices.appendChild(label);
+  }
+
+  async function pickChannels(): Promise<void> {
+    if (session === null || !selected) return;
+    const all = await backend.channels(session);
+    const mine = all.filter((c) => sameDrive(c.drive, selected));
+    const ids: Partial<Record<ChannelName, number>> = {};
+    for (const c of mine) ids[c.name] = c.id;
+    chart.setChannels(ids);
+    cursor = 0;
+    generation++;
+  }
+
+  function refreshDrives(): void {
+    if (!selected && drives.length > 0) {
+      selected = drives[0].drive;
+      void pickChannels();
+    }
+    list.render(drives, selected);
+    control.update(drives.find((d) => sameDrive(d.drive, selected)) ?? null);
+  }
+
+  const every = (ms: number, fn: () => Promise<void>) => {
+    let busy = false;
+    const tick = async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        await fn();
+      } catch (e) {
+        console.warn(e);
+      } finally {
+        busy = false;
+      }
+    };
+    void tick();
+    return setInterval(() => void tick(), ms);
+  };
+
+  every(1000, async () => {
+    const status = await backend.appStatus();
+    const link = status.links[0];
+    $('status').textContent = link
+      ? `${link.simulated ? 'sim rig ' : ''}${link.port} · ${link.baud} baud · ${link.up ? 'up' : 'DOWN'} · ${status.session?.name ?? ''}`
+      : 'no link';
+    if (status.session && status.session.id !== session) {
+      session = status.session.id;
+      await pickChannels();
+    }
+  });
+  every(100, async () => {
+    drives = await backend.drives();
+    refreshDrives();
+  });
+  every(500, async () => renderJobs($('jobs'), await backend.jobs(50)));
+
+  // The chart pulls from the store at most 30 times a second, one request at a time.
+  let inFlight = false;
+  let lastPull = 0;
+  const frame = (now: number) => {
+    requestAnimationFrame(frame);
+    if (inFlight || now - lastPull < 1000 / 30 || session === null) return;
+    const ids = chart.channels();
+    if (ids.length === 0) {
+      if (selected && now - lastPull > 1000) {
+        lastPull = now;
+        void pickChannels();
+      }
+      return;
+    }
+    inFlight = true;
+    lastPull = now;
+    const asked = generation;
+    backend
+      .tail(session, cursor, ids)
+      .then((batch) => {
+        if (generation !== asked) return; // the drive changed meanwhile
+        cursor = batch.cursor;
+        chart.append(batch);
+        chart.draw();
+      })
+      .catch((e) => console.warn('tail failed', e))
+      .finally(() => (inFlight = false));
+  };
+  requestAnimationFrame(frame);
+}
+
+if (document.getElementById('app')) void start();

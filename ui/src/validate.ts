@@ -1,0 +1,54 @@
+// Checks what the user typed as a target before anything is sent. A target is typed in
+// degrees (position mode) or rpm (velocity mode) and leaves here in SI, within the
+// drive's limits — or as a message to show beside the field.
+import type { DriveMode, DriveView, Target } from './backend/types';
+import { degToRad, radSToRpm, radToDeg, rpmToRadS } from './units';
+
+export type TargetCheck = { ok: true; target: Target } | { ok: false; message: string };
+
+/** The range the user may type, in display units: [min, max, unit]. */
+export function displayRange(drive: Pick<DriveView, 'mode' | 'positionLimits' | 'velocityLimit'>): [number, number, string] {
+  if (drive.mode === 'position') {
+    return [radToDeg(drive.positionLimits[0]), radToDeg(drive.positionLimits[1]), '°'];
+  }
+  const limit = radSToRpm(drive.velocityLimit);
+  return [-limit, limit, 'rpm'];
+}
+
+/** Human form of the allowed range, e.g. "0 – 360 °" or "−45.8 – 45.8 rpm". */
+export function rangeText(drive: Pick<DriveView, 'mode' | 'positionLimits' | 'velocityLimit'>): string {
+  const [lo, hi, unit] = displayRange(drive);
+  const fmt = (v: number) => String(Math.round(v * 10) / 10);
+  return `${fmt(lo)} – ${fmt(hi)} ${unit}`;
+}
+
+export function parseTarget(
+  input: string,
+  drive: Pick<DriveView, 'mode' | 'positionLimits' | 'velocityLimit'>,
+): TargetCheck {
+  const text = input.trim();
+  if (text === '') return { ok: false, message: 'Enter a target' };
+  // Number() accepts "", "0x10", "1e3", " 5 "; we want plain decimal numbers only.
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) {
+    return { ok: false, message: 'Not a number' };
+  }
+  const value = Number(text);
+  if (!Number.isFinite(value)) return { ok: false, message: 'Not a number' };
+  const [lo, hi] = displayRange(drive);
+  // A hair of tolerance so that typing the limit shown (rounded) is accepted.
+  const eps = 1e-9 * Math.max(1, Math.abs(lo), Math.abs(hi));
+  if (value < lo - eps || value > hi + eps) {
+    return { ok: false, message: `Out of range: ${rangeText(drive)}` };
+  }
+  const clamped = Math.min(hi, Math.max(lo, value));
+  const mode: DriveMode = drive.mode;
+  const target: Target =
+    mode === 'position' ? { position: degToRad(clamped) } : { velocity: rpmToRadS(clamped) };
+  // Round-tripping through degrees can land a hair outside the SI limit: clamp in SI too.
+  if ('position' in target) {
+    target.position = Math.min(drive.positionLimits[1], Math.max(drive.positionLimits[0], target.position));
+  } else {
+    target.velocity = Math.min(drive.velocityLimit, Math.max(-drive.velocityLimit, target.velocity));
+  }
+  return { ok: true, target };
+}

@@ -1,0 +1,97 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { FakeBackend } from '../backend/fake';
+import { ControlPanel } from './control';
+import { installEStop } from '../estop';
+
+async function mount() {
+  document.body.innerHTML = '<button id="estop"></button><div id="control"></div>';
+  const backend = new FakeBackend();
+  const submit = vi.spyOn(backend, 'submit');
+  const panel = new ControlPanel(document.getElementById('control')!, backend);
+  const [drive] = await backend.drives();
+  panel.update(drive);
+  const $ = <T extends HTMLElement>(css: string) => document.querySelector(css) as T;
+  return { backend, submit, panel, drive, $ };
+}
+
+const type = (input: HTMLInputElement, text: string) => {
+  input.value = text;
+  input.dispatchEvent(new Event('input'));
+};
+
+describe('control panel', () => {
+  beforeEach(() => {
+    document.body.innerHTML = '';
+  });
+
+  it('sends nothing for bad input and says why beside the field', async () => {
+    const { submit, $ } = await mount();
+    const input = $<HTMLInputElement>('#target');
+    for (const [text, message] of [
+      ['', 'Enter a target'],
+      ['abc', 'Not a number'],
+      ['NaN', 'Not a number'],
+      ['400', 'Out of range: 0 – 360 °'],
+      ['-1', 'Out of range: 0 – 360 °'],
+    ]) {
+      type(input, text);
+      $<HTMLButtonElement>('#move').click();
+      await Promise.resolve();
+      expect($('#target-error').textContent).toBe(message);
+      expect(input.classList.contains('invalid')).toBe(true);
+    }
+    expect(submit).not.toHaveBeenCalled();
+  });
+
+  it('sends a valid target in radians and clears the message', async () => {
+    const { submit, panel, drive, $ } = await mount();
+    type($<HTMLInputElement>('#target'), '90');
+    expect(await panel.submitTarget()).toBe(true);
+    expect(submit).toHaveBeenCalledTimes(1);
+    expect(submit).toHaveBeenCalledWith({ kind: 'setTarget', drive: drive.drive, target: { position: Math.PI / 2 } });
+    expect($('#target-error').textContent).toBe('');
+  });
+
+  it('shows the backend refusal beside the field', async () => {
+    const { backend, panel, $ } = await mount();
+    vi.spyOn(backend, 'submit').mockRejectedValueOnce({ kind: 'invalid', message: 'drive 1 is in velocity mode' });
+    type($<HTMLInputElement>('#target'), '10');
+    expect(await panel.submitTarget()).toBe(false);
+    expect($('#target-error').textContent).toBe('drive 1 is in velocity mode');
+  });
+
+  it('locks the mode while the drive is enabled and shows the range', async () => {
+    const { backend, panel, $ } = await mount();
+    await backend.submit({ kind: 'enable', drive: { link: 1, id: 1 } });
+    panel.update((await backend.drives())[0]);
+    expect($<HTMLSelectElement>('#mode').disabled).toBe(true);
+    expect($<HTMLButtonElement>('#enable').disabled).toBe(true);
+    expect($('#target-range').textContent).toBe('0 – 360 °');
+  });
+});
+
+describe('E-stop', () => {
+  it('Esc submits exactly one eStop even with focus in the target field', async () => {
+    const { backend, submit, $ } = await mount();
+    const sent: string[] = [];
+    installEStop(document, backend, (_ok, m) => sent.push(m));
+    const input = $<HTMLInputElement>('#target');
+    input.focus();
+    type(input, '12');
+    input.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(submit).toHaveBeenCalledTimes(1);
+    expect(submit).toHaveBeenCalledWith({ kind: 'eStop' });
+    expect(sent).toEqual(['E-stop sent']);
+  });
+
+  it('the button stops every drive', async () => {
+    const { backend, $ } = await mount();
+    installEStop(document, backend, () => {});
+    await backend.submit({ kind: 'enable', drive: { link: 1, id: 1 } });
+    await backend.submit({ kind: 'enable', drive: { link: 1, id: 2 } });
+    $<HTMLButtonElement>('#estop').click();
+    await new Promise((r) => setTimeout(r, 0));
+    expect((await backend.drives()).every((d) => !d.enabled)).toBe(true);
+  });
+});

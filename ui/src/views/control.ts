@@ -1,0 +1,127 @@
+// The control panel of the selected drive: enable/disable, mode, target entry. Input is
+// checked here first; anything invalid is shown beside the field and nothing is sent.
+import type { Backend } from '../backend/index';
+import { errorMessage, type DriveMode, type DriveView } from '../backend/types';
+import { parseTarget, rangeText } from '../validate';
+
+export class ControlPanel {
+  private drive: DriveView | null = null;
+  private readonly title: HTMLElement;
+  private readonly enable: HTMLButtonElement;
+  private readonly disable: HTMLButtonElement;
+  private readonly mode: HTMLSelectElement;
+  private readonly target: HTMLInputElement;
+  private readonly unit: HTMLElement;
+  private readonly range: HTMLElement;
+  private readonly move: HTMLButtonElement;
+  private readonly error: HTMLElement;
+  private readonly fault: HTMLElement;
+
+  constructor(root: HTMLElement, private readonly backend: Backend) {
+    root.innerHTML = `
+      <h2 id="selected-drive">No drive</h2>
+      <div class="row">
+        <button id="enable" class="good">Enable</button>
+        <button id="disable">Disable</button>
+        <label>Mode <select id="mode">
+          <option value="position">position</option>
+          <option value="velocity">velocity</option>
+        </select></label>
+      </div>
+      <div class="row">
+        <label for="target">Target</label>
+        <input id="target" type="text" inputmode="decimal" autocomplete="off" spellcheck="false" />
+        <span id="target-unit"></span>
+        <button id="move" class="primary">Move</button>
+        <span id="target-range" class="muted"></span>
+      </div>
+      <div id="target-error" class="error" role="alert"></div>
+      <div id="drive-fault" class="error"></div>`;
+    const q = <T extends HTMLElement>(css: string) => root.querySelector(css) as T;
+    this.title = q('#selected-drive');
+    this.enable = q('#enable');
+    this.disable = q('#disable');
+    this.mode = q('#mode');
+    this.target = q('#target');
+    this.unit = q('#target-unit');
+    this.range = q('#target-range');
+    this.move = q('#move');
+    this.error = q('#target-error');
+    this.fault = q('#drive-fault');
+
+    this.enable.addEventListener('click', () => this.send('enable'));
+    this.disable.addEventListener('click', () => this.send('disable'));
+    this.mode.addEventListener('change', () => void this.changeMode(this.mode.value as DriveMode));
+    this.move.addEventListener('click', () => void this.submitTarget());
+    this.target.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') void this.submitTarget();
+    });
+    this.target.addEventListener('input', () => this.showError(''));
+    this.update(null);
+  }
+
+  /** Shows `drive` (or nothing). Called on every poll. */
+  update(drive: DriveView | null): void {
+    const changedDrive = drive?.drive.id !== this.drive?.drive.id || drive?.drive.link !== this.drive?.drive.link;
+    const changedMode = drive?.mode !== this.drive?.mode;
+    this.drive = drive;
+    const none = drive === null;
+    for (const el of [this.enable, this.disable, this.move, this.target]) el.disabled = none;
+    if (!drive) {
+      this.title.textContent = 'No drive';
+      return;
+    }
+    this.title.textContent = `${drive.model} · ID ${drive.drive.id}`;
+    this.enable.disabled = drive.enabled;
+    this.disable.disabled = !drive.enabled;
+    // Drives change mode only with torque off.
+    this.mode.disabled = drive.enabled;
+    if (document.activeElement !== this.mode) this.mode.value = drive.mode;
+    this.unit.textContent = drive.mode === 'position' ? '°' : 'rpm';
+    this.range.textContent = rangeText(drive);
+    this.fault.textContent = drive.fault ? `Fault: ${drive.fault}` : '';
+    if (changedDrive || changedMode) this.showError('');
+  }
+
+  private showError(message: string): void {
+    this.error.textContent = message;
+    this.target.classList.toggle('invalid', message !== '');
+  }
+
+  private async send(kind: 'enable' | 'disable'): Promise<void> {
+    if (!this.drive) return;
+    try {
+      await this.backend.submit({ kind, drive: this.drive.drive });
+    } catch (e) {
+      this.showError(errorMessage(e));
+    }
+  }
+
+  private async changeMode(mode: DriveMode): Promise<void> {
+    if (!this.drive || mode === this.drive.mode) return;
+    try {
+      await this.backend.submit({ kind: 'setMode', drive: this.drive.drive, mode });
+    } catch (e) {
+      this.showError(errorMessage(e));
+      this.mode.value = this.drive.mode;
+    }
+  }
+
+  /** Checks the typed target; sends it only when valid. */
+  async submitTarget(): Promise<boolean> {
+    if (!this.drive) return false;
+    const check = parseTarget(this.target.value, this.drive);
+    if (!check.ok) {
+      this.showError(check.message);
+      return false;
+    }
+    this.showError('');
+    try {
+      await this.backend.submit({ kind: 'setTarget', drive: this.drive.drive, target: check.target });
+      return true;
+    } catch (e) {
+      this.showError(errorMessage(e));
+      return false;
+    }
+  }
+}
