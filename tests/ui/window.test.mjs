@@ -93,3 +93,32 @@ describe('the DriveDeck window on the simulated rig', () => {
     await s.screenshot(join(artifacts, 'estop.png'));
   });
 });
+
+describe('settings across a restart', () => {
+  it('keeps the chart choices', async () => {
+    const first = await launchApp();
+    try {
+      const s = first.session;
+      await until('the chart choices', async () => (await s.findAll('#chart-choices input')).length === 3);
+      assert.equal(await s.exec("return document.querySelector('#chart-choices input[data-channel=current]').checked"), false);
+      await s.click('#chart-choices input[data-channel="current"]');
+      await s.click('#chart-choices input[data-channel="velocity"]');
+      // The save is asynchronous; give it a moment before the window goes.
+      await new Promise((r) => setTimeout(r, 500));
+    } finally {
+      await first.close();
+    }
+    const second = await launchApp({ dataDir: first.dataDir });
+    try {
+      const s = second.session;
+      await until('the chart choices', async () => (await s.findAll('#chart-choices input')).length === 3);
+      const checked = await s.exec(
+        "return [...document.querySelectorAll('#chart-choices input')].filter(b => b.checked).map(b => b.dataset.channel)",
+      );
+      assert.deepEqual(checked, ['position', 'current']);
+      await s.screenshot(join(artifacts, 'restarted.png'));
+    } finally {
+      await second.close();
+    }
+  });
+});
