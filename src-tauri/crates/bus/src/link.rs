@@ -776,13 +776,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
             .drain(..)
             .partition(|job| job.command.is_motion());
         self.queue.extend(rest);
-        let profiles: Vec<(u8, Arc<Profile>)> = self
-            .drives
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .map(|(id, d)| (*id, Arc::clone(&d.profile)))
-            .collect();
+        let profiles = self.drive_profiles();
         // Distinct torque-enable addresses: one broadcast each.
         let mut broadcasts: Vec<Packet> = profiles
             .iter()
@@ -839,26 +833,43 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         }
     }
 
-    async fn poll_telemetry(&mut self) -> Result<(), TxError> {
-        let drives: Vec<(u8, Arc<Profile>)> = self
-            .drives
+    /// The drives on the link and their profiles, as a snapshot.
+    fn drive_profiles(&self) -> Vec<(u8, Arc<Profile>)> {
+        self.drives
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
             .map(|(id, d)| (*id, Arc::clone(&d.profile)))
-            .collect();
-        let Some((_, profile)) = drives.first() else {
-            return Ok(());
-        };
-        let Some(span) = Span::covering(profile, &dxl2::TELEMETRY) else {
-            return Ok(());
+            .collect()
+    }
+
+    /// One Sync Read of the block covering `roles`, from every drive on the link. The
+    /// replies that came in time are returned even when some drive stayed silent; `None`
+    /// when there is nothing to read.
+    async fn sync_read_roles(
+        &mut self,
+        roles: &[Role],
+    ) -> Result<Option<(Vec<(u8, Arc<Profile>)>, Span, Vec<Packet>)>, TxError> {
+        let drives = self.drive_profiles();
+        let Some(span) = drives
+            .first()
+            .and_then(|(_, profile)| Span::covering(profile, roles))
+        else {
+            return Ok(None);
         };
         let ids: Vec<u8> = drives.iter().map(|(id, _)| *id).collect();
         let request = Packet::sync_read(span.address, span.length, &ids);
-        let (replies, result) = match self.transact(&request, ids.len()).await {
-            Ok(replies) => (replies, Ok(())),
-            Err(TxError::Timeout { partial }) => (partial, Ok(())),
-            Err(e) => (Vec::new(), Err(e)),
+        let replies = match self.transact(&request, ids.len()).await {
+            Ok(replies) => replies,
+            Err(TxError::Timeout { partial }) => partial,
+            Err(e) => return Err(e),
+        };
+        Ok(Some((drives, span, replies)))
+    }
+
+    async fn poll_telemetry(&mut self) -> Result<(), TxError> {
+        let Some((drives, span, replies)) = self.sync_read_roles(&dxl2::TELEMETRY).await? else {
+            return Ok(());
         };
         let t_us = self.clock.now();
         let mut samples = Vec::with_capacity(replies.len());
@@ -890,29 +901,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         if !samples.is_empty() {
             self.sink.emit(Event::Samples { samples });
         }
-        result
+        Ok(())
     }
 
     async fn poll_state(&mut self) -> Result<(), TxError> {
-        let drives: Vec<(u8, Arc<Profile>)> = self
-            .drives
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .map(|(id, d)| (*id, Arc::clone(&d.profile)))
-            .collect();
-        let Some((_, profile)) = drives.first() else {
+        let Some((_, span, replies)) = self.sync_read_roles(&dxl2::STATE).await? else {
             return Ok(());
-        };
-        let Some(span) = Span::covering(profile, &dxl2::STATE) else {
-            return Ok(());
-        };
-        let ids: Vec<u8> = drives.iter().map(|(id, _)| *id).collect();
-        let request = Packet::sync_read(span.address, span.length, &ids);
-        let replies = match self.transact(&request, ids.len()).await {
-            Ok(replies) => replies,
-            Err(TxError::Timeout { partial }) => partial,
-            Err(e) => return Err(e),
         };
         let at = self.clock.now();
         let mut changed = Vec::new();
