@@ -290,3 +290,74 @@ async fn bad_commands_are_refused_before_the_wire_and_not_journaled() {
     .await;
     engine.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_ui_gets_the_drives_stopped_at_the_simulator_and_never_re_enabled() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut config = EngineConfig::new(dir.path().join("hb.db"));
+    config.heartbeat_timeout = Some(Duration::from_millis(300));
+    let engine = Engine::start(config).expect("engine");
+    engine.connect_sim_rig(&[1, 2]).await.expect("rig");
+    let torque = |engine: &Engine| {
+        engine
+            .inspect_sim(1, |drives| {
+                drives
+                    .iter()
+                    .map(|d| d.torque_enabled())
+                    .collect::<Vec<_>>()
+            })
+            .expect("sim rig on link 1")
+    };
+
+    // While the UI beats, an enabled drive stays enabled.
+    engine.heartbeat();
+    assert_eq!(
+        engine
+            .run(Command::Enable { drive: DRIVE_1 })
+            .await
+            .expect("enable"),
+        JobState::Done
+    );
+    for _ in 0..10 {
+        engine.heartbeat();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(torque(&engine), [true, false]);
+
+    // Silence from the last beat on: within the timeout plus a check period the drive
+    // is off at the far end, and not before the timeout.
+    engine.heartbeat();
+    let silent = std::time::Instant::now();
+    while torque(&engine)[0] {
+        assert!(
+            silent.elapsed() < Duration::from_secs(3),
+            "no safe stop after 3 s of silence"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        silent.elapsed() >= Duration::from_millis(300),
+        "stopped before the timeout"
+    );
+
+    // It stays off once heartbeats resume: nothing re-enables a drive on its own.
+    for _ in 0..5 {
+        engine.heartbeat();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(torque(&engine), [false, false]);
+    engine.flush().expect("flush");
+    let jobs = engine.reader().expect("reader").jobs(10).expect("jobs");
+    let stop = jobs
+        .iter()
+        .find(|j| j.command == "safeStop")
+        .expect("journaled");
+    assert_eq!(stop.state, "done");
+    assert!(stop.detail.contains("no heartbeat"), "{}", stop.detail);
+    assert_eq!(
+        jobs.iter().filter(|j| j.command == "safeStop").count(),
+        1,
+        "one stop per silence"
+    );
+    engine.shutdown().await;
+}

@@ -161,6 +161,13 @@ pub async fn submit(state: State<'_, AppState>, command: Command) -> Result<u64,
     Ok(job.id.0)
 }
 
+/// The UI is alive; without these the supervisor stops enabled drives.
+#[tauri::command]
+pub async fn heartbeat(state: State<'_, AppState>) -> Result<(), IpcError> {
+    state.engine.heartbeat();
+    Ok(())
+}
+
 #[tauri::command]
 pub async fn jobs(state: State<'_, AppState>, limit: u32) -> Result<Vec<JobView>, IpcError> {
     let rows = state.reader().jobs(limit.min(1000) as usize)?;

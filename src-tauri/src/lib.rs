@@ -56,7 +56,10 @@ pub fn run() {
             };
             log::info!("store: {}", db_path.display());
             let engine = tauri::async_runtime::block_on(async {
-                let engine = Engine::start(EngineConfig::new(&db_path))?;
+                let mut config = EngineConfig::new(&db_path);
+                // The UI beats every 100 ms; half a second of silence stops the drives.
+                config.heartbeat_timeout = Some(std::time::Duration::from_millis(500));
+                let engine = Engine::start(config)?;
                 let settings::Connection::Sim { ids } = settings::connection(&handle);
                 let ids = if ids.is_empty() { vec![1, 2] } else { ids };
                 engine.connect_sim_rig(&ids).await?;
@@ -97,6 +100,7 @@ pub fn run() {
             commands::app_status,
             commands::drives,
             commands::submit,
+            commands::heartbeat,
             commands::jobs,
             commands::channels,
             commands::tail,

@@ -145,6 +145,8 @@ async function start(): Promise<void> {
     refreshDrives();
   });
   every(500, async () => renderJobs($('jobs'), await backend.jobs(50)));
+  // Heartbeats tell the supervisor someone is watching; they stop if this page dies.
+  every(100, () => backend.heartbeat());
 
   // The chart pulls from the store at most 30 times a second, one request at a time.
   let inFlight = false;

@@ -141,6 +141,12 @@ export class FakeBackend implements Backend {
     }
   }
 
+  heartbeats = 0;
+
+  async heartbeat(): Promise<void> {
+    this.heartbeats++;
+  }
+
   async jobs(limit: number): Promise<JobView[]> {
     return this.jobsLog.slice(-limit).reverse();
   }

@@ -7,6 +7,8 @@ export interface Backend {
   drives(): Promise<DriveView[]>;
   /** Resolves with the job ID; rejects with an IpcError (nothing was sent). */
   submit(command: Command): Promise<number>;
+  /** The UI is alive: without a beat for 500 ms the backend stops enabled drives. */
+  heartbeat(): Promise<void>;
   jobs(limit: number): Promise<JobView[]>;
   channels(session: number): Promise<ChannelView[]>;
   tail(session: number, after: number, channels: number[]): Promise<TailBatch>;

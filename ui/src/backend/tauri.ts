@@ -15,6 +15,9 @@ export class TauriBackend implements Backend {
   submit(command: Command): Promise<number> {
     return invoke('submit', { command });
   }
+  async heartbeat(): Promise<void> {
+    await invoke('heartbeat');
+  }
   jobs(limit: number): Promise<JobView[]> {
     return invoke('jobs', { limit });
   }

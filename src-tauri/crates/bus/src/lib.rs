@@ -8,11 +8,13 @@
 //! - [`dxl2`]: what Dynamixel Protocol 2.0 means for a link: requests for each command,
 //!   telemetry via Sync Read, hardware-error decoding.
 //! - [`job`]: a job's handle and its lifecycle bookkeeping.
+//! - [`supervisor`]: the heartbeat watch that stops the drives when the UI goes silent.
 //! - [`EventSink`]: where the bus reports what happened (the query store, in the app).
 
 pub mod dxl2;
 pub mod job;
 pub mod link;
+pub mod supervisor;
 
 pub use job::JobHandle;
 pub use link::{LinkConfig, LinkError};

@@ -702,7 +702,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                     .and_then(|r| r.from_si(si))
                     .and_then(|raw| dxl2::write_role(&profile, drive.id, role, raw))
             }
-            Command::EStop => None,
+            Command::EStop | Command::SafeStop { .. } => None,
         };
         let Some(request) = request else {
             job.finish(
@@ -755,7 +755,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                     status.target = None;
                 }
                 Command::SetTarget { target, .. } => status.target = Some(*target),
-                Command::EStop => {}
+                Command::EStop | Command::SafeStop { .. } => {}
             }
             status.clone()
         };

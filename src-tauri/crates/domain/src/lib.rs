@@ -105,6 +105,12 @@ pub enum Command {
     },
     /// Stop every drive on every link with its profile's safe stop. Jumps every queue.
     EStop,
+    /// The same stop as [`Command::EStop`], issued by the safety supervisor (or on
+    /// shutdown), with the reason recorded in the journal.
+    SafeStop {
+        /// Why the drives were stopped (heartbeat lost, app closing…).
+        reason: String,
+    },
 }
 
 impl Command {
@@ -115,8 +121,13 @@ impl Command {
             | Command::Disable { drive }
             | Command::SetMode { drive, .. }
             | Command::SetTarget { drive, .. } => Some(*drive),
-            Command::EStop => None,
+            Command::EStop | Command::SafeStop { .. } => None,
         }
+    }
+
+    /// True for the commands that stop every drive at once, ahead of every queue.
+    pub fn is_stop(&self) -> bool {
+        matches!(self, Command::EStop | Command::SafeStop { .. })
     }
 
     /// Short name for journals and logs.
@@ -127,6 +138,7 @@ impl Command {
             Command::SetMode { .. } => "setMode",
             Command::SetTarget { .. } => "setTarget",
             Command::EStop => "eStop",
+            Command::SafeStop { .. } => "safeStop",
         }
     }
 
@@ -369,5 +381,9 @@ mod tests {
         assert!(!Command::Disable { drive }.is_motion());
         assert!(!Command::EStop.is_motion());
         assert_eq!(Command::EStop.drive(), None);
+        let stop = Command::SafeStop {
+            reason: "heartbeat lost".into(),
+        };
+        assert!(stop.is_stop() && !stop.is_motion() && stop.drive().is_none());
     }
 }

@@ -17,6 +17,7 @@ use drivedeck_sim::{RigError, SimRig};
 use drivedeck_store::{Reader, SessionId, Store, StoreError, StoreWriter};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// What can go wrong in the engine.
 #[derive(Debug, thiserror::Error)]
@@ -42,14 +43,18 @@ pub struct EngineConfig {
     pub db_path: PathBuf,
     /// Telemetry polls per second per link.
     pub poll_hz: f64,
+    /// Stop every drive when no heartbeat arrives for this long while one is enabled
+    /// (`None`: no heartbeat watch, for headless use where no UI beats).
+    pub heartbeat_timeout: Option<Duration>,
 }
 
 impl EngineConfig {
-    /// Defaults: 200 Hz telemetry.
+    /// Defaults: 200 Hz telemetry, no heartbeat watch.
     pub fn new(db_path: impl Into<PathBuf>) -> EngineConfig {
         EngineConfig {
             db_path: db_path.into(),
             poll_hz: 200.0,
+            heartbeat_timeout: None,
         }
     }
 }
@@ -84,8 +89,9 @@ pub struct Engine {
     clock: Clock,
     config: EngineConfig,
     session: SessionId,
-    rigs: Mutex<Vec<SimRig>>,
+    rigs: Mutex<Vec<(LinkId, SimRig)>>,
     links: Mutex<Vec<LinkInfo>>,
+    heartbeat: Option<drivedeck_bus::supervisor::Heartbeat>,
 }
 
 /// The baud rate of the built-in simulated rig (the pty does not pace; the number is
@@ -101,6 +107,9 @@ impl Engine {
         let writer = store.writer();
         let session = writer.start_session(&session_name(), clock.now())?;
         let bus = Bus::new(Arc::new(StoreSink(writer)), clock, store.next_job_id()?);
+        let heartbeat = config
+            .heartbeat_timeout
+            .map(|timeout| drivedeck_bus::supervisor::watch(bus.clone(), timeout));
         Ok(Engine {
             store,
             bus,
@@ -109,6 +118,7 @@ impl Engine {
             session,
             rigs: Mutex::new(Vec::new()),
             links: Mutex::new(Vec::new()),
+            heartbeat,
         })
     }
 
@@ -144,7 +154,7 @@ impl Engine {
         self.rigs
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(rig);
+            .push((link, rig));
         self.links
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -187,6 +197,26 @@ impl Engine {
         Ok(link)
     }
 
+    /// The UI is alive (see [`EngineConfig::heartbeat_timeout`]).
+    pub fn heartbeat(&self) {
+        if let Some(heartbeat) = &self.heartbeat {
+            heartbeat.beat();
+        }
+    }
+
+    /// Runs `f` on the simulated drives behind `link` (the physics pauses meanwhile):
+    /// what the far side of the wire really has, for tests and diagnostics.
+    pub fn inspect_sim<R>(
+        &self,
+        link: LinkId,
+        f: impl FnOnce(&mut [drivedeck_sim::SimDrive]) -> R,
+    ) -> Option<R> {
+        let rigs = self.rigs.lock().unwrap_or_else(|e| e.into_inner());
+        rigs.iter()
+            .find(|(id, _)| *id == link)
+            .map(|(_, rig)| rig.with_drives(f))
+    }
+
     /// The connected links.
     pub fn links(&self) -> Vec<LinkInfo> {
         self.links.lock().unwrap_or_else(|e| e.into_inner()).clone()
@@ -219,8 +249,14 @@ impl Engine {
 
     /// Stops every drive (the safe stop), closes the links and the session, and commits.
     pub async fn shutdown(&self) {
+        if let Some(heartbeat) = &self.heartbeat {
+            heartbeat.stop();
+        }
         if !self.links().is_empty() {
-            let outcome = match self.bus.submit(Command::EStop) {
+            let stop = Command::SafeStop {
+                reason: "DriveDeck is closing".into(),
+            };
+            let outcome = match self.bus.submit(stop) {
                 Ok(job) => job.outcome().await,
                 Err(e) => JobState::Failed {
                     reason: e.to_string(),
