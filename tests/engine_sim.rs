@@ -361,3 +361,133 @@ async fn silent_ui_gets_the_drives_stopped_at_the_simulator_and_never_re_enabled
     );
     engine.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_drives_lose_the_link_fail_its_jobs_and_come_back_disabled() {
+    let dir = tempfile::tempdir().expect("dir");
+    let engine = rig(&dir).await;
+    assert_eq!(
+        engine
+            .run(Command::Enable { drive: DRIVE_1 })
+            .await
+            .expect("enable"),
+        JobState::Done
+    );
+    assert!(engine.link_up(1));
+
+    // The cable breaks on the drives' side: nothing answers any more.
+    engine
+        .with_sim_rig(1, |rig| rig.set_muted(true))
+        .expect("rig");
+    let stuck = engine
+        .submit(Command::SetTarget {
+            drive: DRIVE_1,
+            target: Target::Position(1.0),
+        })
+        .expect("queued before the loss was noticed");
+    let outcome = stuck.outcome().await;
+    assert!(
+        matches!(&outcome, JobState::TimedOut | JobState::Failed { .. }),
+        "a job on a dead link ends, it does not hang: {outcome:?}"
+    );
+    let lost = std::time::Instant::now();
+    while engine.link_up(1) {
+        assert!(
+            lost.elapsed() < Duration::from_secs(3),
+            "link loss never detected"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // While it is down, commands are refused before the wire.
+    assert!(matches!(
+        engine.submit(Command::Enable { drive: DRIVE_2 }),
+        Err(EngineError::Submit(drivedeck_bus::SubmitError::LinkDown(_)))
+    ));
+    // The drive itself kept its torque on (only the wire broke)…
+    let torque = |engine: &Engine| {
+        engine
+            .inspect_sim(1, |drives| {
+                drives
+                    .iter()
+                    .map(|d| d.torque_enabled())
+                    .collect::<Vec<_>>()
+            })
+            .expect("rig")
+    };
+    assert_eq!(torque(&engine), [true, false]);
+
+    // …and when the wire heals, the link comes back with every drive safe-stopped.
+    engine
+        .with_sim_rig(1, |rig| rig.set_muted(false))
+        .expect("rig");
+    let back = std::time::Instant::now();
+    while !engine.link_up(1) {
+        assert!(back.elapsed() < Duration::from_secs(5), "never reconnected");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        torque(&engine),
+        [false, false],
+        "nothing re-enabled, drive 1 switched off"
+    );
+    let row = wait_for_drive(&engine, DRIVE_1, "disabled", |r| {
+        r.status.as_ref().is_some_and(|s| !s.enabled)
+    })
+    .await;
+    assert!(row.status.is_some());
+    // Enabling again is the user's act, and works.
+    assert_eq!(
+        engine
+            .run(Command::Enable { drive: DRIVE_1 })
+            .await
+            .expect("enable"),
+        JobState::Done
+    );
+    engine.flush().expect("flush");
+    let reader = engine.reader().expect("reader");
+    assert!(
+        reader
+            .jobs(20)
+            .expect("jobs")
+            .iter()
+            .all(|j| !matches!(j.state.as_str(), "queued" | "sent"))
+    );
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vanished_port_fails_pending_jobs_with_link_lost() {
+    let dir = tempfile::tempdir().expect("dir");
+    let engine = rig(&dir).await;
+    let jobs: Vec<_> = (0..50)
+        .map(|i| {
+            let target = Target::Position(f64::from(i % 6));
+            engine
+                .submit(Command::SetTarget {
+                    drive: DRIVE_2,
+                    target,
+                })
+                .expect("queued")
+        })
+        .collect();
+    engine
+        .with_sim_rig(1, drivedeck_sim::SimRig::vanish)
+        .expect("rig");
+    for job in jobs {
+        match job.outcome().await {
+            JobState::Done => {}
+            JobState::Failed { reason } => assert!(reason.starts_with("link lost"), "{reason}"),
+            JobState::TimedOut => {}
+            other => panic!("unexpected: {other:?}"),
+        }
+    }
+    let lost = std::time::Instant::now();
+    while engine.link_up(1) {
+        assert!(
+            lost.elapsed() < Duration::from_secs(3),
+            "link loss never detected"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    engine.shutdown().await;
+}

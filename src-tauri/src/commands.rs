@@ -72,6 +72,8 @@ pub struct DriveView {
     velocity: Option<f64>,
     current: Option<f64>,
     sample_age_ms: Option<f64>,
+    /// False while the drive's link is lost: its real state is unknown.
+    link_up: bool,
 }
 
 /// One job of the journal.
@@ -114,7 +116,7 @@ pub async fn app_status(state: State<'_, AppState>) -> Result<AppStatus, IpcErro
             port: l.port,
             protocol: l.protocol,
             baud: l.baud,
-            up: true,
+            up: engine.link_up(l.id),
             simulated: l.simulated,
         })
         .collect();
@@ -150,6 +152,7 @@ pub async fn drives(state: State<'_, AppState>) -> Result<Vec<DriveView>, IpcErr
                 velocity: row.velocity,
                 current: row.current,
                 sample_age_ms: row.sample_us.map(|t| (now - t) as f64 / 1000.0),
+                link_up: state.engine.link_up(row.drive.link),
             })
         })
         .collect())

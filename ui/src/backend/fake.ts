@@ -40,6 +40,7 @@ export class FakeBackend implements Backend {
       velocity: 0,
       current: 0,
       sampleAgeMs: 0,
+      linkUp: true,
     }));
     if (options.autoStep ?? false) this.timer = setInterval(() => this.step(), 10);
   }

@@ -43,6 +43,8 @@ export type DriveView = {
   velocity: number | null;
   current: number | null;
   sampleAgeMs: number | null;
+  /** False while the drive's link is lost: its real state is unknown. */
+  linkUp: boolean;
 };
 
 export type JobState = 'queued' | 'sent' | 'done' | 'failed' | 'timedOut' | 'cancelled';

@@ -3,12 +3,13 @@
 import type { DriveRef, DriveView } from '../backend/types';
 import { radSToRpm, radToDeg, readout } from '../units';
 
-export type DriveState = 'enabled' | 'disabled' | 'fault' | 'stale';
+export type DriveState = 'enabled' | 'disabled' | 'fault' | 'unsafe' | 'stale';
 
 /** Older samples than this mean the readouts are not live. */
 export const STALE_MS = 1000;
 
 export function driveState(d: DriveView): DriveState {
+  if (!d.linkUp) return 'unsafe';
   if (d.fault) return 'fault';
   if (d.sampleAgeMs === null || d.sampleAgeMs > STALE_MS) return 'stale';
   return d.enabled ? 'enabled' : 'disabled';

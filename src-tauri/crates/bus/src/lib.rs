@@ -84,7 +84,10 @@ impl Bus {
     /// Opens a serial port (a USB adapter or a simulator's pty) and connects a link.
     pub async fn connect_serial(&self, config: LinkConfig) -> Result<LinkId, LinkError> {
         let port = link::open_serial(&config.port, config.baud)?;
-        self.attach(port, config).await
+        let (path, baud) = (config.port.clone(), config.baud);
+        let reopen: link::Reopen<tokio_serial::SerialStream> =
+            Box::new(move || link::open_serial(&path, baud));
+        self.start_link(port, Some(reopen), config).await
     }
 
     /// Connects a link over any byte stream (a serial port, an in-memory pipe): finds the
@@ -93,10 +96,23 @@ impl Bus {
     where
         T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
+        self.start_link(io, None, config).await
+    }
+
+    async fn start_link<T>(
+        &self,
+        io: T,
+        reopen: Option<link::Reopen<T>>,
+        config: LinkConfig,
+    ) -> Result<LinkId, LinkError>
+    where
+        T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         let id = self.inner.next_link.fetch_add(1, Ordering::Relaxed);
         let handle = link::spawn(
             id,
             io,
+            reopen,
             config,
             Arc::clone(&self.inner.sink),
             self.inner.clock,
@@ -116,6 +132,13 @@ impl Bus {
             }
             None => false,
         }
+    }
+
+    /// Whether `link` is connected and up (not lost and reconnecting).
+    pub fn link_up(&self, link: LinkId) -> bool {
+        self.read_links()
+            .get(&link)
+            .is_some_and(link::LinkHandle::is_up)
     }
 
     /// What the bus knows of every connected drive (for validation and the shell's

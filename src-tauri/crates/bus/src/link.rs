@@ -21,6 +21,7 @@ use drivedeck_domain::{
 use drivedeck_proto::dxl2::{Packet, decode, instruction};
 use drivedeck_proto::profile::{Profile, Role};
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -44,10 +45,17 @@ pub struct LinkConfig {
     pub reply_timeout: Duration,
     /// Whether the port is a built-in simulator.
     pub simulated: bool,
+    /// Exchanges in a row without any reply after which the link counts as lost.
+    pub lost_after: u32,
+    /// First wait before reopening a lost port; doubles up to `reconnect_max`.
+    pub reconnect_min: Duration,
+    /// Longest wait between reopening attempts.
+    pub reconnect_max: Duration,
 }
 
 impl LinkConfig {
-    /// Defaults for `drives` on `port`: 200 Hz telemetry, 10 Hz state, 50 ms timeout.
+    /// Defaults for `drives` on `port`: 200 Hz telemetry, 10 Hz state, 50 ms timeout,
+    /// lost after 5 silent exchanges, reconnect backoff 100 ms – 5 s.
     pub fn new(port: impl Into<String>, baud: u32, drives: Vec<(u8, Arc<Profile>)>) -> Self {
         LinkConfig {
             port: port.into(),
@@ -57,6 +65,9 @@ impl LinkConfig {
             state_hz: 10.0,
             reply_timeout: Duration::from_millis(50),
             simulated: false,
+            lost_after: 5,
+            reconnect_min: Duration::from_millis(100),
+            reconnect_max: Duration::from_secs(5),
         }
     }
 }
@@ -109,9 +120,15 @@ pub struct LinkHandle {
     requests: mpsc::UnboundedSender<Request>,
     estops: mpsc::UnboundedSender<oneshot::Sender<Result<(), String>>>,
     drives: SharedDrives,
+    up: Arc<AtomicBool>,
 }
 
 impl LinkHandle {
+    /// Whether the link is up (false while it is lost and reconnecting).
+    pub fn is_up(&self) -> bool {
+        self.up.load(Ordering::Acquire) && !self.requests.is_closed()
+    }
+
     /// The drives on this link as the actor last saw them.
     pub fn drives(&self) -> Vec<DriveStatus> {
         self.read_drives()
@@ -134,7 +151,7 @@ impl LinkHandle {
             .get(&drive.id)
             .filter(|_| drive.link == self.id)
             .ok_or(SubmitError::UnknownDrive(drive))?;
-        if self.requests.is_closed() {
+        if !self.is_up() {
             return Err(SubmitError::LinkDown(drive));
         }
         let status = &entry.status;
@@ -225,6 +242,7 @@ fn mode_name(mode: DriveMode) -> &'static str {
 pub(crate) async fn spawn<T>(
     id: LinkId,
     io: T,
+    reopen: Option<Reopen<T>>,
     config: LinkConfig,
     sink: Arc<dyn EventSink>,
     clock: Clock,
@@ -244,9 +262,13 @@ where
     let (requests, requests_rx) = mpsc::unbounded_channel();
     let (estops, estops_rx) = mpsc::unbounded_channel();
     let drives: SharedDrives = Arc::new(RwLock::new(BTreeMap::new()));
+    let up = Arc::new(AtomicBool::new(true));
     let mut actor = Actor {
         id,
-        io,
+        io: Some(io),
+        reopen,
+        up: Arc::clone(&up),
+        silent: 0,
         rx: BytesMut::with_capacity(1024),
         config,
         requests: requests_rx,
@@ -264,7 +286,20 @@ where
         requests,
         estops,
         drives,
+        up,
     })
+}
+
+/// Opens the link's port again after it was lost (`None` for streams that cannot be
+/// reopened, such as in-memory pipes: their link ends when they fail).
+pub type Reopen<T> = Box<dyn FnMut() -> Result<T, LinkError> + Send>;
+
+/// How the serving loop ended.
+enum Exit {
+    /// Asked to stop.
+    Shutdown,
+    /// The port failed or the drives went silent.
+    Lost(String),
 }
 
 /// Why a single-drive request did not succeed.
@@ -298,7 +333,13 @@ enum TxError {
 
 struct Actor<T> {
     id: LinkId,
-    io: T,
+    /// The port; `None` between a loss and a successful reopen (a serial port is
+    /// opened exclusively, so the old handle must be closed before reopening).
+    io: Option<T>,
+    reopen: Option<Reopen<T>>,
+    up: Arc<AtomicBool>,
+    /// Exchanges in a row that got no reply at all.
+    silent: u32,
     rx: BytesMut,
     config: LinkConfig,
     requests: mpsc::UnboundedReceiver<Request>,
@@ -443,15 +484,35 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
     }
 
     async fn run(mut self) {
+        loop {
+            let reason = match self.serve().await {
+                Exit::Shutdown => return,
+                Exit::Lost(reason) => reason,
+            };
+            self.lose_link(&reason);
+            if !self.reconnect().await {
+                return;
+            }
+        }
+    }
+
+    /// Runs jobs, E-stops and polls until the link is lost or shut down.
+    async fn serve(&mut self) -> Exit {
         let poll_period = Duration::from_secs_f64(1.0 / self.config.poll_hz);
         let state_period = Duration::from_secs_f64(1.0 / self.config.state_hz.max(0.1));
         let mut next_poll = Instant::now();
         let mut next_state = Instant::now() + state_period;
-        let outcome: Result<(), String> = loop {
+        loop {
+            if self.silent >= self.config.lost_after {
+                return Exit::Lost(format!(
+                    "no drive answered {} exchanges in a row",
+                    self.silent
+                ));
+            }
             // 1. E-stops, before anything else.
             if let Ok(reply) = self.estops.try_recv() {
                 if let Err(e) = self.answer_estop(reply).await {
-                    break Err(e);
+                    return Exit::Lost(e);
                 }
                 continue;
             }
@@ -460,12 +521,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
             if let Some(done) = self.shutdown.take() {
                 self.cancel_queue("the link was disconnected");
                 let _ = done.send(());
-                return;
+                return Exit::Shutdown;
             }
             // 3. One job.
             if let Some(job) = self.queue.pop_front() {
                 if let Err(e) = self.execute(job).await {
-                    break Err(e);
+                    return Exit::Lost(e);
                 }
                 continue;
             }
@@ -474,7 +535,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
             if now >= next_state {
                 next_state = now + state_period;
                 if let Err(TxError::Io(e)) = self.poll_state().await {
-                    break Err(e);
+                    return Exit::Lost(e);
                 }
                 continue;
             }
@@ -482,7 +543,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                 // A late poll is not made up for: the next one is a period from now.
                 next_poll = (next_poll + poll_period).max(now);
                 if let Err(TxError::Io(e)) = self.poll_telemetry().await {
-                    break Err(e);
+                    return Exit::Lost(e);
                 }
                 continue;
             }
@@ -492,22 +553,111 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                 reply = self.estops.recv() => match reply {
                     Some(reply) => {
                         if let Err(e) = self.answer_estop(reply).await {
-                            break Err(e);
+                            return Exit::Lost(e);
                         }
                     }
-                    None => return,
+                    None => return Exit::Shutdown,
                 },
                 request = self.requests.recv() => match request {
                     Some(Request::Job(job)) => self.queue.push_back(job),
                     Some(Request::Shutdown(done)) => self.shutdown = Some(done),
-                    None => return,
+                    None => return Exit::Shutdown,
                 },
                 _ = tokio::time::sleep_until(next_poll.min(next_state)) => {}
             }
-        };
-        if let Err(reason) = outcome {
-            self.lose_link(&reason);
         }
+    }
+
+    /// Reopens the port with backoff until the drives answer again. Jobs and E-stops
+    /// that arrive meanwhile fail at once ("link lost"). Back up, every drive is put in
+    /// its safe state: nothing is ever re-enabled without the user. `false` when the
+    /// link cannot be reopened or was shut down.
+    async fn reconnect(&mut self) -> bool {
+        if self.reopen.is_none() {
+            return false;
+        }
+        let mut delay = self.config.reconnect_min;
+        loop {
+            let wake = Instant::now() + delay;
+            loop {
+                tokio::select! {
+                    reply = self.estops.recv() => match reply {
+                        Some(reply) => {
+                            let _ = reply.send(Err(format!("link {} is lost and reconnecting", self.id)));
+                        }
+                        None => return false,
+                    },
+                    request = self.requests.recv() => match request {
+                        Some(Request::Job(job)) => job.finish(
+                            JobState::Failed { reason: "link lost: reconnecting".into() },
+                            self.sink.as_ref(),
+                            self.clock,
+                        ),
+                        Some(Request::Shutdown(done)) => {
+                            let _ = done.send(());
+                            return false;
+                        }
+                        None => return false,
+                    },
+                    _ = tokio::time::sleep_until(wake) => break,
+                }
+            }
+            let reopened = match self.reopen.as_mut() {
+                Some(reopen) => reopen(),
+                None => return false,
+            };
+            match reopened {
+                Ok(io) => {
+                    self.io = Some(io);
+                    self.rx.clear();
+                    self.silent = 0;
+                    match self.rediscover().await {
+                        Ok(()) => return true,
+                        Err(reason) => log::info!("link {}: not back yet: {reason}", self.id),
+                    }
+                }
+                Err(e) => log::info!("link {}: reopen failed: {e}", self.id),
+            }
+            delay = (delay * 2).min(self.config.reconnect_max);
+        }
+    }
+
+    /// After a reconnect: every known drive must answer; any found with torque on is
+    /// switched off (it ran unwatched), then the link is announced up again.
+    async fn rediscover(&mut self) -> Result<(), String> {
+        let drives = self.drive_profiles();
+        let mut statuses = Vec::new();
+        for (id, profile) in &drives {
+            let mut status = self.read_initial_status(*id, profile).await?;
+            if status.enabled {
+                let off = dxl2::write_role(profile, *id, Role::TorqueEnable, 0)
+                    .ok_or("profile has no torque enable")?;
+                self.command(&off, *id).await.map_err(|e| e.to_string())?;
+                status.enabled = false;
+            }
+            statuses.push(status);
+        }
+        {
+            let mut table = self.write_drives();
+            for status in &statuses {
+                if let Some(entry) = table.get_mut(&status.drive.id) {
+                    entry.status = status.clone();
+                }
+            }
+        }
+        self.up.store(true, Ordering::Release);
+        let at = self.clock.now();
+        self.sink.emit(Event::LinkUp {
+            link: self.id,
+            port: self.config.port.clone(),
+            protocol: "dynamixel2".into(),
+            baud: self.config.baud,
+            at,
+        });
+        for status in statuses {
+            self.sink.emit(Event::DriveChanged { status, at });
+        }
+        Ok(())
     }
 
     /// Moves every request waiting in the channel into the queue (a shutdown request is
@@ -550,18 +700,16 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
 
     fn lose_link(&mut self, reason: &str) {
         log::warn!("link {} lost: {reason}", self.id);
+        // Close the port now: it is reopened fresh (and exclusively) on reconnect.
+        self.io = None;
         let at = self.clock.now();
         self.sink.emit(Event::LinkDown {
             link: self.id,
             reason: reason.to_string(),
             at,
         });
-        self.requests.close();
-        while let Ok(request) = self.requests.try_recv() {
-            if let Request::Job(job) = request {
-                self.queue.push_back(job);
-            }
-        }
+        self.up.store(false, Ordering::Release);
+        self.drain_requests();
         for job in self.queue.drain(..) {
             job.finish(
                 JobState::Failed {
@@ -593,14 +741,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         // Bytes left over from an earlier, timed-out exchange belong to nobody now.
         self.rx.clear();
         let bytes = request.encode();
-        self.io
-            .write_all(&bytes)
+        let io = self
+            .io
+            .as_mut()
+            .ok_or_else(|| TxError::Io("the port is closed".into()))?;
+        io.write_all(&bytes)
             .await
             .map_err(|e| TxError::Io(e.to_string()))?;
-        self.io
-            .flush()
-            .await
-            .map_err(|e| TxError::Io(e.to_string()))?;
+        io.flush().await.map_err(|e| TxError::Io(e.to_string()))?;
         let mut out = Vec::with_capacity(replies);
         if replies == 0 {
             return Ok(out);
@@ -619,10 +767,22 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                 }
             }
             if out.len() >= replies {
+                self.silent = 0;
                 return Ok(out);
             }
-            match tokio::time::timeout_at(deadline, self.io.read_buf(&mut self.rx)).await {
-                Err(_) => return Err(TxError::Timeout { partial: out }),
+            let io = self
+                .io
+                .as_mut()
+                .ok_or_else(|| TxError::Io("the port is closed".into()))?;
+            match tokio::time::timeout_at(deadline, io.read_buf(&mut self.rx)).await {
+                Err(_) => {
+                    if out.is_empty() {
+                        self.silent += 1;
+                    } else {
+                        self.silent = 0;
+                    }
+                    return Err(TxError::Timeout { partial: out });
+                }
                 Ok(Ok(0)) => return Err(TxError::Io("the port closed".into())),
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => return Err(TxError::Io(e.to_string())),

@@ -217,6 +217,20 @@ impl Engine {
             .map(|(_, rig)| rig.with_drives(f))
     }
 
+    /// Runs `f` on the simulated rig behind `link`, for fault injection in tests
+    /// (mute it, make its port vanish).
+    pub fn with_sim_rig<R>(&self, link: LinkId, f: impl FnOnce(&mut SimRig) -> R) -> Option<R> {
+        let mut rigs = self.rigs.lock().unwrap_or_else(|e| e.into_inner());
+        rigs.iter_mut()
+            .find(|(id, _)| *id == link)
+            .map(|(_, rig)| f(rig))
+    }
+
+    /// Whether `link` is up (false while lost and reconnecting).
+    pub fn link_up(&self, link: LinkId) -> bool {
+        self.bus.link_up(link)
+    }
+
     /// The connected links.
     pub fn links(&self) -> Vec<LinkInfo> {
         self.links.lock().unwrap_or_else(|e| e.into_inner()).clone()

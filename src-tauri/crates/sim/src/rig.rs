@@ -58,6 +58,7 @@ pub struct RigCounters {
 pub struct SimRig {
     path: PathBuf,
     stop: Arc<AtomicBool>,
+    muted: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
     drives: Arc<Mutex<Vec<SimDrive>>>,
     counters: Arc<RigCounters>,
@@ -90,12 +91,14 @@ impl SimRig {
                 .collect::<Vec<_>>(),
         ));
         let stop = Arc::new(AtomicBool::new(false));
+        let muted = Arc::new(AtomicBool::new(false));
         let counters = Arc::new(RigCounters::default());
         let device = Device {
             master: File::from(pty.master),
             _slave: pty.slave,
             drives: Arc::clone(&drives),
             stop: Arc::clone(&stop),
+            muted: Arc::clone(&muted),
             counters: Arc::clone(&counters),
         };
         let thread = std::thread::Builder::new()
@@ -104,6 +107,7 @@ impl SimRig {
         Ok(SimRig {
             path,
             stop,
+            muted,
             thread: Some(thread),
             drives,
             counters,
@@ -124,6 +128,18 @@ impl SimRig {
     /// The device thread's counters.
     pub fn counters(&self) -> &RigCounters {
         &self.counters
+    }
+
+    /// Fault injection: while muted the drives hear instructions (and act on writes to
+    /// nobody) but never answer, as when a cable breaks on the drives' side.
+    pub fn set_muted(&self, muted: bool) {
+        self.muted.store(muted, Ordering::SeqCst);
+    }
+
+    /// Fault injection: the port vanishes (a USB adapter pulled out): the device thread
+    /// ends and the pty closes; the drives keep no state a reconnect could reach.
+    pub fn vanish(&mut self) {
+        self.shutdown();
     }
 
     /// Stops the device thread and closes the port.
@@ -151,6 +167,7 @@ struct Device {
     _slave: OwnedFd,
     drives: Arc<Mutex<Vec<SimDrive>>>,
     stop: Arc<AtomicBool>,
+    muted: Arc<AtomicBool>,
     counters: Arc<RigCounters>,
 }
 
@@ -195,6 +212,9 @@ impl Device {
                             continue; // our own bus traffic echoed back: not for us
                         }
                         self.advance(&mut clock);
+                        if self.muted.load(Ordering::Relaxed) {
+                            continue;
+                        }
                         let replies = {
                             let mut drives = self.drives.lock().unwrap_or_else(|e| e.into_inner());
                             dxl2::respond(&mut drives, &packet)
