@@ -491,3 +491,59 @@ async fn a_vanished_port_fails_pending_jobs_with_link_lost() {
     }
     engine.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bus_watchdog_armed_at_enable_stops_a_drive_that_hears_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let engine = rig(&dir).await;
+    let mode = Command::SetMode {
+        drive: DRIVE_1,
+        mode: DriveMode::Velocity,
+    };
+    assert_eq!(engine.run(mode).await.expect("mode"), JobState::Done);
+    assert_eq!(
+        engine
+            .run(Command::Enable { drive: DRIVE_1 })
+            .await
+            .expect("enable"),
+        JobState::Done
+    );
+    let spin = Command::SetTarget {
+        drive: DRIVE_1,
+        target: Target::Velocity(3.0),
+    };
+    assert_eq!(engine.run(spin).await.expect("spin"), JobState::Done);
+    let armed = engine
+        .inspect_sim(1, |d| d[0].raw(drivedeck_proto::profile::Role::BusWatchdog))
+        .expect("rig");
+    assert!(armed > 0, "Enable armed the watchdog ({armed})");
+    // Running and watched: the telemetry polls keep the watchdog fed.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let (velocity, tripped) = engine
+        .inspect_sim(1, |d| (d[0].motor().velocity, d[0].watchdog_tripped()))
+        .expect("rig");
+    assert!(velocity > 2.5 && !tripped, "{velocity} {tripped}");
+
+    // DriveDeck goes silent (here: the wire stops carrying its bytes).
+    engine
+        .with_sim_rig(1, |rig| rig.set_deaf(true))
+        .expect("rig");
+    let deaf = std::time::Instant::now();
+    loop {
+        let (velocity, tripped) = engine
+            .inspect_sim(1, |d| (d[0].motor().velocity, d[0].watchdog_tripped()))
+            .expect("rig");
+        if tripped && velocity.abs() < 0.05 {
+            break;
+        }
+        assert!(
+            deaf.elapsed() < Duration::from_secs(2),
+            "drive still at {velocity} rad/s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    engine
+        .with_sim_rig(1, |rig| rig.set_deaf(false))
+        .expect("rig");
+    engine.shutdown().await;
+}

@@ -290,6 +290,9 @@ where
     })
 }
 
+/// The fault text of a drive whose Bus Watchdog stopped it.
+const WATCHDOG_TRIPPED: &str = "bus watchdog tripped: the drive heard nothing for too long and stopped (disable, then enable again to clear it)";
+
 /// Opens the link's port again after it was lost (`None` for streams that cannot be
 /// reopened, such as in-memory pipes: their link ends when they fail).
 pub type Reopen<T> = Box<dyn FnMut() -> Result<T, LinkError> + Send>;
@@ -875,6 +878,23 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
             return Ok(());
         };
         job.sent(self.sink.as_ref(), self.clock);
+        if matches!(job.command, Command::Enable { .. })
+            && let Err(e) = self.arm_watchdog(&profile, drive.id).await
+        {
+            let reason = format!("could not arm the drive's bus watchdog: {e}");
+            if let CommandError::Io(_) = e {
+                job.finish(
+                    JobState::Failed {
+                        reason: reason.clone(),
+                    },
+                    self.sink.as_ref(),
+                    self.clock,
+                );
+                return Err(reason);
+            }
+            job.finish(JobState::Failed { reason }, self.sink.as_ref(), self.clock);
+            return Ok(());
+        }
         let state = match self.command(&request, drive.id).await {
             Ok(_) => {
                 self.apply(&job.command);
@@ -895,6 +915,25 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
             }
         };
         job.finish(state, self.sink.as_ref(), self.clock);
+        Ok(())
+    }
+
+    /// Before torque on: clear a tripped Bus Watchdog and arm it, so the drive stops by
+    /// itself if DriveDeck stops talking to it (a crash, a pulled cable). The time
+    /// leaves room for a job to another drive retrying: 2 × 2 reply timeouts plus two
+    /// poll periods, at least 250 ms.
+    async fn arm_watchdog(&mut self, profile: &Profile, id: u8) -> Result<(), CommandError> {
+        let Some(register) = profile.role(Role::BusWatchdog) else {
+            return Ok(());
+        };
+        let poll = Duration::from_secs_f64(1.0 / self.config.poll_hz);
+        let window = (self.config.reply_timeout * 4 + poll * 2).max(Duration::from_millis(250));
+        let units = (window.as_secs_f64() / register.scale).ceil() as i64;
+        let units = units.clamp(1, register.max.unwrap_or(127));
+        for raw in [0, units] {
+            let request = Packet::write(id, register.address, &register.encode(raw));
+            self.command(&request, id).await?;
+        }
         Ok(())
     }
 
@@ -1065,7 +1104,16 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
     }
 
     async fn poll_state(&mut self) -> Result<(), TxError> {
-        let Some((_, span, replies)) = self.sync_read_roles(&dxl2::STATE).await? else {
+        let watched = self
+            .drive_profiles()
+            .first()
+            .is_some_and(|(_, p)| p.role(Role::BusWatchdog).is_some());
+        let roles: &[Role] = if watched {
+            &[Role::TorqueEnable, Role::HardwareError, Role::BusWatchdog]
+        } else {
+            &dxl2::STATE
+        };
+        let Some((_, span, replies)) = self.sync_read_roles(roles).await? else {
             return Ok(());
         };
         let at = self.clock.now();
@@ -1082,7 +1130,13 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                 let (Some(enabled), Some(error)) = (enabled, error) else {
                     continue;
                 };
-                let fault = dxl2::hardware_error_text(error);
+                let tripped =
+                    span.value(&entry.profile, Role::BusWatchdog, status.data) == Some(-1);
+                let fault = match (dxl2::hardware_error_text(error), tripped) {
+                    (Some(hardware), true) => Some(format!("{hardware}; {WATCHDOG_TRIPPED}")),
+                    (None, true) => Some(WATCHDOG_TRIPPED.to_string()),
+                    (hardware, false) => hardware,
+                };
                 if entry.status.enabled != (enabled != 0) || entry.status.fault != fault {
                     entry.status.enabled = enabled != 0;
                     entry.status.fault = fault;

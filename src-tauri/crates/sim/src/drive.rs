@@ -11,6 +11,11 @@
 //! Writes go through [`SimDrive::write`], which applies the same rules as the real
 //! firmware: read-only entries refuse writes, EEPROM entries refuse writes while torque
 //! is on, and values outside an entry's range are refused.
+//!
+//! The Bus Watchdog works as on the Dynamixel X series: armed with 1–127 (× 20 ms), it
+//! trips when no instruction reaches the drive for that long while torque is on; the
+//! drive then stops (it holds its position, or velocity 0), the entry reads −1, and
+//! writes to the goal entries are refused until the watchdog is written 0 again.
 
 use crate::motor::{Motor, MotorParams};
 use drivedeck_proto::profile::{Access, MotorSpec, Profile, Register, Role};
@@ -43,6 +48,12 @@ pub struct SimDrive {
     motor: Motor,
     velocity_integral: f64,
     id: u8,
+    /// The drive's own clock, s.
+    time: f64,
+    /// When an instruction last reached this drive, on its clock.
+    heard_at: f64,
+    /// The watchdog tripped: hold here (position mode) or stand still (velocity mode).
+    watchdog_hold: Option<f64>,
 }
 
 /// Datasheet figures used when a profile carries no `[motor]` section.
@@ -73,6 +84,9 @@ impl SimDrive {
             table,
             velocity_integral: 0.0,
             id,
+            time: 0.0,
+            heard_at: 0.0,
+            watchdog_hold: None,
         };
         if let Some(reg) = drive.profile.register("ID").cloned() {
             drive.set_raw(&reg, i64::from(id));
@@ -153,6 +167,15 @@ impl SimDrive {
                 .decode(&data[offset - start..offset - start + size])
                 .ok_or_else(|| TableError::Access(format!("short data for {}", register.name)))?;
             self.check_range(register, raw)?;
+            let goal = [Role::GoalPosition, Role::GoalVelocity]
+                .iter()
+                .any(|role| self.role_address(*role) == Some(register.address));
+            if goal && self.watchdog_hold.is_some() {
+                return Err(TableError::Range(format!(
+                    "{} is locked: the Bus Watchdog tripped (write it 0 to clear)",
+                    register.name
+                )));
+            }
             updates.push((register.clone(), raw));
             offset += size;
         }
@@ -160,6 +183,9 @@ impl SimDrive {
             self.set_raw(&register, raw);
             if Some(register.address) == self.role_address(Role::TorqueEnable) && raw == 0 {
                 self.velocity_integral = 0.0;
+            }
+            if Some(register.address) == self.role_address(Role::BusWatchdog) && raw == 0 {
+                self.watchdog_hold = None;
             }
         }
         Ok(())
@@ -214,6 +240,28 @@ impl SimDrive {
             .unwrap_or(0.0)
     }
 
+    /// An instruction reached this drive (resets the Bus Watchdog's timer).
+    pub fn heard(&mut self) {
+        self.heard_at = self.time;
+    }
+
+    /// Whether the Bus Watchdog has tripped.
+    pub fn watchdog_tripped(&self) -> bool {
+        self.watchdog_hold.is_some()
+    }
+
+    fn check_watchdog(&mut self) {
+        let armed = self.raw(Role::BusWatchdog);
+        if armed <= 0 || !self.torque_enabled() || self.watchdog_hold.is_some() {
+            return;
+        }
+        if self.time - self.heard_at > armed as f64 * 0.02 {
+            self.watchdog_hold = Some(self.motor.position);
+            self.velocity_integral = 0.0;
+            self.set_role(Role::BusWatchdog, -1);
+        }
+    }
+
     /// Torque Enable is set.
     pub fn torque_enabled(&self) -> bool {
         self.raw(Role::TorqueEnable) != 0
@@ -241,6 +289,8 @@ impl SimDrive {
 
     /// Advances the drive and its motor by `dt` seconds.
     pub fn step(&mut self, dt: f64) {
+        self.time += dt;
+        self.check_watchdog();
         if !self.torque_enabled() {
             self.motor.step(dt, None);
         } else {
@@ -249,10 +299,16 @@ impl SimDrive {
             let current_limit = self.si(Role::CurrentLimit).abs();
             let mode = self.raw(Role::OperatingMode);
             let velocity_set = if mode == self.profile.modes.velocity {
-                self.si(Role::GoalVelocity)
+                if self.watchdog_hold.is_some() {
+                    0.0
+                } else {
+                    self.si(Role::GoalVelocity)
+                }
             } else {
-                let error = self.si(Role::GoalPosition) - self.motor.position;
-                gains.position_p * error
+                let goal = self
+                    .watchdog_hold
+                    .unwrap_or_else(|| self.si(Role::GoalPosition));
+                gains.position_p * (goal - self.motor.position)
             }
             .clamp(-velocity_limit, velocity_limit);
             let error = velocity_set - self.motor.velocity;
@@ -380,6 +436,39 @@ mod tests {
         run(&mut drive, 3.0);
         assert_eq!(drive.motor().velocity, 0.0);
         assert_eq!(drive.motor().current, 0.0);
+    }
+
+    #[test]
+    fn bus_watchdog_stops_an_unwatched_drive_and_locks_goals_until_cleared() {
+        let mut drive = xm430(1);
+        let velocity_mode = drive.profile().modes.velocity;
+        write_role(&mut drive, Role::OperatingMode, velocity_mode).expect("mode");
+        write_role(&mut drive, Role::GoalVelocity, 150).expect("goal");
+        write_role(&mut drive, Role::BusWatchdog, 5).expect("arm: 100 ms");
+        write_role(&mut drive, Role::TorqueEnable, 1).expect("torque on");
+        // Heard every 50 ms: keeps running.
+        for _ in 0..20 {
+            run(&mut drive, 0.05);
+            drive.heard();
+        }
+        assert!(!drive.watchdog_tripped());
+        assert!(drive.motor().velocity > 2.0);
+        // Silence for 150 ms: tripped, reads -1, and the drive comes to rest.
+        run(&mut drive, 0.15);
+        assert!(drive.watchdog_tripped());
+        assert_eq!(drive.raw(Role::BusWatchdog), -1);
+        run(&mut drive, 1.0);
+        assert!(drive.motor().velocity.abs() < 0.05, "{:?}", drive.motor());
+        assert!(
+            drive.torque_enabled(),
+            "the watchdog stops motion, not torque"
+        );
+        assert!(matches!(
+            write_role(&mut drive, Role::GoalVelocity, 100),
+            Err(TableError::Range(_))
+        ));
+        write_role(&mut drive, Role::BusWatchdog, 0).expect("clear");
+        write_role(&mut drive, Role::GoalVelocity, 100).expect("goals writable again");
     }
 
     #[test]

@@ -91,6 +91,20 @@ pub fn respond(drives: &mut [SimDrive], packet: &Packet) -> Vec<Reply> {
             .collect();
     };
     let broadcast = packet.id == BROADCAST_ID;
+    // Every drive the instruction reaches resets its Bus Watchdog timer.
+    let listed: Vec<u8> = match &instruction {
+        Instruction::SyncRead { ids, .. } => ids.to_vec(),
+        Instruction::SyncWrite { items, .. } => items.iter().map(|(id, _)| *id).collect(),
+        Instruction::BulkRead { items } => items.iter().map(|(id, ..)| *id).collect(),
+        Instruction::BulkWrite { items } => items.iter().map(|(id, ..)| *id).collect(),
+        _ => Vec::new(),
+    };
+    for drive in drives.iter_mut() {
+        if broadcast && listed.is_empty() || drive.id() == packet.id || listed.contains(&drive.id())
+        {
+            drive.heard();
+        }
+    }
     let mut replies = Vec::new();
     match instruction {
         Instruction::Ping => {

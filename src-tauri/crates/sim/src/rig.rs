@@ -59,6 +59,7 @@ pub struct SimRig {
     path: PathBuf,
     stop: Arc<AtomicBool>,
     muted: Arc<AtomicBool>,
+    deaf: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
     drives: Arc<Mutex<Vec<SimDrive>>>,
     counters: Arc<RigCounters>,
@@ -92,6 +93,7 @@ impl SimRig {
         ));
         let stop = Arc::new(AtomicBool::new(false));
         let muted = Arc::new(AtomicBool::new(false));
+        let deaf = Arc::new(AtomicBool::new(false));
         let counters = Arc::new(RigCounters::default());
         let device = Device {
             master: File::from(pty.master),
@@ -99,6 +101,7 @@ impl SimRig {
             drives: Arc::clone(&drives),
             stop: Arc::clone(&stop),
             muted: Arc::clone(&muted),
+            deaf: Arc::clone(&deaf),
             counters: Arc::clone(&counters),
         };
         let thread = std::thread::Builder::new()
@@ -108,6 +111,7 @@ impl SimRig {
             path,
             stop,
             muted,
+            deaf,
             thread: Some(thread),
             drives,
             counters,
@@ -134,6 +138,12 @@ impl SimRig {
     /// nobody) but never answer, as when a cable breaks on the drives' side.
     pub fn set_muted(&self, muted: bool) {
         self.muted.store(muted, Ordering::SeqCst);
+    }
+
+    /// Fault injection: while deaf no byte reaches the drives (the host's side of the
+    /// cable is broken): they neither act nor answer, and their watchdogs run out.
+    pub fn set_deaf(&self, deaf: bool) {
+        self.deaf.store(deaf, Ordering::SeqCst);
     }
 
     /// Fault injection: the port vanishes (a USB adapter pulled out): the device thread
@@ -168,6 +178,7 @@ struct Device {
     drives: Arc<Mutex<Vec<SimDrive>>>,
     stop: Arc<AtomicBool>,
     muted: Arc<AtomicBool>,
+    deaf: Arc<AtomicBool>,
     counters: Arc<RigCounters>,
 }
 
@@ -197,6 +208,7 @@ impl Device {
             }
             match self.master.read(&mut chunk) {
                 Ok(0) => continue,
+                Ok(_) if self.deaf.load(Ordering::Relaxed) => continue,
                 Ok(n) => buf.extend_from_slice(&chunk[..n]),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
