@@ -106,6 +106,21 @@ async fn enable_move_and_the_store_holds_samples_converging_to_the_target() {
         .map(|j| (j.command.as_str(), j.state.as_str()))
         .collect();
     assert_eq!(mine, [("enable", "done"), ("setTarget", "done")]);
+    // A clean link: every exchange answered, round trips counted, a poll rate measured.
+    let health = engine.link_health(1).expect("health");
+    assert_eq!(
+        (health.timeouts, health.corrupt, health.retries),
+        (0, 0, 0),
+        "{health:?}"
+    );
+    let round_trips: u64 = health.rtt_histogram.iter().sum();
+    assert!(
+        round_trips > 50 && round_trips <= health.exchanges,
+        "{health:?}"
+    );
+    assert!(health.rtt_quantile(0.5).is_some());
+    assert_eq!(health.poll_target_hz, 200.0);
+    assert_eq!(health.adapter_warning, None, "a pty is no FTDI adapter");
     for job in &jobs {
         let sent = job.sent_us.expect("sent");
         let finished = job.finished_us.expect("finished");
@@ -398,6 +413,14 @@ async fn silent_drives_lose_the_link_fail_its_jobs_and_come_back_disabled() {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    // The health counters saw it: timeouts on the link, missed replies per drive.
+    let health = engine.link_health(1).expect("health");
+    assert!(health.timeouts >= 5, "{health:?}");
+    assert!(
+        health.drives[&1].missed > 0 && health.drives[&2].missed > 0,
+        "{health:?}"
+    );
+    assert!(health.drives[&1].replies > 0, "{health:?}");
     // While it is down, commands are refused before the wire.
     assert!(matches!(
         engine.submit(Command::Enable { drive: DRIVE_2 }),
@@ -523,6 +546,8 @@ async fn the_bus_watchdog_armed_at_enable_stops_a_drive_that_hears_nothing() {
         .inspect_sim(1, |d| (d[0].motor().velocity, d[0].watchdog_tripped()))
         .expect("rig");
     assert!(velocity > 2.5 && !tripped, "{velocity} {tripped}");
+    // Half a second of polling later, an achieved poll rate has been published.
+    assert!(engine.link_health(1).expect("health").poll_hz > 0.0);
 
     // DriveDeck goes silent (here: the wire stops carrying its bytes).
     engine

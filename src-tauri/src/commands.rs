@@ -45,6 +45,39 @@ pub struct LinkView {
     baud: u32,
     up: bool,
     simulated: bool,
+    health: Option<HealthView>,
+}
+
+/// A link's health, for the status bar.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthView {
+    rtt_p50_ms: Option<f64>,
+    rtt_p99_ms: Option<f64>,
+    exchanges: u64,
+    timeouts: u64,
+    corrupt: u64,
+    retries: u64,
+    poll_hz: f64,
+    poll_target_hz: f64,
+    adapter_warning: Option<String>,
+}
+
+impl From<drivedeck_bus::health::LinkHealth> for HealthView {
+    fn from(h: drivedeck_bus::health::LinkHealth) -> Self {
+        let ms = |d: Option<std::time::Duration>| d.map(|d| d.as_secs_f64() * 1000.0);
+        HealthView {
+            rtt_p50_ms: ms(h.rtt_quantile(0.5)),
+            rtt_p99_ms: ms(h.rtt_quantile(0.99)),
+            exchanges: h.exchanges,
+            timeouts: h.timeouts,
+            corrupt: h.corrupt,
+            retries: h.retries,
+            poll_hz: h.poll_hz,
+            poll_target_hz: h.poll_target_hz,
+            adapter_warning: h.adapter_warning,
+        }
+    }
 }
 
 /// The status line.
@@ -118,6 +151,7 @@ pub async fn app_status(state: State<'_, AppState>) -> Result<AppStatus, IpcErro
             baud: l.baud,
             up: engine.link_up(l.id),
             simulated: l.simulated,
+            health: engine.link_health(l.id).map(HealthView::from),
         })
         .collect();
     Ok(AppStatus {

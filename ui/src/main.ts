@@ -10,6 +10,7 @@ import { ControlPanel } from './views/control';
 import { DriveList, sameDrive } from './views/driveList';
 import { renderJobs } from './views/jobs';
 import { installEStop } from './estop';
+import { linkText } from './status';
 
 const LAYOUT = `
   <header class="topbar">
@@ -131,10 +132,11 @@ async function start(): Promise<void> {
 
   every(1000, async () => {
     const status = await backend.appStatus();
-    const link = status.links[0];
-    $('status').textContent = link
-      ? `${link.simulated ? 'sim rig ' : ''}${link.port} · ${link.baud} baud · ${link.up ? 'up' : 'DOWN'} · ${status.session?.name ?? ''}`
+    $('status').textContent = status.links.length
+      ? status.links.map(linkText).join('  |  ') + ` · ${status.session?.name ?? ''}`
       : 'no link';
+    const warning = status.links.map((l) => l.health?.adapterWarning).find((w) => !!w);
+    $('status').title = warning ?? '';
     if (status.session && status.session.id !== session) {
       session = status.session.id;
       await pickChannels();

@@ -81,7 +81,13 @@ export class FakeBackend implements Backend {
   async appStatus(): Promise<AppStatus> {
     return {
       session: { id: 1, name: 'Fake session', startedAtMs: this.startedAtMs },
-      links: [{ id: 1, port: 'fake', protocol: 'dynamixel2', baud: 1_000_000, up: true, simulated: true }],
+      links: [{
+        id: 1, port: 'fake', protocol: 'dynamixel2', baud: 1_000_000, up: true, simulated: true,
+        health: {
+          rttP50Ms: 1, rttP99Ms: 2, exchanges: this.samples.length, timeouts: 0, corrupt: 0, retries: 0,
+          pollHz: 100, pollTargetHz: 100, adapterWarning: null,
+        },
+      }],
       committedCursor: this.samples.length,
     };
   }

@@ -15,6 +15,19 @@ export type Command =
 /** What a rejected call throws. */
 export type IpcError = { kind: string; message: string };
 
+/** A link's health counters (bucketed round-trip quantiles). */
+export type HealthView = {
+  rttP50Ms: number | null;
+  rttP99Ms: number | null;
+  exchanges: number;
+  timeouts: number;
+  corrupt: number;
+  retries: number;
+  pollHz: number;
+  pollTargetHz: number;
+  adapterWarning: string | null;
+};
+
 export type LinkView = {
   id: number;
   port: string;
@@ -22,6 +35,7 @@ export type LinkView = {
   baud: number;
   up: boolean;
   simulated: boolean;
+  health: HealthView | null;
 };
 
 export type AppStatus = {

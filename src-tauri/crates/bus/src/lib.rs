@@ -8,10 +8,12 @@
 //! - [`dxl2`]: what Dynamixel Protocol 2.0 means for a link: requests for each command,
 //!   telemetry via Sync Read, hardware-error decoding.
 //! - [`job`]: a job's handle and its lifecycle bookkeeping.
+//! - [`health`]: round trips, errors and poll rate per link and drive; FTDI latency.
 //! - [`supervisor`]: the heartbeat watch that stops the drives when the UI goes silent.
 //! - [`EventSink`]: where the bus reports what happened (the query store, in the app).
 
 pub mod dxl2;
+pub mod health;
 pub mod job;
 pub mod link;
 pub mod supervisor;
@@ -139,6 +141,11 @@ impl Bus {
         self.read_links()
             .get(&link)
             .is_some_and(link::LinkHandle::is_up)
+    }
+
+    /// A snapshot of `link`'s health counters.
+    pub fn health(&self, link: LinkId) -> Option<health::LinkHealth> {
+        self.read_links().get(&link).map(link::LinkHandle::health)
     }
 
     /// What the bus knows of every connected drive (for validation and the shell's

@@ -11,6 +11,7 @@
 //! every queued job fails with that reason and the actor stops.
 
 use crate::dxl2::{self, Span};
+use crate::health::LinkHealth;
 use crate::job::Job;
 use crate::{EventSink, SubmitError};
 use bytes::BytesMut;
@@ -21,8 +22,9 @@ use drivedeck_domain::{
 use drivedeck_proto::dxl2::{Packet, decode, instruction};
 use drivedeck_proto::profile::{Profile, Role};
 use std::collections::{BTreeMap, VecDeque};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
@@ -121,9 +123,18 @@ pub struct LinkHandle {
     estops: mpsc::UnboundedSender<oneshot::Sender<Result<(), String>>>,
     drives: SharedDrives,
     up: Arc<AtomicBool>,
+    health: Arc<Mutex<LinkHealth>>,
 }
 
 impl LinkHandle {
+    /// A snapshot of the link's health counters.
+    pub fn health(&self) -> LinkHealth {
+        self.health
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     /// Whether the link is up (false while it is lost and reconnecting).
     pub fn is_up(&self) -> bool {
         self.up.load(Ordering::Acquire) && !self.requests.is_closed()
@@ -263,7 +274,22 @@ where
     let (estops, estops_rx) = mpsc::unbounded_channel();
     let drives: SharedDrives = Arc::new(RwLock::new(BTreeMap::new()));
     let up = Arc::new(AtomicBool::new(true));
+    let health = Arc::new(Mutex::new(LinkHealth {
+        poll_target_hz: config.poll_hz,
+        adapter_warning: crate::health::ftdi_latency_warning(&config.port, Path::new("/sys")),
+        ..LinkHealth::default()
+    }));
+    if let Some(warning) = &health
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .adapter_warning
+    {
+        log::warn!("{warning}");
+    }
     let mut actor = Actor {
+        health: Arc::clone(&health),
+        polls_in_window: 0,
+        poll_window_start: Instant::now(),
         id,
         io: Some(io),
         reopen,
@@ -287,6 +313,7 @@ where
         estops,
         drives,
         up,
+        health,
     })
 }
 
@@ -343,6 +370,9 @@ struct Actor<T> {
     up: Arc<AtomicBool>,
     /// Exchanges in a row that got no reply at all.
     silent: u32,
+    health: Arc<Mutex<LinkHealth>>,
+    polls_in_window: u32,
+    poll_window_start: Instant,
     rx: BytesMut,
     config: LinkConfig,
     requests: mpsc::UnboundedReceiver<Request>,
@@ -548,6 +578,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                 if let Err(TxError::Io(e)) = self.poll_telemetry().await {
                     return Exit::Lost(e);
                 }
+                self.count_poll();
                 continue;
             }
             // 5. Idle until something is due or arrives.
@@ -752,6 +783,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
             .await
             .map_err(|e| TxError::Io(e.to_string()))?;
         io.flush().await.map_err(|e| TxError::Io(e.to_string()))?;
+        let written = Instant::now();
+        self.health().exchanges += 1;
         let mut out = Vec::with_capacity(replies);
         if replies == 0 {
             return Ok(out);
@@ -766,11 +799,22 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                     }
                     Ok(Some(_)) => {}
                     Ok(None) => break,
-                    Err(e) => log::debug!("link {}: dropped a corrupt frame: {e}", self.id),
+                    Err(e) => {
+                        self.health().corrupt += 1;
+                        log::debug!("link {}: dropped a corrupt frame: {e}", self.id);
+                    }
                 }
             }
             if out.len() >= replies {
                 self.silent = 0;
+                let rtt = written.elapsed();
+                let mut health = self.health();
+                health.record_rtt(rtt);
+                for packet in &out {
+                    let drive = health.drives.entry(packet.id).or_default();
+                    drive.replies += 1;
+                    drive.last_rtt = Some(rtt);
+                }
                 return Ok(out);
             }
             let io = self
@@ -779,6 +823,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                 .ok_or_else(|| TxError::Io("the port is closed".into()))?;
             match tokio::time::timeout_at(deadline, io.read_buf(&mut self.rx)).await {
                 Err(_) => {
+                    self.health().timeouts += 1;
                     if out.is_empty() {
                         self.silent += 1;
                     } else {
@@ -796,7 +841,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
     /// One request to one drive, one reply from it; retried once on timeout.
     async fn command(&mut self, request: &Packet, id: u8) -> Result<Packet, CommandError> {
         let mut last = CommandError::NoAnswer(format!("drive {id} did not answer"));
-        for _attempt in 0..2 {
+        for attempt in 0..2 {
+            if attempt > 0 {
+                self.health().retries += 1;
+            }
             match self.transact(request, 1).await {
                 Ok(mut replies) => {
                     let reply = replies.remove(0);
@@ -816,7 +864,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                         None => Err(CommandError::Refused("not a status packet".into())),
                     };
                 }
-                Err(TxError::Timeout { .. }) => {}
+                Err(TxError::Timeout { .. }) => {
+                    self.health().drives.entry(id).or_default().missed += 1;
+                }
                 Err(TxError::Io(e)) => return Err(CommandError::Io(e)),
             }
         }
@@ -1032,6 +1082,22 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         }
     }
 
+    fn health(&self) -> std::sync::MutexGuard<'_, LinkHealth> {
+        self.health.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts a telemetry poll; every half second the achieved rate is published.
+    fn count_poll(&mut self) {
+        self.polls_in_window += 1;
+        let elapsed = self.poll_window_start.elapsed();
+        if elapsed >= Duration::from_millis(500) {
+            let hz = f64::from(self.polls_in_window) / elapsed.as_secs_f64();
+            self.health().poll_hz = hz;
+            self.polls_in_window = 0;
+            self.poll_window_start = Instant::now();
+        }
+    }
+
     /// The drives on the link and their profiles, as a snapshot.
     fn drive_profiles(&self) -> Vec<(u8, Arc<Profile>)> {
         self.drives
@@ -1060,7 +1126,16 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         let request = Packet::sync_read(span.address, span.length, &ids);
         let replies = match self.transact(&request, ids.len()).await {
             Ok(replies) => replies,
-            Err(TxError::Timeout { partial }) => partial,
+            Err(TxError::Timeout { partial }) => {
+                let mut health = self.health();
+                for id in ids
+                    .iter()
+                    .filter(|id| !partial.iter().any(|p| p.id == **id))
+                {
+                    health.drives.entry(*id).or_default().missed += 1;
+                }
+                partial
+            }
             Err(e) => return Err(e),
         };
         Ok(Some((drives, span, replies)))

@@ -226,6 +226,11 @@ impl Engine {
             .map(|(_, rig)| f(rig))
     }
 
+    /// `link`'s health counters: round trips, errors, poll rate, adapter warnings.
+    pub fn link_health(&self, link: LinkId) -> Option<drivedeck_bus::health::LinkHealth> {
+        self.bus.health(link)
+    }
+
     /// Whether `link` is up (false while lost and reconnecting).
     pub fn link_up(&self, link: LinkId) -> bool {
         self.bus.link_up(link)
