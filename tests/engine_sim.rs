@@ -9,6 +9,15 @@ use std::time::Duration;
 const DRIVE_1: DriveRef = DriveRef { link: 1, id: 1 };
 const DRIVE_2: DriveRef = DriveRef { link: 1, id: 2 };
 
+/// Arms, then enables: the two steps the UI asks the user for.
+async fn enable(engine: &Engine, drive: DriveRef) -> JobState {
+    assert_eq!(
+        engine.run(Command::Arm { drive }).await.expect("arm"),
+        JobState::Done
+    );
+    engine.run(Command::Enable { drive }).await.expect("enable")
+}
+
 async fn rig(dir: &tempfile::TempDir) -> Engine {
     let engine = Engine::start(EngineConfig::new(dir.path().join("e2e.db"))).expect("engine");
     let link = engine.connect_sim_rig(&[1, 2]).await.expect("sim rig");
@@ -54,11 +63,21 @@ async fn enable_move_and_the_store_holds_samples_converging_to_the_target() {
     let dir = tempfile::tempdir().expect("dir");
     let engine = rig(&dir).await;
 
-    let enable = engine
-        .run(Command::Enable { drive: DRIVE_1 })
+    // Enabling takes the user's explicit arming first; one Arm allows one Enable.
+    assert!(matches!(
+        engine.submit(Command::Enable { drive: DRIVE_1 }),
+        Err(EngineError::Submit(drivedeck_bus::SubmitError::Invalid(m))) if m.contains("not armed")
+    ));
+    assert_eq!(enable(&engine, DRIVE_1).await, JobState::Done);
+    engine
+        .run(Command::Disable { drive: DRIVE_1 })
         .await
-        .expect("submit");
-    assert_eq!(enable, JobState::Done);
+        .expect("disable");
+    assert!(
+        engine.submit(Command::Enable { drive: DRIVE_1 }).is_err(),
+        "the arming was used up"
+    );
+    assert_eq!(enable(&engine, DRIVE_1).await, JobState::Done);
     let moved = engine
         .run(Command::SetTarget {
             drive: DRIVE_1,
@@ -105,7 +124,17 @@ async fn enable_move_and_the_store_holds_samples_converging_to_the_target() {
         .rev()
         .map(|j| (j.command.as_str(), j.state.as_str()))
         .collect();
-    assert_eq!(mine, [("enable", "done"), ("setTarget", "done")]);
+    assert_eq!(
+        mine,
+        [
+            ("arm", "done"),
+            ("enable", "done"),
+            ("disable", "done"),
+            ("arm", "done"),
+            ("enable", "done"),
+            ("setTarget", "done")
+        ]
+    );
     // A clean link: every exchange answered, round trips counted, a poll rate measured.
     let health = engine.link_health(1).expect("health");
     assert_eq!(
@@ -122,9 +151,15 @@ async fn enable_move_and_the_store_holds_samples_converging_to_the_target() {
     assert_eq!(health.poll_target_hz, 200.0);
     assert_eq!(health.adapter_warning, None, "a pty is no FTDI adapter");
     for job in &jobs {
-        let sent = job.sent_us.expect("sent");
         let finished = job.finished_us.expect("finished");
-        assert!(job.queued_us <= sent && sent <= finished);
+        if job.command == "arm" {
+            // Arming sends nothing to the drive.
+            assert_eq!(job.sent_us, None);
+            assert!(job.queued_us <= finished);
+        } else {
+            let sent = job.sent_us.expect("sent");
+            assert!(job.queued_us <= sent && sent <= finished);
+        }
     }
     engine.shutdown().await;
 }
@@ -134,10 +169,7 @@ async fn estop_stops_every_drive_and_cancels_queued_motion() {
     let dir = tempfile::tempdir().expect("dir");
     let engine = rig(&dir).await;
     for drive in [DRIVE_1, DRIVE_2] {
-        assert_eq!(
-            engine.run(Command::Enable { drive }).await.expect("enable"),
-            JobState::Done
-        );
+        assert_eq!(enable(&engine, drive).await, JobState::Done);
     }
     let target = Target::Position(6.0);
     assert_eq!(
@@ -276,10 +308,7 @@ async fn bad_commands_are_refused_before_the_wire_and_not_journaled() {
     );
 
     // Mode changes need the drive disabled; then velocity targets work.
-    engine
-        .run(Command::Enable { drive: DRIVE_2 })
-        .await
-        .expect("enable");
+    enable(&engine, DRIVE_2).await;
     let mode = Command::SetMode {
         drive: DRIVE_2,
         mode: DriveMode::Velocity,
@@ -290,10 +319,7 @@ async fn bad_commands_are_refused_before_the_wire_and_not_journaled() {
         .await
         .expect("disable");
     assert_eq!(engine.run(mode).await.expect("mode"), JobState::Done);
-    engine
-        .run(Command::Enable { drive: DRIVE_2 })
-        .await
-        .expect("enable");
+    enable(&engine, DRIVE_2).await;
     let spin = Command::SetTarget {
         drive: DRIVE_2,
         target: Target::Velocity(2.0),
@@ -326,13 +352,7 @@ async fn silent_ui_gets_the_drives_stopped_at_the_simulator_and_never_re_enabled
 
     // While the UI beats, an enabled drive stays enabled.
     engine.heartbeat();
-    assert_eq!(
-        engine
-            .run(Command::Enable { drive: DRIVE_1 })
-            .await
-            .expect("enable"),
-        JobState::Done
-    );
+    assert_eq!(enable(&engine, DRIVE_1).await, JobState::Done);
     for _ in 0..10 {
         engine.heartbeat();
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -381,13 +401,7 @@ async fn silent_ui_gets_the_drives_stopped_at_the_simulator_and_never_re_enabled
 async fn silent_drives_lose_the_link_fail_its_jobs_and_come_back_disabled() {
     let dir = tempfile::tempdir().expect("dir");
     let engine = rig(&dir).await;
-    assert_eq!(
-        engine
-            .run(Command::Enable { drive: DRIVE_1 })
-            .await
-            .expect("enable"),
-        JobState::Done
-    );
+    assert_eq!(enable(&engine, DRIVE_1).await, JobState::Done);
     assert!(engine.link_up(1));
 
     // The cable breaks on the drives' side: nothing answers any more.
@@ -459,13 +473,7 @@ async fn silent_drives_lose_the_link_fail_its_jobs_and_come_back_disabled() {
     .await;
     assert!(row.status.is_some());
     // Enabling again is the user's act, and works.
-    assert_eq!(
-        engine
-            .run(Command::Enable { drive: DRIVE_1 })
-            .await
-            .expect("enable"),
-        JobState::Done
-    );
+    assert_eq!(enable(&engine, DRIVE_1).await, JobState::Done);
     engine.flush().expect("flush");
     let reader = engine.reader().expect("reader");
     assert!(
@@ -524,13 +532,7 @@ async fn the_bus_watchdog_armed_at_enable_stops_a_drive_that_hears_nothing() {
         mode: DriveMode::Velocity,
     };
     assert_eq!(engine.run(mode).await.expect("mode"), JobState::Done);
-    assert_eq!(
-        engine
-            .run(Command::Enable { drive: DRIVE_1 })
-            .await
-            .expect("enable"),
-        JobState::Done
-    );
+    assert_eq!(enable(&engine, DRIVE_1).await, JobState::Done);
     let spin = Command::SetTarget {
         drive: DRIVE_1,
         target: Target::Velocity(3.0),

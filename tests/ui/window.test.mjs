@@ -59,6 +59,12 @@ describe('the DriveDeck window on the simulated rig', () => {
   it('enables drive 1, moves it to 90°, and the chart follows', async () => {
     await s.click(drive(1));
     await s.click('#enable');
+    // Enabling asks first: nothing happens until the user arms.
+    await until('the arming question', async () => (await s.exec("return document.getElementById('arm-dialog').hidden")) === false);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await s.attr(drive(1), 'data-state'), 'disabled');
+    await s.screenshot(join(artifacts, 'arm.png'));
+    await s.click('#arm-confirm');
     await until('drive 1 enabled', async () => (await s.attr(drive(1), 'data-state')) === 'enabled');
     await s.type('#target', '90');
     await s.click('#move');

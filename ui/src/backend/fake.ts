@@ -20,6 +20,7 @@ export class FakeBackend implements Backend {
   private settingsValue: Settings = { chart: { windowSeconds: 10, channels: ['position', 'velocity'] } };
   private readonly startedAtMs: number;
   private nextJob = 1;
+  private armed = new Set<number>();
   private lastStep: number;
   private timer: ReturnType<typeof setInterval> | null = null;
 
@@ -101,6 +102,9 @@ export class FakeBackend implements Backend {
     if (command.kind !== 'eStop') {
       const d = this.drivesState.find((x) => x.drive.link === command.drive.link && x.drive.id === command.drive.id);
       if (!d) throw { kind: 'notFound', message: `drive ${command.drive.id} is not connected` };
+      if (command.kind === 'enable' && !this.armed.has(d.drive.id)) {
+        throw { kind: 'invalid', message: `drive ${d.drive.id} is not armed: arm it first` };
+      }
       if (command.kind === 'setMode' && d.enabled) {
         throw { kind: 'invalid', message: `disable drive ${d.drive.id} before changing its mode` };
       }
@@ -141,7 +145,8 @@ export class FakeBackend implements Backend {
     }
     const d = this.drivesState.find((x) => x.drive.id === command.drive.id)!;
     switch (command.kind) {
-      case 'enable': d.enabled = true; break;
+      case 'arm': this.armed.add(d.drive.id); break;
+      case 'enable': d.enabled = true; this.armed.delete(d.drive.id); break;
       case 'disable': d.enabled = false; break;
       case 'setMode': d.mode = command.mode; d.target = null; break;
       case 'setTarget': d.target = command.target; break;

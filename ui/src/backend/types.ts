@@ -6,6 +6,7 @@ export type DriveMode = 'position' | 'velocity';
 export type Target = { position: number } | { velocity: number };
 
 export type Command =
+  | { kind: 'arm'; drive: DriveRef }
   | { kind: 'enable'; drive: DriveRef }
   | { kind: 'disable'; drive: DriveRef }
   | { kind: 'setMode'; drive: DriveRef; mode: DriveMode }

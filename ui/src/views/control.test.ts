@@ -60,8 +60,26 @@ describe('control panel', () => {
     expect($('#target-error').textContent).toBe('drive 1 is in velocity mode');
   });
 
+  it('enables only after the user confirms arming, then arm + enable', async () => {
+    const { submit, panel, drive, $ } = await mount();
+    $<HTMLButtonElement>('#enable').click();
+    expect($('#arm-dialog').hidden).toBe(false);
+    expect($('#arm-text').textContent).toContain('ID 1');
+    expect(submit).not.toHaveBeenCalled();
+    $<HTMLButtonElement>('#arm-cancel').click();
+    expect($('#arm-dialog').hidden).toBe(true);
+    expect(submit).not.toHaveBeenCalled();
+    $<HTMLButtonElement>('#enable').click();
+    await panel.armAndEnable();
+    expect(submit.mock.calls.map((c) => c[0])).toEqual([
+      { kind: 'arm', drive: drive.drive },
+      { kind: 'enable', drive: drive.drive },
+    ]);
+  });
+
   it('locks the mode while the drive is enabled and shows the range', async () => {
     const { backend, panel, $ } = await mount();
+    await backend.submit({ kind: 'arm', drive: { link: 1, id: 1 } });
     await backend.submit({ kind: 'enable', drive: { link: 1, id: 1 } });
     panel.update((await backend.drives())[0]);
     expect($<HTMLSelectElement>('#mode').disabled).toBe(true);
@@ -88,8 +106,11 @@ describe('E-stop', () => {
   it('the button stops every drive', async () => {
     const { backend, $ } = await mount();
     installEStop(document, backend, () => {});
-    await backend.submit({ kind: 'enable', drive: { link: 1, id: 1 } });
-    await backend.submit({ kind: 'enable', drive: { link: 1, id: 2 } });
+    for (const id of [1, 2]) {
+      await backend.submit({ kind: 'arm', drive: { link: 1, id } });
+      await backend.submit({ kind: 'enable', drive: { link: 1, id } });
+    }
+    await expect(backend.submit({ kind: 'enable', drive: { link: 1, id: 1 } })).rejects.toMatchObject({ kind: 'invalid' });
     $<HTMLButtonElement>('#estop').click();
     await new Promise((r) => setTimeout(r, 0));
     expect((await backend.drives()).every((d) => !d.enabled)).toBe(true);

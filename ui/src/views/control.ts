@@ -16,6 +16,7 @@ export class ControlPanel {
   private readonly move: HTMLButtonElement;
   private readonly error: HTMLElement;
   private readonly fault: HTMLElement;
+  private readonly armDialog: HTMLElement;
 
   constructor(root: HTMLElement, private readonly backend: Backend) {
     root.innerHTML = `
@@ -35,6 +36,11 @@ export class ControlPanel {
         <button id="move" class="primary">Move</button>
         <span id="target-range" class="muted"></span>
       </div>
+      <div id="arm-dialog" class="arm" role="alertdialog" aria-labelledby="arm-text" hidden>
+        <p id="arm-text"></p>
+        <button id="arm-confirm" class="danger">Arm &amp; enable</button>
+        <button id="arm-cancel">Cancel</button>
+      </div>
       <div id="target-error" class="error" role="alert"></div>
       <div id="drive-fault" class="error"></div>`;
     const q = <T extends HTMLElement>(css: string) => root.querySelector(css) as T;
@@ -48,8 +54,12 @@ export class ControlPanel {
     this.move = q('#move');
     this.error = q('#target-error');
     this.fault = q('#drive-fault');
+    this.armDialog = q('#arm-dialog');
 
-    this.enable.addEventListener('click', () => this.send('enable'));
+    // Enabling is two deliberate steps: ask, then arm + enable.
+    this.enable.addEventListener('click', () => this.askToArm());
+    q<HTMLButtonElement>('#arm-confirm').addEventListener('click', () => void this.armAndEnable());
+    q<HTMLButtonElement>('#arm-cancel').addEventListener('click', () => (this.armDialog.hidden = true));
     this.disable.addEventListener('click', () => this.send('disable'));
     this.mode.addEventListener('change', () => void this.changeMode(this.mode.value as DriveMode));
     this.move.addEventListener('click', () => void this.submitTarget());
@@ -69,6 +79,7 @@ export class ControlPanel {
     for (const el of [this.enable, this.disable, this.move, this.target]) el.disabled = none;
     if (!drive) {
       this.title.textContent = 'No drive';
+      this.armDialog.hidden = true;
       return;
     }
     this.title.textContent = `${drive.model} · ID ${drive.drive.id}`;
@@ -81,6 +92,7 @@ export class ControlPanel {
     this.range.textContent = rangeText(drive);
     this.fault.textContent = drive.fault ? `Fault: ${drive.fault}` : '';
     if (changedDrive || changedMode) this.showError('');
+    if (changedDrive || drive.enabled) this.armDialog.hidden = true;
   }
 
   private showError(message: string): void {
@@ -88,7 +100,28 @@ export class ControlPanel {
     this.target.classList.toggle('invalid', message !== '');
   }
 
-  private async send(kind: 'enable' | 'disable'): Promise<void> {
+  private askToArm(): void {
+    if (!this.drive) return;
+    const d = this.drive;
+    (this.armDialog.querySelector('#arm-text') as HTMLElement).textContent =
+      `Arm ${d.model} ID ${d.drive.id}? Enabling powers the motor: it holds or moves to its target at once.`;
+    this.armDialog.hidden = false;
+  }
+
+  /** The confirmed path: Arm, then Enable. */
+  async armAndEnable(): Promise<void> {
+    this.armDialog.hidden = true;
+    if (!this.drive) return;
+    const drive = this.drive.drive;
+    try {
+      await this.backend.submit({ kind: 'arm', drive });
+      await this.backend.submit({ kind: 'enable', drive });
+    } catch (e) {
+      this.showError(errorMessage(e));
+    }
+  }
+
+  private async send(kind: 'disable'): Promise<void> {
     if (!this.drive) return;
     try {
       await this.backend.submit({ kind, drive: this.drive.drive });

@@ -179,6 +179,16 @@ impl Bus {
             at: self.inner.clock.now(),
         });
         match target_link {
+            // Arming is bookkeeping on the write side: no bytes, done at once.
+            Some(link) if matches!(command, Command::Arm { .. }) => {
+                let state = match command.drive() {
+                    Some(drive) if link.arm(drive.id) => JobState::Done,
+                    _ => JobState::Failed {
+                        reason: "no such drive to arm".into(),
+                    },
+                };
+                job.finish(state, self.inner.sink.as_ref(), self.inner.clock);
+            }
             Some(link) => link.enqueue(job),
             None => {
                 // E-stop: every link stops its drives; the job is done when all have.

@@ -107,7 +107,12 @@ pub fn open_serial(port: &str, baud: u32) -> Result<tokio_serial::SerialStream, 
 struct DriveEntry {
     profile: Arc<Profile>,
     status: DriveStatus,
+    /// Until when an Enable is allowed (set by an Arm, used up by the Enable).
+    armed_until: Option<std::time::Instant>,
 }
+
+/// How long an Arm allows an Enable.
+pub const ARM_WINDOW: Duration = Duration::from_secs(10);
 
 type SharedDrives = Arc<RwLock<BTreeMap<u8, DriveEntry>>>;
 
@@ -167,6 +172,16 @@ impl LinkHandle {
         }
         let status = &entry.status;
         match command {
+            Command::Enable { .. }
+                if !entry
+                    .armed_until
+                    .is_some_and(|until| std::time::Instant::now() <= until) =>
+            {
+                Err(SubmitError::Invalid(format!(
+                    "drive {} is not armed: arm it first (confirm that the motor may move)",
+                    drive.id
+                )))
+            }
             Command::SetMode { mode, .. } if status.enabled && *mode != status.mode => {
                 Err(SubmitError::Invalid(format!(
                     "disable drive {} before changing its mode",
@@ -175,6 +190,18 @@ impl LinkHandle {
             }
             Command::SetTarget { target, .. } => check_target(status, *target),
             _ => Ok(()),
+        }
+    }
+
+    /// Arms `drive` for [`ARM_WINDOW`]: the next Enable within it is allowed.
+    pub fn arm(&self, drive: u8) -> bool {
+        let mut drives = self.drives.write().unwrap_or_else(|e| e.into_inner());
+        match drives.get_mut(&drive) {
+            Some(entry) => {
+                entry.armed_until = Some(std::time::Instant::now() + ARM_WINDOW);
+                true
+            }
+            None => false,
         }
     }
 
@@ -412,6 +439,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                         DriveEntry {
                             profile: Arc::clone(&profile),
                             status,
+                            armed_until: None,
                         },
                     );
                 }
@@ -897,6 +925,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         };
         let request = match &job.command {
             Command::Enable { .. } => dxl2::write_role(&profile, drive.id, Role::TorqueEnable, 1),
+            Command::Arm { .. } => None,
             Command::Disable { .. } => dxl2::write_role(&profile, drive.id, Role::TorqueEnable, 0),
             Command::SetMode { mode, .. } => {
                 let raw = match mode {
@@ -927,6 +956,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
             );
             return Ok(());
         };
+        if matches!(job.command, Command::Enable { .. })
+            && let Some(entry) = self.write_drives().get_mut(&drive.id)
+        {
+            // One Arm, one Enable.
+            entry.armed_until = None;
+        }
         job.sent(self.sink.as_ref(), self.clock);
         if matches!(job.command, Command::Enable { .. })
             && let Err(e) = self.arm_watchdog(&profile, drive.id).await
@@ -1004,7 +1039,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                     status.target = None;
                 }
                 Command::SetTarget { target, .. } => status.target = Some(*target),
-                Command::EStop | Command::SafeStop { .. } => {}
+                Command::Arm { .. } | Command::EStop | Command::SafeStop { .. } => {}
             }
             status.clone()
         };

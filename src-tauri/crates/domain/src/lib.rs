@@ -79,7 +79,13 @@ impl Target {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Command {
-    /// Switch the drive's power stage on (torque on).
+    /// The user's explicit permission to enable a drive: an Enable is refused unless
+    /// the drive was armed within the last few seconds. Sends nothing to the drive.
+    Arm {
+        /// The drive.
+        drive: DriveRef,
+    },
+    /// Switch the drive's power stage on (torque on). The drive must be armed.
     Enable {
         /// The drive.
         drive: DriveRef,
@@ -117,7 +123,8 @@ impl Command {
     /// The drive the command addresses, if it addresses one.
     pub fn drive(&self) -> Option<DriveRef> {
         match self {
-            Command::Enable { drive }
+            Command::Arm { drive }
+            | Command::Enable { drive }
             | Command::Disable { drive }
             | Command::SetMode { drive, .. }
             | Command::SetTarget { drive, .. } => Some(*drive),
@@ -133,6 +140,7 @@ impl Command {
     /// Short name for journals and logs.
     pub fn name(&self) -> &'static str {
         match self {
+            Command::Arm { .. } => "arm",
             Command::Enable { .. } => "enable",
             Command::Disable { .. } => "disable",
             Command::SetMode { .. } => "setMode",
