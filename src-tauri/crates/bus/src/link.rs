@@ -173,9 +173,9 @@ impl LinkHandle {
         let status = &entry.status;
         match command {
             Command::Enable { .. }
-                if !entry
+                if entry
                     .armed_until
-                    .is_some_and(|until| std::time::Instant::now() <= until) =>
+                    .is_none_or(|until| std::time::Instant::now() > until) =>
             {
                 Err(SubmitError::Invalid(format!(
                     "drive {} is not armed: arm it first (confirm that the motor may move)",
