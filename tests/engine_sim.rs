@@ -574,3 +574,66 @@ async fn the_bus_watchdog_armed_at_enable_stops_a_drive_that_hears_nothing() {
         .expect("rig");
     engine.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jog_moves_only_while_it_is_renewed() {
+    let dir = tempfile::tempdir().expect("dir");
+    let engine = rig(&dir).await;
+    let jog = Command::Jog {
+        drive: DRIVE_1,
+        velocity: 3.0,
+        hold_ms: 300,
+    };
+    // Refused while disabled, and in position mode.
+    assert!(engine.submit(jog.clone()).is_err());
+    assert_eq!(enable(&engine, DRIVE_1).await, JobState::Done);
+    assert!(
+        engine.submit(jog.clone()).is_err(),
+        "position mode cannot jog"
+    );
+    engine
+        .run(Command::Disable { drive: DRIVE_1 })
+        .await
+        .expect("disable");
+    let mode = Command::SetMode {
+        drive: DRIVE_1,
+        mode: DriveMode::Velocity,
+    };
+    assert_eq!(engine.run(mode).await.expect("mode"), JobState::Done);
+    assert_eq!(enable(&engine, DRIVE_1).await, JobState::Done);
+    let too_long = Command::Jog {
+        drive: DRIVE_1,
+        velocity: 3.0,
+        hold_ms: 5000,
+    };
+    assert!(engine.submit(too_long).is_err());
+
+    // Held: renewed every 100 ms for a second, it spins.
+    for _ in 0..10 {
+        assert_eq!(engine.run(jog.clone()).await.expect("jog"), JobState::Done);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let velocity = |engine: &Engine| {
+        engine
+            .inspect_sim(1, |d| d[0].motor().velocity)
+            .expect("rig")
+    };
+    assert!(velocity(&engine) > 2.5, "{}", velocity(&engine));
+
+    // Released: within the hold time it comes to rest by itself, torque still on.
+    let released = std::time::Instant::now();
+    while velocity(&engine).abs() > 0.05 {
+        assert!(
+            released.elapsed() < Duration::from_secs(2),
+            "still at {}",
+            velocity(&engine)
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        engine
+            .inspect_sim(1, |d| d[0].torque_enabled())
+            .expect("rig")
+    );
+    engine.shutdown().await;
+}

@@ -108,6 +108,9 @@ export class FakeBackend implements Backend {
       if (command.kind === 'setMode' && d.enabled) {
         throw { kind: 'invalid', message: `disable drive ${d.drive.id} before changing its mode` };
       }
+      if (command.kind === 'jog' && (!d.enabled || d.mode !== 'velocity')) {
+        throw { kind: 'invalid', message: 'jog needs an enabled drive in velocity mode' };
+      }
       if (command.kind === 'setTarget') {
         if ('position' in command.target) {
           const p = command.target.position;
@@ -150,6 +153,7 @@ export class FakeBackend implements Backend {
       case 'disable': d.enabled = false; break;
       case 'setMode': d.mode = command.mode; d.target = null; break;
       case 'setTarget': d.target = command.target; break;
+      case 'jog': d.target = { velocity: command.velocity }; break;
     }
   }
 

@@ -11,6 +11,7 @@ export type Command =
   | { kind: 'disable'; drive: DriveRef }
   | { kind: 'setMode'; drive: DriveRef; mode: DriveMode }
   | { kind: 'setTarget'; drive: DriveRef; target: Target }
+  | { kind: 'jog'; drive: DriveRef; velocity: number; holdMs: number }
   | { kind: 'eStop' };
 
 /** What a rejected call throws. */

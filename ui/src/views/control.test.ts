@@ -88,6 +88,40 @@ describe('control panel', () => {
   });
 });
 
+describe('jog', () => {
+  it('renews while held and stops renewing when released', async () => {
+    vi.useFakeTimers();
+    try {
+      const { backend, panel, submit, $ } = await mount();
+      const drive = { link: 1, id: 1 };
+      await backend.submit({ kind: 'setMode', drive, mode: 'velocity' });
+      await backend.submit({ kind: 'arm', drive });
+      await backend.submit({ kind: 'enable', drive });
+      panel.update((await backend.drives())[0]);
+      submit.mockClear();
+      const plus = $<HTMLButtonElement>('#jog-plus');
+      expect(plus.disabled).toBe(false);
+      plus.dispatchEvent(new Event('pointerdown'));
+      await vi.advanceTimersByTimeAsync(450);
+      const jogs = submit.mock.calls.map((c) => c[0]).filter((c) => c.kind === 'jog');
+      expect(jogs.length).toBe(5); // at 0, 100, 200, 300, 400 ms
+      expect(jogs[0]).toMatchObject({ kind: 'jog', drive, holdMs: 300 });
+      expect((jogs[0] as { velocity: number }).velocity).toBeCloseTo(0.25 * 4.8);
+      plus.dispatchEvent(new Event('pointerup'));
+      submit.mockClear();
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(submit).not.toHaveBeenCalled();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('is off in position mode', async () => {
+    const { $ } = await mount();
+    expect($<HTMLButtonElement>('#jog-plus').disabled).toBe(true);
+  });
+});
+
 describe('E-stop', () => {
   it('Esc submits exactly one eStop even with focus in the target field', async () => {
     const { backend, submit, $ } = await mount();

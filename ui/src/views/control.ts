@@ -17,6 +17,8 @@ export class ControlPanel {
   private readonly error: HTMLElement;
   private readonly fault: HTMLElement;
   private readonly armDialog: HTMLElement;
+  private readonly jogButtons: HTMLButtonElement[];
+  private jogTimer: ReturnType<typeof setInterval> | null = null;
 
   constructor(root: HTMLElement, private readonly backend: Backend) {
     root.innerHTML = `
@@ -35,6 +37,12 @@ export class ControlPanel {
         <span id="target-unit"></span>
         <button id="move" class="primary">Move</button>
         <span id="target-range" class="muted"></span>
+      </div>
+      <div class="row" id="jog-row">
+        <span class="muted">Jog (hold)</span>
+        <button id="jog-minus" title="Hold to turn backwards">◀ −</button>
+        <button id="jog-plus" title="Hold to turn forwards">+ ▶</button>
+        <span class="muted">25 % of the velocity limit, velocity mode</span>
       </div>
       <div id="arm-dialog" class="arm" role="alertdialog" aria-labelledby="arm-text" hidden>
         <p id="arm-text"></p>
@@ -55,6 +63,14 @@ export class ControlPanel {
     this.error = q('#target-error');
     this.fault = q('#drive-fault');
     this.armDialog = q('#arm-dialog');
+    this.jogButtons = [q<HTMLButtonElement>('#jog-minus'), q<HTMLButtonElement>('#jog-plus')];
+    this.jogButtons.forEach((button, i) => {
+      const sign = i === 0 ? -1 : 1;
+      button.addEventListener('pointerdown', () => this.startJog(sign));
+      for (const end of ['pointerup', 'pointerleave', 'pointercancel', 'blur']) {
+        button.addEventListener(end, () => this.stopJog());
+      }
+    });
 
     // Enabling is two deliberate steps: ask, then arm + enable.
     this.enable.addEventListener('click', () => this.askToArm());
@@ -76,14 +92,18 @@ export class ControlPanel {
     const changedMode = drive?.mode !== this.drive?.mode;
     this.drive = drive;
     const none = drive === null;
-    for (const el of [this.enable, this.disable, this.move, this.target]) el.disabled = none;
+    for (const el of [this.enable, this.disable, this.move, this.target, ...this.jogButtons]) el.disabled = none;
     if (!drive) {
+      this.stopJog();
       this.title.textContent = 'No drive';
       this.armDialog.hidden = true;
       return;
     }
     this.title.textContent = `${drive.model} · ID ${drive.drive.id}`;
     this.enable.disabled = drive.enabled;
+    const canJog = drive.enabled && drive.mode === 'velocity';
+    for (const b of this.jogButtons) b.disabled = !canJog;
+    if (!canJog) this.stopJog();
     this.disable.disabled = !drive.enabled;
     // Drives change mode only with torque off.
     this.mode.disabled = drive.enabled;
@@ -98,6 +118,27 @@ export class ControlPanel {
   private showError(message: string): void {
     this.error.textContent = message;
     this.target.classList.toggle('invalid', message !== '');
+  }
+
+  /** Hold-to-run: a renewal every 100 ms, each good for 300 ms; letting go stops it. */
+  startJog(sign: 1 | -1): void {
+    this.stopJog();
+    const d = this.drive;
+    if (!d || !d.enabled || d.mode !== 'velocity') return;
+    const send = () =>
+      this.backend
+        .submit({ kind: 'jog', drive: d.drive, velocity: sign * 0.25 * d.velocityLimit, holdMs: 300 })
+        .catch((e) => {
+          this.stopJog();
+          this.showError(errorMessage(e));
+        });
+    void send();
+    this.jogTimer = setInterval(() => void send(), 100);
+  }
+
+  stopJog(): void {
+    if (this.jogTimer !== null) clearInterval(this.jogTimer);
+    this.jogTimer = null;
   }
 
   private askToArm(): void {

@@ -111,6 +111,9 @@ struct DriveEntry {
     armed_until: Option<std::time::Instant>,
 }
 
+/// The longest a single jog renewal keeps a drive moving.
+pub const MAX_JOG_HOLD_MS: u32 = 1000;
+
 /// How long an Arm allows an Enable.
 pub const ARM_WINDOW: Duration = Duration::from_secs(10);
 
@@ -189,6 +192,22 @@ impl LinkHandle {
                 )))
             }
             Command::SetTarget { target, .. } => check_target(status, *target),
+            Command::Jog {
+                velocity, hold_ms, ..
+            } => {
+                if !status.enabled {
+                    return Err(SubmitError::Invalid(format!(
+                        "enable drive {} before jogging it",
+                        drive.id
+                    )));
+                }
+                if !(1..=MAX_JOG_HOLD_MS).contains(hold_ms) {
+                    return Err(SubmitError::Invalid(format!(
+                        "jog hold {hold_ms} ms is outside 1 – {MAX_JOG_HOLD_MS} ms"
+                    )));
+                }
+                check_target(status, Target::Velocity(*velocity))
+            }
             _ => Ok(()),
         }
     }
@@ -315,6 +334,7 @@ where
     }
     let mut actor = Actor {
         health: Arc::clone(&health),
+        jogs: BTreeMap::new(),
         polls_in_window: 0,
         poll_window_start: Instant::now(),
         id,
@@ -398,6 +418,8 @@ struct Actor<T> {
     /// Exchanges in a row that got no reply at all.
     silent: u32,
     health: Arc<Mutex<LinkHealth>>,
+    /// Drives jogging, and when their last renewal runs out.
+    jogs: BTreeMap<u8, Instant>,
     polls_in_window: u32,
     poll_window_start: Instant,
     rx: BytesMut,
@@ -577,6 +599,13 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                 }
                 continue;
             }
+            // 1b. A jog whose holder stopped renewing it ends now.
+            if let Some(id) = self.expired_jog() {
+                if let Err(e) = self.end_jog(id).await {
+                    return Exit::Lost(e);
+                }
+                continue;
+            }
             // 2. New jobs join the queue in arrival order.
             self.drain_requests();
             if let Some(done) = self.shutdown.take() {
@@ -610,6 +639,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                 continue;
             }
             // 5. Idle until something is due or arrives.
+            let wake = self
+                .next_jog_deadline()
+                .map_or(next_poll.min(next_state), |jog| {
+                    jog.min(next_poll).min(next_state)
+                });
             tokio::select! {
                 biased;
                 reply = self.estops.recv() => match reply {
@@ -625,7 +659,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                     Some(Request::Shutdown(done)) => self.shutdown = Some(done),
                     None => return Exit::Shutdown,
                 },
-                _ = tokio::time::sleep_until(next_poll.min(next_state)) => {}
+                _ = tokio::time::sleep_until(wake) => {}
             }
         }
     }
@@ -764,6 +798,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         log::warn!("link {} lost: {reason}", self.id);
         // Close the port now: it is reopened fresh (and exclusively) on reconnect.
         self.io = None;
+        self.jogs.clear();
         let at = self.clock.now();
         self.sink.emit(Event::LinkDown {
             link: self.id,
@@ -934,6 +969,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                 };
                 dxl2::write_role(&profile, drive.id, Role::OperatingMode, raw)
             }
+            Command::Jog { velocity, .. } => profile
+                .role(Role::GoalVelocity)
+                .and_then(|r| r.from_si(*velocity))
+                .and_then(|raw| dxl2::write_role(&profile, drive.id, Role::GoalVelocity, raw)),
             Command::SetTarget { target, .. } => {
                 let (role, si) = match target {
                     Target::Position(rad) => (Role::GoalPosition, *rad),
@@ -1025,6 +1064,16 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
     /// Updates the write side's view of a drive after the drive confirmed `command`.
     fn apply(&mut self, command: &Command) {
         let Some(drive) = command.drive() else { return };
+        match command {
+            Command::Jog { hold_ms, .. } => {
+                let until = Instant::now() + Duration::from_millis(u64::from(*hold_ms));
+                self.jogs.insert(drive.id, until);
+            }
+            // Any other command to the drive ends its jog (it decides the motion now).
+            _ => {
+                self.jogs.remove(&drive.id);
+            }
+        }
         let changed = {
             let mut drives = self.write_drives();
             let Some(entry) = drives.get_mut(&drive.id) else {
@@ -1039,6 +1088,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                     status.target = None;
                 }
                 Command::SetTarget { target, .. } => status.target = Some(*target),
+                Command::Jog { velocity, .. } => status.target = Some(Target::Velocity(*velocity)),
                 Command::Arm { .. } | Command::EStop | Command::SafeStop { .. } => {}
             }
             status.clone()
@@ -1053,6 +1103,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
     /// broadcast first (one frame for all drives), then each drive is read back; any
     /// drive still on gets its own write.
     async fn estop(&mut self) -> Result<(), TxError> {
+        self.jogs.clear();
         // Jobs submitted before the E-stop but still in the channel are cancelled too.
         self.drain_requests();
         let (motion, rest): (Vec<Job>, Vec<Job>) = self
@@ -1114,6 +1165,54 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
             Err(TxError::Timeout {
                 partial: Vec::new(),
             })
+        }
+    }
+
+    fn expired_jog(&self) -> Option<u8> {
+        let now = Instant::now();
+        self.jogs
+            .iter()
+            .find(|(_, until)| **until <= now)
+            .map(|(id, _)| *id)
+    }
+
+    fn next_jog_deadline(&self) -> Option<Instant> {
+        self.jogs.values().min().copied()
+    }
+
+    /// Brings a drive whose jog ran out to velocity 0. `Err` when the link is lost.
+    async fn end_jog(&mut self, id: u8) -> Result<(), String> {
+        self.jogs.remove(&id);
+        let Some(profile) = self.profile_of(id) else {
+            return Ok(());
+        };
+        let Some(stop) = dxl2::write_role(&profile, id, Role::GoalVelocity, 0) else {
+            return Ok(());
+        };
+        match self.command(&stop, id).await {
+            Ok(_) => {
+                let changed = {
+                    let mut drives = self.write_drives();
+                    drives.get_mut(&id).map(|entry| {
+                        entry.status.target = Some(Target::Velocity(0.0));
+                        entry.status.clone()
+                    })
+                };
+                if let Some(status) = changed {
+                    self.sink.emit(Event::DriveChanged {
+                        status,
+                        at: self.clock.now(),
+                    });
+                }
+                Ok(())
+            }
+            Err(CommandError::Io(e)) => Err(e),
+            Err(e) => {
+                // The drive did not take the stop: tell the log; the state poll and the
+                // watchdog remain, and the next loop does not retry forever.
+                log::error!("link {}: could not end the jog of drive {id}: {e}", self.id);
+                Ok(())
+            }
         }
     }
 

@@ -109,6 +109,18 @@ pub enum Command {
         /// The set point, in SI units.
         target: Target,
     },
+    /// Hold-to-run: spin at `velocity` (rad/s, velocity mode) for `hold_ms` at most.
+    /// The holder renews it (every ~100 ms while a button is held); when renewals stop,
+    /// the drive is brought to velocity 0 by itself.
+    Jog {
+        /// The drive.
+        drive: DriveRef,
+        /// Velocity, rad/s.
+        velocity: f64,
+        /// How long this renewal keeps the drive moving, ms (at most 1000).
+        #[serde(rename = "holdMs")]
+        hold_ms: u32,
+    },
     /// Stop every drive on every link with its profile's safe stop. Jumps every queue.
     EStop,
     /// The same stop as [`Command::EStop`], issued by the safety supervisor (or on
@@ -127,7 +139,8 @@ impl Command {
             | Command::Enable { drive }
             | Command::Disable { drive }
             | Command::SetMode { drive, .. }
-            | Command::SetTarget { drive, .. } => Some(*drive),
+            | Command::SetTarget { drive, .. }
+            | Command::Jog { drive, .. } => Some(*drive),
             Command::EStop | Command::SafeStop { .. } => None,
         }
     }
@@ -145,6 +158,7 @@ impl Command {
             Command::Disable { .. } => "disable",
             Command::SetMode { .. } => "setMode",
             Command::SetTarget { .. } => "setTarget",
+            Command::Jog { .. } => "jog",
             Command::EStop => "eStop",
             Command::SafeStop { .. } => "safeStop",
         }
@@ -152,7 +166,10 @@ impl Command {
 
     /// Whether the command can make a motor move (an E-stop cancels such jobs).
     pub fn is_motion(&self) -> bool {
-        matches!(self, Command::Enable { .. } | Command::SetTarget { .. })
+        matches!(
+            self,
+            Command::Enable { .. } | Command::SetTarget { .. } | Command::Jog { .. }
+        )
     }
 }
 
@@ -352,6 +369,18 @@ mod tests {
             Command::SetTarget {
                 drive: DriveRef { link: 1, id: 2 },
                 target: Target::Position(1.5)
+            }
+        );
+        let jog: Command = serde_json::from_str(
+            r#"{"kind":"jog","drive":{"link":1,"id":2},"velocity":-0.5,"holdMs":300}"#,
+        )
+        .expect("parses");
+        assert_eq!(
+            jog,
+            Command::Jog {
+                drive: DriveRef { link: 1, id: 2 },
+                velocity: -0.5,
+                hold_ms: 300
             }
         );
         let estop: Command = serde_json::from_str(r#"{"kind":"eStop"}"#).expect("parses");
