@@ -9,6 +9,22 @@ use std::time::Duration;
 const DRIVE_1: DriveRef = DriveRef { link: 1, id: 1 };
 const DRIVE_2: DriveRef = DriveRef { link: 1, id: 2 };
 
+/// One rig at a time: a vanished pty's number is handed to the next pty opened, and a
+/// link reconnecting to that path would reach another test's drives (as a replugged
+/// adapter at the same path would). Tests hold this for their whole run.
+static RIGS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+async fn one_rig_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    RIGS.lock().await
+}
+
+/// Waits for a job with a bound, so a bug shows as a failure, not a hung test run.
+async fn outcome(job: drivedeck_bus::JobHandle) -> JobState {
+    tokio::time::timeout(Duration::from_secs(10), job.outcome())
+        .await
+        .expect("the job ended within 10 s")
+}
+
 /// Arms, then enables: the two steps the UI asks the user for.
 async fn enable(engine: &Engine, drive: DriveRef) -> JobState {
     assert_eq!(
@@ -60,6 +76,7 @@ async fn wait_for_drive(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enable_move_and_the_store_holds_samples_converging_to_the_target() {
+    let _rig = one_rig_at_a_time().await;
     let dir = tempfile::tempdir().expect("dir");
     let engine = rig(&dir).await;
 
@@ -166,6 +183,7 @@ async fn enable_move_and_the_store_holds_samples_converging_to_the_target() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn estop_stops_every_drive_and_cancels_queued_motion() {
+    let _rig = one_rig_at_a_time().await;
     let dir = tempfile::tempdir().expect("dir");
     let engine = rig(&dir).await;
     for drive in [DRIVE_1, DRIVE_2] {
@@ -205,7 +223,7 @@ async fn estop_stops_every_drive_and_cancels_queued_motion() {
     let mut cancelled = 0;
     let mut done = 0;
     for job in queued {
-        match job.outcome().await {
+        match outcome(job).await {
             JobState::Cancelled { reason } => {
                 assert_eq!(reason, "E-stop");
                 cancelled += 1;
@@ -264,6 +282,7 @@ async fn estop_stops_every_drive_and_cancels_queued_motion() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_commands_are_refused_before_the_wire_and_not_journaled() {
+    let _rig = one_rig_at_a_time().await;
     let dir = tempfile::tempdir().expect("dir");
     let engine = rig(&dir).await;
     let refused = [
@@ -334,6 +353,7 @@ async fn bad_commands_are_refused_before_the_wire_and_not_journaled() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_ui_gets_the_drives_stopped_at_the_simulator_and_never_re_enabled() {
+    let _rig = one_rig_at_a_time().await;
     let dir = tempfile::tempdir().expect("dir");
     let mut config = EngineConfig::new(dir.path().join("hb.db"));
     config.heartbeat_timeout = Some(Duration::from_millis(300));
@@ -399,6 +419,7 @@ async fn silent_ui_gets_the_drives_stopped_at_the_simulator_and_never_re_enabled
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_drives_lose_the_link_fail_its_jobs_and_come_back_disabled() {
+    let _rig = one_rig_at_a_time().await;
     let dir = tempfile::tempdir().expect("dir");
     let engine = rig(&dir).await;
     assert_eq!(enable(&engine, DRIVE_1).await, JobState::Done);
@@ -414,7 +435,7 @@ async fn silent_drives_lose_the_link_fail_its_jobs_and_come_back_disabled() {
             target: Target::Position(1.0),
         })
         .expect("queued before the loss was noticed");
-    let outcome = stuck.outcome().await;
+    let outcome = outcome(stuck).await;
     assert!(
         matches!(&outcome, JobState::TimedOut | JobState::Failed { .. }),
         "a job on a dead link ends, it does not hang: {outcome:?}"
@@ -488,6 +509,7 @@ async fn silent_drives_lose_the_link_fail_its_jobs_and_come_back_disabled() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_vanished_port_fails_pending_jobs_with_link_lost() {
+    let _rig = one_rig_at_a_time().await;
     let dir = tempfile::tempdir().expect("dir");
     let engine = rig(&dir).await;
     let jobs: Vec<_> = (0..50)
@@ -505,7 +527,7 @@ async fn a_vanished_port_fails_pending_jobs_with_link_lost() {
         .with_sim_rig(1, drivedeck_sim::SimRig::vanish)
         .expect("rig");
     for job in jobs {
-        match job.outcome().await {
+        match outcome(job).await {
             JobState::Done => {}
             JobState::Failed { reason } => assert!(reason.starts_with("link lost"), "{reason}"),
             JobState::TimedOut => {}
@@ -525,6 +547,7 @@ async fn a_vanished_port_fails_pending_jobs_with_link_lost() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bus_watchdog_armed_at_enable_stops_a_drive_that_hears_nothing() {
+    let _rig = one_rig_at_a_time().await;
     let dir = tempfile::tempdir().expect("dir");
     let engine = rig(&dir).await;
     let mode = Command::SetMode {
@@ -577,6 +600,7 @@ async fn the_bus_watchdog_armed_at_enable_stops_a_drive_that_hears_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jog_moves_only_while_it_is_renewed() {
+    let _rig = one_rig_at_a_time().await;
     let dir = tempfile::tempdir().expect("dir");
     let engine = rig(&dir).await;
     let jog = Command::Jog {
@@ -635,5 +659,88 @@ async fn jog_moves_only_while_it_is_renewed() {
             .inspect_sim(1, |d| d[0].torque_enabled())
             .expect("rig")
     );
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_estop_does_not_wait_for_a_silent_drive_or_a_retry() {
+    let _rig = one_rig_at_a_time().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let engine = rig(&dir).await;
+    assert_eq!(enable(&engine, DRIVE_1).await, JobState::Done);
+    let goal = Command::SetTarget {
+        drive: DRIVE_1,
+        target: Target::Position(2.0),
+    };
+    let goal_address = drivedeck_proto::profile::Profile::xm430_w350()
+        .role(drivedeck_proto::profile::Role::GoalPosition)
+        .expect("goal")
+        .address;
+    // The drives stop answering: a write now waits its reply timeout, then retries.
+    engine
+        .with_sim_rig(1, |rig| rig.set_muted(true))
+        .expect("rig");
+    let stuck = engine.submit(goal).expect("queued");
+    // Wait until the rig has heard the write (first attempt), then E-stop.
+    let heard_write = |engine: &Engine| {
+        engine
+            .with_sim_rig(1, |rig| {
+                rig.counters()
+                    .instructions()
+                    .iter()
+                    .filter(|p| {
+                        p.instruction == drivedeck_proto::dxl2::instruction::WRITE
+                            && p.params.get(..2) == Some(&goal_address.to_le_bytes()[..])
+                    })
+                    .count()
+            })
+            .expect("rig")
+    };
+    let since = std::time::Instant::now();
+    while heard_write(&engine) == 0 {
+        assert!(
+            since.elapsed() < Duration::from_secs(3),
+            "the write never reached the rig"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let estop = engine.submit(Command::EStop).expect("estop");
+    assert!(matches!(outcome(stuck).await, JobState::TimedOut));
+    let _ = outcome(estop).await; // unconfirmed: the drives cannot answer
+    // On the wire: the goal write once, then the broadcast torque-off — no retry before it.
+    let log = engine
+        .with_sim_rig(1, |rig| rig.counters().instructions())
+        .expect("rig");
+    let first_write = log
+        .iter()
+        .position(|p| {
+            p.instruction == drivedeck_proto::dxl2::instruction::WRITE
+                && p.id == 1
+                && p.params.get(..2) == Some(&goal_address.to_le_bytes()[..])
+        })
+        .expect("the goal write");
+    let torque_off = log
+        .iter()
+        .position(|p| {
+            p.id == drivedeck_proto::dxl2::BROADCAST_ID
+                && p.instruction == drivedeck_proto::dxl2::instruction::WRITE
+        })
+        .expect("the broadcast torque-off");
+    assert!(first_write < torque_off);
+    assert_eq!(
+        heard_write(&engine),
+        1,
+        "the write was not retried ahead of the E-stop"
+    );
+    assert!(
+        log[first_write + 1..torque_off]
+            .iter()
+            .all(|p| p.instruction != drivedeck_proto::dxl2::instruction::WRITE),
+        "nothing but (at most) polls between the write and the stop: {:?}",
+        &log[first_write..=torque_off]
+    );
+    engine
+        .with_sim_rig(1, |rig| rig.set_muted(false))
+        .expect("rig");
     engine.shutdown().await;
 }

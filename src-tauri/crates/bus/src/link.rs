@@ -335,6 +335,7 @@ where
     let mut actor = Actor {
         health: Arc::clone(&health),
         jogs: BTreeMap::new(),
+        pending_estop: None,
         polls_in_window: 0,
         poll_window_start: Instant::now(),
         id,
@@ -420,6 +421,8 @@ struct Actor<T> {
     health: Arc<Mutex<LinkHealth>>,
     /// Drives jogging, and when their last renewal runs out.
     jogs: BTreeMap<u8, Instant>,
+    /// An E-stop request taken off its channel mid-exchange, to be served next.
+    pending_estop: Option<oneshot::Sender<Result<(), String>>>,
     polls_in_window: u32,
     poll_window_start: Instant,
     rx: BytesMut,
@@ -593,7 +596,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                 ));
             }
             // 1. E-stops, before anything else.
-            if let Ok(reply) = self.estops.try_recv() {
+            let estop = match self.pending_estop.take() {
+                Some(reply) => Some(reply),
+                None => self.estops.try_recv().ok(),
+            };
+            if let Some(reply) = estop {
                 if let Err(e) = self.answer_estop(reply).await {
                     return Exit::Lost(e);
                 }
@@ -816,6 +823,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                 self.clock,
             );
         }
+        if let Some(reply) = self.pending_estop.take() {
+            let _ = reply.send(Err(format!("link lost: {reason}")));
+        }
         while let Ok(reply) = self.estops.try_recv() {
             let _ = reply.send(Err(format!("link lost: {reason}")));
         }
@@ -852,7 +862,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         if replies == 0 {
             return Ok(out);
         }
-        let deadline = Instant::now() + self.config.reply_timeout;
+        let mut deadline = Instant::now() + self.config.reply_timeout;
+        let mut estops_open = true;
         loop {
             loop {
                 match decode(&mut self.rx) {
@@ -884,7 +895,25 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                 .io
                 .as_mut()
                 .ok_or_else(|| TxError::Io("the port is closed".into()))?;
-            match tokio::time::timeout_at(deadline, io.read_buf(&mut self.rx)).await {
+            // An E-stop arriving while we wait cuts the wait short: a reply already on
+            // its way gets a frame's time to land (a collision on a half-duplex bus
+            // would cost more), then the stop goes out.
+            let read = tokio::select! {
+                biased;
+                reply = self.estops.recv(), if estops_open && self.pending_estop.is_none() => {
+                    match reply {
+                        Some(reply) => {
+                            self.pending_estop = Some(reply);
+                            deadline = deadline.min(Instant::now() + self.estop_grace());
+                        }
+                        // Every handle is gone (shutdown follows): stop listening.
+                        None => estops_open = false,
+                    }
+                    continue;
+                }
+                read = tokio::time::timeout_at(deadline, io.read_buf(&mut self.rx)) => read,
+            };
+            match read {
                 Err(_) => {
                     self.health().timeouts += 1;
                     if out.is_empty() {
@@ -901,11 +930,22 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         }
     }
 
-    /// One request to one drive, one reply from it; retried once on timeout.
+    /// How long a reply already on the wire may take to land: 64 bytes at the link's
+    /// baud rate plus half a millisecond.
+    fn estop_grace(&self) -> Duration {
+        Duration::from_secs_f64(640.0 / f64::from(self.config.baud.max(1200)))
+            + Duration::from_micros(500)
+    }
+
+    /// One request to one drive, one reply from it; retried once on timeout (unless an
+    /// E-stop is waiting: it goes first).
     async fn command(&mut self, request: &Packet, id: u8) -> Result<Packet, CommandError> {
         let mut last = CommandError::NoAnswer(format!("drive {id} did not answer"));
         for attempt in 0..2 {
             if attempt > 0 {
+                if self.pending_estop.is_some() {
+                    break;
+                }
                 self.health().retries += 1;
             }
             match self.transact(request, 1).await {

@@ -43,6 +43,9 @@ pub enum RigError {
     Thread(#[from] std::io::Error),
 }
 
+/// How many instruction packets the rig remembers (oldest dropped first).
+pub const INSTRUCTION_LOG: usize = 4096;
+
 /// Counters the device thread keeps, for tests and diagnostics.
 #[derive(Debug, Default)]
 pub struct RigCounters {
@@ -52,6 +55,28 @@ pub struct RigCounters {
     pub corrupt: AtomicU64,
     /// Status packets written.
     pub replies: AtomicU64,
+    /// The last [`INSTRUCTION_LOG`] instruction packets heard, in order.
+    log: Mutex<std::collections::VecDeque<drivedeck_proto::dxl2::Packet>>,
+}
+
+impl RigCounters {
+    /// The instruction packets heard, oldest first (the last [`INSTRUCTION_LOG`]).
+    pub fn instructions(&self) -> Vec<drivedeck_proto::dxl2::Packet> {
+        self.log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    fn remember(&self, packet: &drivedeck_proto::dxl2::Packet) {
+        let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        if log.len() == INSTRUCTION_LOG {
+            log.pop_front();
+        }
+        log.push_back(packet.clone());
+    }
 }
 
 /// A running simulated bus. See the module docs.
@@ -223,6 +248,7 @@ impl Device {
                         if packet.as_status().is_some() {
                             continue; // our own bus traffic echoed back: not for us
                         }
+                        self.counters.remember(&packet);
                         self.advance(&mut clock);
                         if self.muted.load(Ordering::Relaxed) {
                             continue;
