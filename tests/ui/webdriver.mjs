@@ -95,6 +95,17 @@ export class Session {
     return this.cmd('GET', `/element/${await this.find(css)}/attribute/${name}`);
   }
 
+  /** Presses (down = true) or releases the mouse button over `css`. */
+  async press(css, down) {
+    const origin = { [ELEMENT]: await this.find(css) };
+    const actions = down
+      ? [{ type: 'pointerMove', origin, x: 0, y: 0 }, { type: 'pointerDown', button: 0 }]
+      : [{ type: 'pointerUp', button: 0 }];
+    await this.cmd('POST', '/actions', {
+      actions: [{ type: 'pointer', id: 'mouse', parameters: { pointerType: 'mouse' }, actions }],
+    });
+  }
+
   async screenshot(file) {
     const b64 = await this.cmd('GET', '/screenshot');
     writeFileSync(file, Buffer.from(b64, 'base64'));

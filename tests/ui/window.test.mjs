@@ -98,6 +98,21 @@ describe('the DriveDeck window on the simulated rig', () => {
     });
     await s.screenshot(join(artifacts, 'estop.png'));
   });
+
+  it('jogs only while the button is held', async () => {
+    await s.click(drive(1));
+    await s.click('#mode option[value="velocity"]');
+    await until('velocity mode', async () => (await s.exec("return document.getElementById('target-unit').textContent")) === 'rpm');
+    await s.click('#enable');
+    await s.click('#arm-confirm');
+    await until('drive 1 enabled', async () => (await s.attr(drive(1), 'data-state')) === 'enabled');
+    await s.press('#jog-plus', true);
+    await until('drive 1 turning', async () => number(await s.text(`${drive(1)} .velocity`)) > 5, 5_000);
+    await s.screenshot(join(artifacts, 'jog.png'));
+    await s.press('#jog-plus', false);
+    await until('drive 1 at rest after release', async () => Math.abs(number(await s.text(`${drive(1)} .velocity`))) < 0.5, 5_000);
+    assert.equal(await s.attr(drive(1), 'data-state'), 'enabled', 'releasing the jog does not disable');
+  });
 });
 
 describe('settings across a restart', () => {
