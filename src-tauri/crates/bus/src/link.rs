@@ -681,6 +681,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         }
         let mut delay = self.config.reconnect_min;
         loop {
+            // An E-stop caught during a failed attempt cannot reach the drives: say so.
+            if let Some(reply) = self.pending_estop.take() {
+                let _ = reply.send(Err(format!("link {} is lost and reconnecting", self.id)));
+            }
             let wake = Instant::now() + delay;
             loop {
                 tokio::select! {

@@ -276,7 +276,10 @@ impl Engine {
                 reason: "DriveDeck is closing".into(),
             };
             let outcome = match self.bus.submit(stop) {
-                Ok(job) => job.outcome().await,
+                // Bounded: closing the app must never hang on a link.
+                Ok(job) => tokio::time::timeout(std::time::Duration::from_secs(3), job.outcome())
+                    .await
+                    .unwrap_or(JobState::TimedOut),
                 Err(e) => JobState::Failed {
                     reason: e.to_string(),
                 },

@@ -196,18 +196,42 @@ fn test() -> Result {
         "warnings",
     ]))?;
     step("Rust tests (unit, integration, engine ⇄ simulator over a pty)");
-    run(cargo().args(["test", "--workspace"]))?;
+    // Every wait in the tests is bounded; this bound catches a hang in the code itself.
+    run(bounded(cargo().args(["test", "--workspace"]), 1200))?;
     step("UI unit tests (vitest)");
     npm(&root().join("ui"), &["test"])?;
     step("building the app for the window tests");
     run(cargo().args(["build", "-p", "drivedeck"]))?;
     step("end-to-end: the real window under Xvfb, through WebDriver");
-    run(Command::new("xvfb-run")
-        .args(["-a", "-s", "-screen 0 1280x800x24", "node", "--test"])
-        .arg("--test-concurrency=1")
-        .arg(root().join("tests/ui/window.test.mjs"))
-        .env("DRIVEDECK_APP", root().join("target/debug/drivedeck"))
-        .current_dir(root()))
+    run(bounded(
+        Command::new("xvfb-run")
+            .args(["-a", "-s", "-screen 0 1280x800x24", "node", "--test"])
+            .arg("--test-concurrency=1")
+            .arg(root().join("tests/ui/window.test.mjs"))
+            .env("DRIVEDECK_APP", root().join("target/debug/drivedeck"))
+            .current_dir(root()),
+        600,
+    ))
+}
+
+/// The same command under coreutils `timeout`: killed after `seconds`, so a hang fails
+/// the run with a message instead of eating CI's time.
+fn bounded(cmd: &mut Command, seconds: u32) -> Command {
+    let mut wrapped = Command::new("timeout");
+    wrapped
+        .args(["--kill-after=10", &seconds.to_string()])
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(value) => wrapped.env(key, value),
+            None => wrapped.env_remove(key),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        wrapped.current_dir(dir);
+    }
+    wrapped
 }
 
 fn main() -> ExitCode {
