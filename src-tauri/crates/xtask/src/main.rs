@@ -197,13 +197,13 @@ fn test() -> Result {
     ]))?;
     step("Rust tests (unit, integration, engine ⇄ simulator over a pty)");
     // Every wait in the tests is bounded; this bound catches a hang in the code itself.
-    run(bounded(cargo().args(["test", "--workspace"]), 1200))?;
+    run(&mut bounded(cargo().args(["test", "--workspace"]), 1200))?;
     step("UI unit tests (vitest)");
     npm(&root().join("ui"), &["test"])?;
     step("building the app for the window tests");
     run(cargo().args(["build", "-p", "drivedeck"]))?;
     step("end-to-end: the real window under Xvfb, through WebDriver");
-    run(bounded(
+    run(&mut bounded(
         Command::new("xvfb-run")
             .args(["-a", "-s", "-screen 0 1280x800x24", "node", "--test"])
             .arg("--test-concurrency=1")
