@@ -2,6 +2,7 @@
 //!
 //! The bus layer, the simulator and the engine all speak to drives through this crate:
 //!
+//! - [`dxl1`]: the DYNAMIXEL Protocol 1.0 codec and its Feetech SCS/STS [`dxl1::Variant`].
 //! - [`dxl2`]: the DYNAMIXEL Protocol 2.0 codec — packet builders, byte stuffing, CRC-16,
 //!   a resynchronising stream [`dxl2::decode`]r and [`dxl2::Packet::parse`] for the device
 //!   side.
@@ -13,5 +14,6 @@
 //! The only file access is [`profile::Profile::load`], a convenience that reads a file and
 //! hands it to [`profile::Profile::parse`].
 
+pub mod dxl1;
 pub mod dxl2;
 pub mod profile;
