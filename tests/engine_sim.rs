@@ -2,7 +2,7 @@
 
 use drivedeck_domain::{Command, DriveMode, DriveRef, JobState, Target};
 use drivedeck_engine::{Engine, EngineConfig, EngineError};
-use drivedeck_store::Reader;
+use drivedeck_store::{JobFilter, Reader};
 use std::f64::consts::FRAC_PI_2;
 use std::time::Duration;
 
@@ -135,7 +135,12 @@ async fn enable_move_and_the_store_holds_samples_converging_to_the_target() {
     assert!(still.iter().all(|(_, p)| p.abs() < 1e-3));
 
     // The job journal has both jobs, done, with their timestamps in order.
-    let jobs = reader.jobs(10).expect("jobs");
+    let jobs = reader
+        .jobs(&JobFilter {
+            limit: 10,
+            ..JobFilter::default()
+        })
+        .expect("jobs");
     let mine: Vec<_> = jobs
         .iter()
         .rev()
@@ -247,7 +252,14 @@ async fn estop_stops_every_drive_and_cancels_queued_motion() {
     })
     .await;
     engine.flush().expect("flush");
-    let jobs = engine.reader().expect("reader").jobs(1000).expect("jobs");
+    let jobs = engine
+        .reader()
+        .expect("reader")
+        .jobs(&JobFilter {
+            limit: 1000,
+            ..JobFilter::default()
+        })
+        .expect("jobs");
     assert!(
         jobs.iter()
             .all(|j| !matches!(j.state.as_str(), "queued" | "sent")),
@@ -321,7 +333,10 @@ async fn bad_commands_are_refused_before_the_wire_and_not_journaled() {
         engine
             .reader()
             .expect("reader")
-            .jobs(10)
+            .jobs(&JobFilter {
+                limit: 10,
+                ..JobFilter::default()
+            })
             .expect("jobs")
             .is_empty()
     );
@@ -402,7 +417,14 @@ async fn silent_ui_gets_the_drives_stopped_at_the_simulator_and_never_re_enabled
     }
     assert_eq!(torque(&engine), [false, false]);
     engine.flush().expect("flush");
-    let jobs = engine.reader().expect("reader").jobs(10).expect("jobs");
+    let jobs = engine
+        .reader()
+        .expect("reader")
+        .jobs(&JobFilter {
+            limit: 10,
+            ..JobFilter::default()
+        })
+        .expect("jobs");
     let stop = jobs
         .iter()
         .find(|j| j.command == "safeStop")
@@ -499,7 +521,10 @@ async fn silent_drives_lose_the_link_fail_its_jobs_and_come_back_disabled() {
     let reader = engine.reader().expect("reader");
     assert!(
         reader
-            .jobs(20)
+            .jobs(&JobFilter {
+                limit: 20,
+                ..JobFilter::default()
+            })
             .expect("jobs")
             .iter()
             .all(|j| !matches!(j.state.as_str(), "queued" | "sent"))

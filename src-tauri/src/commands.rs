@@ -207,7 +207,10 @@ pub async fn heartbeat(state: State<'_, AppState>) -> Result<(), IpcError> {
 
 #[tauri::command]
 pub async fn jobs(state: State<'_, AppState>, limit: u32) -> Result<Vec<JobView>, IpcError> {
-    let rows = state.reader().jobs(limit.min(1000) as usize)?;
+    let rows = state.reader().jobs(&drivedeck_store::JobFilter {
+        limit: limit.min(1000) as usize,
+        ..Default::default()
+    })?;
     Ok(rows
         .into_iter()
         .map(|j| JobView {
@@ -239,27 +242,38 @@ pub async fn channels(
         .collect())
 }
 
+/// New samples of `channels` for the live chart, as binary (see the store's `tail`
+/// module). `after` holds the cursor per channel from the last batch; a channel not in
+/// it starts a minute back.
 #[tauri::command]
 pub async fn tail(
     state: State<'_, AppState>,
     session: i64,
-    after: i64,
+    after: Vec<(i64, u64)>,
     channels: Vec<i64>,
 ) -> Result<tauri::ipc::Response, IpcError> {
-    if after < 0 {
-        return Err(IpcError::new(
-            "invalid",
-            format!("cursor {after} is negative"),
-        ));
-    }
-    let mut reader = state.reader();
-    let after = if after == 0 {
-        let since = state.engine.clock().now() - TAIL_START_US;
-        reader.cursor_at(&channels, since)?
-    } else {
-        after
-    };
-    let batch = reader.tail(session, &channels, after, TAIL_LIMIT)?;
+    let cursor: drivedeck_store::TailCursor = after.into_iter().collect();
+    let since = state.engine.clock().now() - TAIL_START_US;
+    let batch = state
+        .reader()
+        .tail(session, &channels, &cursor, Some(since), TAIL_LIMIT)?;
+    Ok(tauri::ipc::Response::new(batch.to_bytes()))
+}
+
+/// A zoomed or past range of `channels`, decimated for a chart `width_px` wide, as
+/// binary (the same layout as `tail`).
+#[tauri::command]
+pub async fn window(
+    state: State<'_, AppState>,
+    session: i64,
+    channels: Vec<i64>,
+    from_s: f64,
+    to_s: f64,
+    width_px: u32,
+) -> Result<tauri::ipc::Response, IpcError> {
+    let batch = state
+        .reader()
+        .window(session, &channels, from_s, to_s, width_px)?;
     Ok(tauri::ipc::Response::new(batch.to_bytes()))
 }
 

@@ -40,6 +40,12 @@ impl From<EngineError> for IpcError {
 
 impl From<drivedeck_store::StoreError> for IpcError {
     fn from(e: drivedeck_store::StoreError) -> IpcError {
-        IpcError::new("store", e.to_string())
+        use drivedeck_store::StoreError;
+        let kind = match &e {
+            StoreError::Invalid(_) => "invalid",
+            StoreError::NotFound(_) => "notFound",
+            _ => "store",
+        };
+        IpcError::new(kind, e.to_string())
     }
 }

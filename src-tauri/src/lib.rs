@@ -104,6 +104,7 @@ pub fn run() {
             commands::jobs,
             commands::channels,
             commands::tail,
+            commands::window,
             commands::settings_get,
             commands::settings_set_chart,
         ])

@@ -4,7 +4,8 @@
 import './locale'; // first: uPlot reads navigator.language at import time
 import './style.css';
 import { pickBackend } from './backend/index';
-import type { ChannelName, DriveRef, DriveView, Settings } from './backend/types';
+import type { ChannelName, DriveRef, DriveView, Settings, TailCursor } from './backend/types';
+import { advanceCursor } from './backend/tail';
 import { CHANNEL_ORDER, LiveChart } from './chart';
 import { ControlPanel } from './views/control';
 import { DriveList, sameDrive } from './views/driveList';
@@ -59,7 +60,7 @@ async function start(): Promise<void> {
   let selected: DriveRef | null = null;
   let drives: DriveView[] = [];
   let session: number | null = null;
-  let cursor = 0;
+  let cursor: TailCursor = new Map();
   let generation = 0; // bumped when the chart's channels change
   const control = new ControlPanel($('control'), backend);
   const chart = new LiveChart($('chart'));
@@ -100,7 +101,7 @@ async function start(): Promise<void> {
     const ids: Partial<Record<ChannelName, number>> = {};
     for (const c of mine) ids[c.name] = c.id;
     chart.setChannels(ids);
-    cursor = 0;
+    cursor = new Map();
     generation++;
   }
 
@@ -171,7 +172,7 @@ async function start(): Promise<void> {
       .tail(session, cursor, ids)
       .then((batch) => {
         if (generation !== asked) return; // the drive changed meanwhile
-        cursor = batch.cursor;
+        cursor = advanceCursor(cursor, batch);
         chart.append(batch);
         chart.draw();
       })

@@ -4,7 +4,7 @@
 import type { Backend } from './index';
 import { encodeTail, decodeTail } from './tail';
 import type {
-  AppStatus, ChannelName, ChannelView, ChartSettings, Command, DriveRef, DriveView, JobView, Settings, TailBatch,
+  AppStatus, ChannelName, ChannelView, ChartSettings, Command, DriveRef, DriveView, JobView, Settings, TailBatch, TailCursor,
 } from './types';
 
 type Sample = { seq: number; channel: number; t: number; v: number };
@@ -172,22 +172,24 @@ export class FakeBackend implements Backend {
       CHANNELS.map((name) => ({ id: this.channelId(d.drive, name), drive: d.drive, name, unit: UNITS[name] })));
   }
 
-  async tail(_session: number, after: number, channels: number[]): Promise<TailBatch> {
-    const wanted = new Set(channels);
-    const by = new Map<number, { t: number[]; v: number[] }>();
-    for (const s of this.samples) {
-      if (s.seq <= after || !wanted.has(s.channel)) continue;
-      const entry = by.get(s.channel) ?? { t: [], v: [] };
-      entry.t.push(s.t);
-      entry.v.push(s.v);
-      by.set(s.channel, entry);
-    }
-    // Through the binary form, as the real backend does.
-    const buffer = encodeTail({
-      cursor: this.samples.length,
-      series: [...by.entries()].map(([channel, e]) => ({ channel, t: e.t, v: e.v })),
+  async tail(_session: number, after: TailCursor, channels: number[]): Promise<TailBatch> {
+    // Per-channel indices, like the real store: the k-th sample of a channel has index k.
+    const series = channels.map((channel) => {
+      const mine = this.samples.filter((s) => s.channel === channel);
+      const from = after.get(channel) ?? 0;
+      const rest = mine.slice(from);
+      return { channel, t: rest.map((s) => s.t), v: rest.map((s) => s.v), next: mine.length };
     });
-    return decodeTail(buffer);
+    // Through the binary form, as the real backend does.
+    return decodeTail(encodeTail({ series }));
+  }
+
+  async window(_session: number, channels: number[], fromS: number, toS: number, _widthPx: number): Promise<TailBatch> {
+    const series = channels.map((channel) => {
+      const mine = this.samples.filter((s) => s.channel === channel && s.t >= fromS && s.t <= toS);
+      return { channel, t: mine.map((s) => s.t), v: mine.map((s) => s.v) };
+    });
+    return decodeTail(encodeTail({ window: true, series }));
   }
 
   async settings(): Promise<Settings> {

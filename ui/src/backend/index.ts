@@ -1,6 +1,6 @@
 // All IPC behind one interface: the Tauri implementation in the app, an in-memory fake in
 // unit tests and in a plain browser (`npm run dev`).
-import type { AppStatus, ChannelView, ChartSettings, Command, DriveView, JobView, Settings, TailBatch } from './types';
+import type { AppStatus, ChannelView, ChartSettings, Command, DriveView, JobView, Settings, TailBatch, TailCursor } from './types';
 
 export interface Backend {
   appStatus(): Promise<AppStatus>;
@@ -11,7 +11,10 @@ export interface Backend {
   heartbeat(): Promise<void>;
   jobs(limit: number): Promise<JobView[]>;
   channels(session: number): Promise<ChannelView[]>;
-  tail(session: number, after: number, channels: number[]): Promise<TailBatch>;
+  /** Samples after each channel's cursor (a channel not in it starts a minute back). */
+  tail(session: number, after: TailCursor, channels: number[]): Promise<TailBatch>;
+  /** `[fromS, toS]` of a session, decimated for a chart `widthPx` wide. */
+  window(session: number, channels: number[], fromS: number, toS: number, widthPx: number): Promise<TailBatch>;
   settings(): Promise<Settings>;
   setChartSettings(chart: ChartSettings): Promise<void>;
 }

@@ -3,7 +3,7 @@
 import { invoke } from '@tauri-apps/api/core';
 import type { Backend } from './index';
 import { decodeTail } from './tail';
-import type { AppStatus, ChannelView, ChartSettings, Command, DriveView, JobView, Settings, TailBatch } from './types';
+import type { AppStatus, ChannelView, ChartSettings, Command, DriveView, JobView, Settings, TailBatch, TailCursor } from './types';
 
 export class TauriBackend implements Backend {
   appStatus(): Promise<AppStatus> {
@@ -24,8 +24,13 @@ export class TauriBackend implements Backend {
   channels(session: number): Promise<ChannelView[]> {
     return invoke('channels', { session });
   }
-  async tail(session: number, after: number, channels: number[]): Promise<TailBatch> {
-    const buffer = await invoke<ArrayBuffer>('tail', { session, after, channels });
+  async window(session: number, channels: number[], fromS: number, toS: number, widthPx: number): Promise<TailBatch> {
+    const buffer = await invoke<ArrayBuffer>('window', { session, channels, fromS, toS, widthPx });
+    return decodeTail(buffer);
+  }
+
+  async tail(session: number, after: TailCursor, channels: number[]): Promise<TailBatch> {
+    const buffer = await invoke<ArrayBuffer>('tail', { session, after: [...after.entries()], channels });
     return decodeTail(buffer);
   }
   settings(): Promise<Settings> {

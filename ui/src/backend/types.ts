@@ -81,9 +81,13 @@ export type ChannelView = { id: number; drive: DriveRef; name: ChannelName; unit
 export type ChartSettings = { windowSeconds: number; channels: ChannelName[] };
 export type Settings = { chart: ChartSettings };
 
-/** One channel's samples from a tail call: views on the received buffer. */
-export type TailSeries = { channel: number; t: Float64Array; v: Float64Array };
-export type TailBatch = { cursor: number; series: TailSeries[] };
+/** One channel's points from a tail or window call: views on the received buffer.
+ * `next` is the channel's cursor to pass back to `tail`; `level` the rollup level the
+ * points came from (0: samples); `decimated` when they are min/max per pixel. */
+export type TailSeries = { channel: number; t: Float64Array; v: Float64Array; next: number; level: number; decimated: boolean };
+export type TailBatch = { window: boolean; series: TailSeries[] };
+/** Per channel: the index of the next sample wanted. */
+export type TailCursor = Map<number, number>;
 
 /** Message of anything a backend call threw. */
 export function errorMessage(e: unknown): string {

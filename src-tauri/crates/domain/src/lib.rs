@@ -8,7 +8,8 @@
 //! - [`DriveRef`], [`LinkId`]: where a drive lives (a link and a bus ID on it).
 //! - [`Command`], [`Target`], [`DriveMode`]: what a user can ask of a drive.
 //! - [`JobId`], [`JobState`]: the lifecycle every command goes through.
-//! - [`Event`], [`TelemetrySample`], [`DriveStatus`]: what the bus reports.
+//! - [`Event`], [`TelemetrySample`], [`DriveStatus`], [`ParamSnapshot`]: what the bus
+//!   reports.
 //!
 //! Quantities are SI throughout: radians, rad/s, amperes, seconds. Conversions to
 //! degrees or rpm happen at the edges (UI, CLI).
@@ -354,6 +355,72 @@ pub enum Event {
         /// When.
         at: Micros,
     },
+    /// A drive's parameters as read at one moment.
+    ParamSnapshot {
+        /// The snapshot.
+        snapshot: ParamSnapshot,
+    },
+}
+
+/// Why a set of parameter values was read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SnapshotKind {
+    /// A plain read.
+    Read,
+    /// The values just before a write.
+    BeforeWrite,
+    /// The values read back after a write.
+    AfterWrite,
+    /// A full backup of the drive's parameters.
+    Backup,
+    /// The values after a restore from a backup.
+    Restore,
+}
+
+impl SnapshotKind {
+    /// The name kept in the store (`before-write`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            SnapshotKind::Read => "read",
+            SnapshotKind::BeforeWrite => "before-write",
+            SnapshotKind::AfterWrite => "after-write",
+            SnapshotKind::Backup => "backup",
+            SnapshotKind::Restore => "restore",
+        }
+    }
+}
+
+/// One register's value in a snapshot.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ParamValue {
+    /// The register's name in the drive's profile.
+    pub register: String,
+    /// The raw register value.
+    pub raw: i64,
+    /// The value in `unit` (the profile's scale applied).
+    pub value: f64,
+    /// The unit of `value` (empty for plain numbers).
+    pub unit: String,
+}
+
+/// A drive's parameter values at one moment, with why they were read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ParamSnapshot {
+    /// The drive.
+    pub drive: DriveRef,
+    /// Its model (the profile's name).
+    pub model: String,
+    /// Why it was taken.
+    pub kind: SnapshotKind,
+    /// The job that took it, if one did.
+    pub job: Option<JobId>,
+    /// A label (a backup's file name, a note).
+    pub label: String,
+    /// The values, one per register.
+    pub values: Vec<ParamValue>,
+    /// When.
+    pub at: Micros,
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use drivedeck_proto::profile::Profile;
 use drivedeck_sim::{RigError, SimRig};
 use drivedeck_store::{Reader, SessionId, Store, StoreError, StoreWriter};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -88,7 +89,7 @@ pub struct Engine {
     bus: Bus,
     clock: Clock,
     config: EngineConfig,
-    session: SessionId,
+    session: AtomicI64,
     rigs: Mutex<Vec<(LinkId, SimRig)>>,
     links: Mutex<Vec<LinkInfo>>,
     heartbeat: Option<drivedeck_bus::supervisor::Heartbeat>,
@@ -105,7 +106,7 @@ impl Engine {
         let store = Store::open(&config.db_path)?;
         let clock = Clock::start();
         let writer = store.writer();
-        let session = writer.start_session(&session_name(), clock.now())?;
+        let session = writer.start_session(&session_name(), "", clock.now())?;
         let bus = Bus::new(Arc::new(StoreSink(writer)), clock, store.next_job_id()?);
         let heartbeat = config
             .heartbeat_timeout
@@ -115,16 +116,45 @@ impl Engine {
             bus,
             clock,
             config,
-            session,
+            session: AtomicI64::new(session),
             rigs: Mutex::new(Vec::new()),
             links: Mutex::new(Vec::new()),
             heartbeat,
         })
     }
 
-    /// The live session everything is recorded into.
+    /// The session everything is recorded into now.
     pub fn session(&self) -> SessionId {
-        self.session
+        self.session.load(Ordering::Acquire)
+    }
+
+    /// Starts a new recording session (the current one stops); everything from now on
+    /// is recorded into it. An empty name is refused.
+    pub fn start_session(&self, name: &str, notes: &str) -> Result<SessionId, EngineError> {
+        if name.trim().is_empty() {
+            return Err(StoreError::Invalid("a session needs a name".into()).into());
+        }
+        let id = self
+            .store
+            .writer()
+            .start_session(name.trim(), notes, self.clock.now())?;
+        self.session.store(id, Ordering::Release);
+        Ok(id)
+    }
+
+    /// Renames a session or changes its notes.
+    pub fn set_session_notes(
+        &self,
+        session: SessionId,
+        name: Option<&str>,
+        notes: &str,
+    ) -> Result<(), EngineError> {
+        Ok(self.store.writer().set_notes(session, name, notes)?)
+    }
+
+    /// Why the store stopped recording, if it did (disk full, file read-only…).
+    pub fn store_failure(&self) -> Option<String> {
+        self.store.writer().failure()
     }
 
     /// The store's file.
@@ -256,7 +286,7 @@ impl Engine {
         Ok(self.store.reader()?)
     }
 
-    /// The highest committed sample sequence.
+    /// How many samples are committed to the store (the committed cursor).
     pub fn committed(&self) -> i64 {
         self.store.writer().committed()
     }

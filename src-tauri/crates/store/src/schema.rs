@@ -5,13 +5,19 @@
 //! beyond [`MIGRATIONS`]) is refused rather than guessed at.
 
 use crate::StoreError;
-use rusqlite::Connection;
+use rusqlite::{Connection, Transaction};
 
-/// Migration `i` takes a file from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[
-    // v1: sessions, channels, samples (a row per sample for now), the job journal, link
-    // events and the drive-state projection.
-    r#"
+/// A migration's Rust part: moves data inside the migration's transaction.
+pub type MigrationStep = fn(&Transaction<'_>) -> Result<(), StoreError>;
+
+/// Migration `i` takes a file from version `i` to `i + 1`: SQL, then (for some) a step
+/// in Rust that moves data the SQL cannot.
+pub const MIGRATIONS: &[(&str, Option<MigrationStep>)] =
+    &[(V1, None), (V2, Some(samples_rows_to_chunks))];
+
+// v1: sessions, channels, samples (a row per sample), the job journal, link events and
+// the drive-state projection.
+const V1: &str = r#"
     CREATE TABLE sessions (
         id          INTEGER PRIMARY KEY,
         name        TEXT    NOT NULL,
@@ -69,8 +75,92 @@ pub const MIGRATIONS: &[&str] = &[
         sample_us   INTEGER,
         PRIMARY KEY (session_id, link, drive_id)
     );
-    "#,
-];
+"#;
+
+// v2: samples in chunks with rollup levels (see `chunk`), the drives a session used,
+// parameter snapshots, faults; the row-per-sample table is converted and dropped.
+const V2: &str = r#"
+    CREATE TABLE chunks (
+        id          INTEGER PRIMARY KEY,
+        channel_id  INTEGER NOT NULL REFERENCES channels(id),
+        level       INTEGER NOT NULL,   -- 0: samples; 1, 2: rollups (see chunk.rs)
+        idx0        INTEGER NOT NULL,   -- the channel's sample index of the first covered
+        idx1        INTEGER NOT NULL,   -- one past the last covered
+        n           INTEGER NOT NULL,   -- values or entries in data
+        t0_us       INTEGER NOT NULL,
+        t1_us       INTEGER NOT NULL,
+        vmin        REAL    NOT NULL,
+        vmax        REAL    NOT NULL,
+        data        BLOB    NOT NULL,
+        UNIQUE (channel_id, level, idx0)
+    );
+    CREATE INDEX chunks_by_end_time ON chunks (channel_id, level, t1_us);
+    ALTER TABLE channels ADD COLUMN samples INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE session_drives (
+        session_id  INTEGER NOT NULL REFERENCES sessions(id),
+        link        INTEGER NOT NULL,
+        drive_id    INTEGER NOT NULL,
+        model       TEXT    NOT NULL,
+        port        TEXT    NOT NULL DEFAULT '',
+        protocol    TEXT    NOT NULL DEFAULT '',
+        PRIMARY KEY (session_id, link, drive_id)
+    );
+    CREATE TABLE snapshots (
+        id          INTEGER PRIMARY KEY,
+        session_id  INTEGER REFERENCES sessions(id),
+        link        INTEGER NOT NULL,
+        drive_id    INTEGER NOT NULL,
+        model       TEXT    NOT NULL,
+        kind        TEXT    NOT NULL,   -- read, before-write, after-write, backup, restore
+        job_id      INTEGER,
+        label       TEXT    NOT NULL DEFAULT '',
+        at_us       INTEGER NOT NULL
+    );
+    CREATE INDEX snapshots_by_drive ON snapshots (link, drive_id, at_us);
+    CREATE TABLE snapshot_values (
+        snapshot_id INTEGER NOT NULL REFERENCES snapshots(id),
+        register    TEXT    NOT NULL,
+        raw         INTEGER NOT NULL,
+        value       REAL    NOT NULL,
+        unit        TEXT    NOT NULL,
+        PRIMARY KEY (snapshot_id, register)
+    );
+    CREATE TABLE faults (
+        id          INTEGER PRIMARY KEY,
+        session_id  INTEGER REFERENCES sessions(id),
+        link        INTEGER NOT NULL,
+        drive_id    INTEGER NOT NULL,
+        text        TEXT    NOT NULL,
+        raised_us   INTEGER NOT NULL,
+        cleared_us  INTEGER
+    );
+    CREATE INDEX faults_by_session ON faults (session_id, raised_us);
+    CREATE INDEX jobs_by_time ON jobs (queued_us);
+    CREATE INDEX link_events_by_session ON link_events (session_id, at_us);
+"#;
+
+/// v1 → v2: every channel's rows become chunks (and rollups); then the table goes.
+fn samples_rows_to_chunks(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    let channels: Vec<i64> = {
+        let mut stmt = tx.prepare("SELECT DISTINCT channel_id FROM samples")?;
+        stmt.query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?
+    };
+    for channel in channels {
+        let mut stmt =
+            tx.prepare("SELECT t_us, value FROM samples WHERE channel_id = ?1 ORDER BY seq")?;
+        let rows: Vec<(i64, f64)> = stmt
+            .query_map([channel], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut series = crate::writer::ChannelSeries::new(channel, 0, i64::MIN);
+        for (t, v) in rows {
+            series.push(t, v as f32);
+        }
+        series.finish(tx)?;
+    }
+    tx.execute_batch("DROP TABLE samples;")?;
+    Ok(())
+}
 
 /// The schema version this build writes.
 pub fn current_version() -> i64 {
@@ -88,9 +178,12 @@ pub fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreError> {
             known,
         });
     }
-    for (version, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+    for (version, (sql, step)) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        if let Some(step) = step {
+            step(&tx)?;
+        }
         tx.pragma_update(None, "user_version", version as i64 + 1)?;
         tx.commit()?;
     }

@@ -168,6 +168,14 @@ fn setup() -> Result {
     ui_build()
 }
 
+/// Where cargo puts what it builds: `CARGO_TARGET_DIR` when set, else `target/`.
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => root().join(dir),
+        _ => root().join("target"),
+    }
+}
+
 fn cargo() -> Command {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(root());
@@ -179,7 +187,7 @@ fn app_run(args: &[String]) -> Result {
     step("building the app");
     run(cargo().args(["build", "-p", "drivedeck"]))?;
     step("opening DriveDeck on the simulated rig");
-    run(Command::new(root().join("target/debug/drivedeck")).args(args))
+    run(Command::new(target_dir().join("debug/drivedeck")).args(args))
 }
 
 fn test() -> Result {
@@ -208,7 +216,7 @@ fn test() -> Result {
             .args(["-a", "-s", "-screen 0 1280x800x24", "node", "--test"])
             .arg("--test-concurrency=1")
             .arg(root().join("tests/ui/window.test.mjs"))
-            .env("DRIVEDECK_APP", root().join("target/debug/drivedeck"))
+            .env("DRIVEDECK_APP", target_dir().join("debug/drivedeck"))
             .current_dir(root()),
         600,
     ))
