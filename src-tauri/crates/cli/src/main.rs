@@ -1,15 +1,16 @@
 //! `drivedeck-cli`: DriveDeck without a window.
 //!
 //! One subcommand per file under `cmd/`, each with its arguments (`Args`) and its `run`.
-//! Today: `sim` (serve a simulated rig on a pseudo-terminal). Scan, log, export and
-//! bench follow as the engine grows. No webview is linked into this binary.
+//! `sim` (serve a simulated rig on a pseudo-terminal), `log` (record a session
+//! headless), `export` (CSV/PNG/SVG of a session), `bench` (measured figures). No
+//! webview is linked into this binary.
 
 mod cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-/// DriveDeck without a window: simulator, and soon scan, log, export and bench.
+/// DriveDeck without a window: simulator, headless logging, exports, benchmarks.
 #[derive(Parser)]
 #[command(name = "drivedeck-cli", version, about, long_about = None)]
 struct Cli {
@@ -21,6 +22,12 @@ struct Cli {
 enum Commands {
     /// Serve simulated drives on a pseudo-terminal until killed.
     Sim(cmd::sim::Args),
+    /// Record a session from drives on a serial port, headless.
+    Log(cmd::log::Args),
+    /// Export a recorded session as CSV, PNG or SVG.
+    Export(cmd::export::Args),
+    /// Print measured figures (`bench store`).
+    Bench(cmd::bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -28,6 +35,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Commands::Sim(args) => cmd::sim::run(args),
+        Commands::Log(args) => cmd::log::run(args),
+        Commands::Export(args) => cmd::export::run(args),
+        Commands::Bench(args) => cmd::bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -47,15 +47,19 @@ pub struct EngineConfig {
     /// Stop every drive when no heartbeat arrives for this long while one is enabled
     /// (`None`: no heartbeat watch, for headless use where no UI beats).
     pub heartbeat_timeout: Option<Duration>,
+    /// Send every drive its safe stop on shutdown (true). A passive logger, which never
+    /// commands the drives, leaves them as it found them (false).
+    pub stop_on_shutdown: bool,
 }
 
 impl EngineConfig {
-    /// Defaults: 200 Hz telemetry, no heartbeat watch.
+    /// Defaults: 200 Hz telemetry, no heartbeat watch, safe stop on shutdown.
     pub fn new(db_path: impl Into<PathBuf>) -> EngineConfig {
         EngineConfig {
             db_path: db_path.into(),
             poll_hz: 200.0,
             heartbeat_timeout: None,
+            stop_on_shutdown: true,
         }
     }
 }
@@ -301,7 +305,7 @@ impl Engine {
         if let Some(heartbeat) = &self.heartbeat {
             heartbeat.stop();
         }
-        if !self.links().is_empty() {
+        if self.config.stop_on_shutdown && !self.links().is_empty() {
             let stop = Command::SafeStop {
                 reason: "DriveDeck is closing".into(),
             };

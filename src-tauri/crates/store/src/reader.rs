@@ -378,20 +378,35 @@ impl Reader {
         from_idx: u64,
         max_rows: usize,
     ) -> Result<Vec<SampleRow>, StoreError> {
+        self.sample_rows_between(channel, from_idx, i64::MAX, max_rows)
+    }
+
+    /// Like [`Reader::sample_rows_from_index`], but only rows that start at or before
+    /// `until` (µs): a window reads no chunk past its end.
+    pub(crate) fn sample_rows_between(
+        &self,
+        channel: i64,
+        from_idx: u64,
+        until: Micros,
+        max_rows: usize,
+    ) -> Result<Vec<SampleRow>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT idx0, t0_us, data FROM chunks
-             WHERE channel_id = ?1 AND level = 0 AND idx1 > ?2
+             WHERE channel_id = ?1 AND level = 0 AND idx1 > ?2 AND t0_us <= ?4
                AND idx0 >= coalesce((SELECT max(idx0) FROM chunks
                                      WHERE channel_id = ?1 AND level = 0 AND idx0 <= ?2), 0)
              ORDER BY idx0 LIMIT ?3",
         )?;
-        let rows = stmt.query_map(params![channel, from_idx as i64, max_rows as i64], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, Vec<u8>>(2)?,
-            ))
-        })?;
+        let rows = stmt.query_map(
+            params![channel, from_idx as i64, max_rows as i64, until],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                ))
+            },
+        )?;
         let mut out = Vec::new();
         for row in rows {
             let (idx0, t0, data) = row?;

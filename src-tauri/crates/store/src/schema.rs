@@ -94,7 +94,7 @@ const V2: &str = r#"
         data        BLOB    NOT NULL,
         UNIQUE (channel_id, level, idx0)
     );
-    CREATE INDEX chunks_by_end_time ON chunks (channel_id, level, t1_us);
+    CREATE INDEX chunks_by_end_time ON chunks (channel_id, level, t1_us, idx0);
     ALTER TABLE channels ADD COLUMN samples INTEGER NOT NULL DEFAULT 0;
     CREATE TABLE session_drives (
         session_id  INTEGER NOT NULL REFERENCES sessions(id),

@@ -156,7 +156,7 @@ impl Reader {
         if level == 0 {
             let mut at = from_idx;
             'rows: loop {
-                let rows = self.sample_rows_from_index(channel, at, 64)?;
+                let rows = self.sample_rows_between(channel, at, t1, 64)?;
                 if rows.is_empty() {
                     break;
                 }

@@ -44,6 +44,9 @@ use std::time::{Duration, Instant};
 pub const BATCH_WINDOW: Duration = Duration::from_millis(5);
 /// The most writes in one transaction.
 pub const BATCH_MAX: usize = 4096;
+/// The most telemetry samples (drive readings) in one transaction: keeps the WAL and
+/// the page cache small when a backlog is drained.
+pub const BATCH_MAX_SAMPLES: usize = 100_000;
 
 /// The channels recorded for every drive: (name, unit).
 pub const DRIVE_CHANNELS: [(&str, &str); 3] =
@@ -619,12 +622,20 @@ impl WriterThread {
                 self.close_session(None);
                 return;
             };
+            let weight = |w: &Write| match w {
+                Write::Event(Event::Samples { samples }) => samples.len(),
+                _ => 0,
+            };
+            let mut samples = weight(&first);
             batch.push(first);
             let until = Instant::now() + BATCH_WINDOW;
-            while batch.len() < BATCH_MAX {
+            while batch.len() < BATCH_MAX && samples < BATCH_MAX_SAMPLES {
                 let left = until.saturating_duration_since(Instant::now());
                 match self.rx.recv_timeout(left) {
-                    Ok(write) => batch.push(write),
+                    Ok(write) => {
+                        samples += weight(&write);
+                        batch.push(write);
+                    }
                     Err(_) => break,
                 }
             }

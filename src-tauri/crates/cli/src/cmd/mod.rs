@@ -1,3 +1,6 @@
 //! The CLI's subcommands, one per file.
 
+pub mod bench;
+pub mod export;
+pub mod log;
 pub mod sim;
