@@ -37,6 +37,7 @@
 use crate::motor::{Motor, MotorParams};
 use drivedeck_proto::profile::{Access, MotorSpec, Profile, Protocol, Register, Role};
 use std::f64::consts::TAU;
+use std::sync::Arc;
 
 /// Why the drive refused a read or write (maps onto the protocol's status error codes).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -242,7 +243,8 @@ const FALLBACK_MOTOR: MotorSpec = MotorSpec {
 pub struct SimDrive {
     profile: Profile,
     firmware: Firmware,
-    entries: Entries,
+    /// Shared, so the per-step code can hold it while it changes the table.
+    entries: Arc<Entries>,
     spec: MotorSpec,
     table: Vec<u8>,
     motor: Motor,
@@ -285,7 +287,7 @@ impl SimDrive {
             put(&mut table, register, register.default);
         }
         let spec = profile.motor.unwrap_or(FALLBACK_MOTOR);
-        let entries = Entries::resolve(&profile);
+        let entries = Arc::new(Entries::resolve(&profile));
         let encoder_counts = match (spec.encoder_resolution, &entries.present_position) {
             (Some(counts), _) => f64::from(counts),
             (None, Some(position)) => TAU / position.scale.abs(),
@@ -886,24 +888,24 @@ impl SimDrive {
             }
         };
         if torque_off && self.torque_enabled() {
-            if let Some(reg) = self.entries.torque_enable.clone() {
-                put(&mut self.table, &reg, 0);
+            if let Some(reg) = &self.entries.torque_enable {
+                put(&mut self.table, reg, 0);
             }
             self.velocity_integral = 0.0;
         }
-        if let Some(reg) = self.entries.hardware_error.clone() {
-            put(&mut self.table, &reg, i64::from(self.alarms));
+        if let Some(reg) = &self.entries.hardware_error {
+            put(&mut self.table, reg, i64::from(self.alarms));
         }
     }
 
     /// Writes `si` into `entry` as the sensor reports it: rounded to the entry's unit,
     /// sign-magnitude where the family uses it, else clamped to the entry's range.
     fn publish(&mut self, entry: &Option<Register>, si: f64) {
-        let Some(register) = entry.clone() else {
+        let Some(register) = entry else {
             return;
         };
         let raw = (si / register.scale).round();
-        let raw = match self.sign_bit(Some(&register)) {
+        let raw = match self.sign_bit(Some(register)) {
             Some(bit) => {
                 let max = (1i64 << bit) - 1;
                 let magnitude = (raw.abs() as i64).min(max);
@@ -918,7 +920,7 @@ impl SimDrive {
                 (raw as i64).clamp(*limits.start(), *limits.end())
             }
         };
-        put(&mut self.table, &register, raw);
+        put(&mut self.table, register, raw);
     }
 
     fn publish_measurements(&mut self) {
@@ -936,7 +938,7 @@ impl SimDrive {
         let position = counts * TAU / self.encoder_counts;
         let velocity = self.motor.velocity + noise(spec.velocity_noise, &mut self.rng);
         let current = self.motor.current + noise(spec.current_noise, &mut self.rng);
-        let e = self.entries.clone();
+        let e = Arc::clone(&self.entries);
         self.publish(&e.present_position, position);
         self.publish(&e.present_velocity, velocity);
         self.publish(&e.present_current, current);

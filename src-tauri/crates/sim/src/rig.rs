@@ -693,6 +693,34 @@ mod tests {
     }
 
     #[test]
+    fn paced_frames_count_only_once_their_last_byte_could_have_arrived() {
+        // 57600 baud: a Bulk Read naming drive 1 forty times is 212 bytes, 36.8 ms on the
+        // wire; the pty delivers it at once, the paced rig acts on it only after that.
+        let baud = 57_600;
+        let options = RigOptions {
+            baud,
+            pace: true,
+            ..RigOptions::default()
+        };
+        let rig = SimRig::spawn_with(&Profile::xm430_w350(), &[1], options).expect("rig");
+        let mut port = open(&rig);
+        let items: Vec<(u8, u16, u16)> = (0..40).map(|_| (1, 132, 4)).collect();
+        let request = Packet::bulk_read(&items).encode();
+        let started = Instant::now();
+        port.write_all(&request).expect("write");
+        let replies = read_packets(port.as_mut(), 40);
+        let elapsed = started.elapsed();
+        assert_eq!(replies.len(), 40);
+        let reply_bytes: usize = replies.iter().map(|p| p.encode().len()).sum();
+        let wire = WireTiming::paced(baud).duration(request.len() + reply_bytes);
+        let delays = Duration::from_micros(40 * 500);
+        assert!(
+            elapsed >= wire + delays,
+            "{elapsed:?} < {wire:?} + {delays:?}"
+        );
+    }
+
+    #[test]
     fn the_port_vanishes_after_the_given_time() {
         let options = RigOptions {
             vanish_after: Some(Duration::from_millis(100)),
