@@ -27,7 +27,9 @@
 //!
 //! [motor]                          # optional; SI units at the output shaft
 //! supply_voltage = 12.0
-//! # …
+//! # … stall/no-load figures, inertia, friction; optional: inductance, thermal_resistance,
+//! # thermal_capacity, ambient_temperature, load_inertia, encoder_resolution,
+//! # position_noise, velocity_noise, current_noise (see `MotorSpec`)
 //!
 //! [[register]]
 //! name = "Goal Position"
@@ -295,7 +297,11 @@ impl Register {
 
 /// What a register means to DriveDeck; a profile maps roles to its registers.
 ///
-/// All roles except [`Role::BusWatchdog`] are required (for every protocol, for now).
+/// All roles except [`Role::BusWatchdog`] are required, with one exception: DYNAMIXEL
+/// Protocol 1.0 servos (AX, RX, MX with 1.0 firmware) have no operating-mode, current,
+/// hardware-error, velocity-limit or current-limit entries (wheel mode is chosen by
+/// setting both angle limits to 0, the error flags travel only in status packets), so
+/// those roles are optional for [`Protocol::Dynamixel1`]. See [`Role::is_required`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -367,10 +373,18 @@ impl Role {
     /// Whether a profile for `protocol` must map this role.
     pub fn is_required(self, protocol: Protocol) -> bool {
         match protocol {
-            Protocol::Dynamixel2
-            | Protocol::Dynamixel1
-            | Protocol::Feetech
-            | Protocol::ModbusRtu => self != Role::BusWatchdog,
+            Protocol::Dynamixel2 | Protocol::Feetech | Protocol::ModbusRtu => {
+                self != Role::BusWatchdog
+            }
+            Protocol::Dynamixel1 => !matches!(
+                self,
+                Role::BusWatchdog
+                    | Role::OperatingMode
+                    | Role::PresentCurrent
+                    | Role::HardwareError
+                    | Role::VelocityLimit
+                    | Role::CurrentLimit
+            ),
         }
     }
 
@@ -417,6 +431,12 @@ impl SafeStop {
 }
 
 /// A DC gear-motor model for simulation, at the output shaft, in SI units.
+///
+/// The first eight figures come from the drive's datasheet (stall and no-load points) or
+/// are estimates the profile documents. The rest are optional in the TOML file; when a
+/// profile leaves them out, the `DEFAULT_*` constants below apply. Those defaults are
+/// orders of magnitude for a 16 mm DC motor of the kind inside hobby-grade bus servos, not
+/// figures of any one product: a profile that knows better should say so.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct MotorSpec {
     /// Supply voltage the other figures are given at, V.
@@ -435,6 +455,46 @@ pub struct MotorSpec {
     pub viscous_friction: f64,
     /// Coulomb friction, N m.
     pub coulomb_friction: f64,
+    /// Winding (terminal) inductance, H.
+    pub inductance: f64,
+    /// Thermal resistance from the winding to the ambient air, K/W.
+    pub thermal_resistance: f64,
+    /// Thermal capacity of the winding and what heats with it, J/K.
+    pub thermal_capacity: f64,
+    /// Ambient temperature, °C.
+    pub ambient_temperature: f64,
+    /// Inertia of the load coupled to the output, added to `inertia`, kg m².
+    pub load_inertia: f64,
+    /// Encoder counts per output revolution; `None`: the position register's own
+    /// resolution (one count per raw unit).
+    pub encoder_resolution: Option<u32>,
+    /// Standard deviation of the position measurement noise, rad.
+    pub position_noise: f64,
+    /// Standard deviation of the velocity measurement noise, rad/s.
+    pub velocity_noise: f64,
+    /// Standard deviation of the current measurement noise, A.
+    pub current_noise: f64,
+}
+
+impl MotorSpec {
+    /// Default winding inductance, H: 0.3 mH, within the 0.1–0.6 mH that maxon's catalogue
+    /// gives for the 12 V windings of its 16 mm DC motors (DCX 16 S). Together with a
+    /// few ohms of resistance it makes an electrical time constant of tens of µs.
+    pub const DEFAULT_INDUCTANCE: f64 = 0.3e-3;
+    /// Default thermal resistance winding → ambient, K/W: maxon's 16 mm DC motors list
+    /// about 7 K/W winding → housing plus about 27 K/W housing → ambient.
+    pub const DEFAULT_THERMAL_RESISTANCE: f64 = 35.0;
+    /// Default thermal capacity, J/K: chosen so that R·C ≈ 350 s, the order of the motor
+    /// thermal time constant in the same catalogue (a single-node model of winding and
+    /// housing together).
+    pub const DEFAULT_THERMAL_CAPACITY: f64 = 10.0;
+    /// Default ambient temperature, °C (the e-manuals' reference temperature).
+    pub const DEFAULT_AMBIENT_TEMPERATURE: f64 = 25.0;
+
+    /// The electrical time constant L/R at the stall point's resistance (V / I_stall), s.
+    pub fn electrical_time_constant(&self) -> f64 {
+        self.inductance * self.stall_current / self.supply_voltage
+    }
 }
 
 /// A validated drive model.
@@ -549,9 +609,38 @@ impl Profile {
         .expect("the built-in XM430-W350 profile is valid (see its test)")
     }
 
+    /// The built-in Feetech STS3215 profile (FT-SCS protocol, STS variant).
+    pub fn sts3215() -> Profile {
+        Profile::parse(
+            include_str!("../profiles/feetech-sts3215.toml"),
+            "profiles/feetech-sts3215.toml",
+        )
+        .expect("the built-in STS3215 profile is valid (see its test)")
+    }
+
+    /// The built-in ROBOTIS AX-12A profile (DYNAMIXEL Protocol 1.0).
+    pub fn ax12a() -> Profile {
+        Profile::parse(
+            include_str!("../profiles/robotis-ax-12a.toml"),
+            "profiles/robotis-ax-12a.toml",
+        )
+        .expect("the built-in AX-12A profile is valid (see its test)")
+    }
+
     /// Every built-in profile.
     pub fn builtin() -> Vec<Profile> {
-        vec![Profile::xm430_w350()]
+        vec![Profile::xm430_w350(), Profile::ax12a(), Profile::sts3215()]
+    }
+
+    /// The built-in profile a simulator or scan uses for `protocol` when none is given:
+    /// XM430-W350 (2.0), AX-12A (1.0), STS3215 (Feetech); none for Modbus RTU yet.
+    pub fn default_for(protocol: Protocol) -> Option<Profile> {
+        match protocol {
+            Protocol::Dynamixel2 => Some(Profile::xm430_w350()),
+            Protocol::Dynamixel1 => Some(Profile::ax12a()),
+            Protocol::Feetech => Some(Profile::sts3215()),
+            Protocol::ModbusRtu => None,
+        }
     }
 }
 
@@ -643,6 +732,15 @@ struct RawMotor {
     inertia: Spanned<f64>,
     viscous_friction: Spanned<f64>,
     coulomb_friction: Spanned<f64>,
+    inductance: Option<Spanned<f64>>,
+    thermal_resistance: Option<Spanned<f64>>,
+    thermal_capacity: Option<Spanned<f64>>,
+    ambient_temperature: Option<Spanned<f64>>,
+    load_inertia: Option<Spanned<f64>>,
+    encoder_resolution: Option<Spanned<u32>>,
+    position_noise: Option<Spanned<f64>>,
+    velocity_noise: Option<Spanned<f64>>,
+    current_noise: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -937,6 +1035,62 @@ impl Ctx<'_> {
                 "motor no_load_current must be smaller than stall_current",
             ));
         }
+        let optional_positive = [
+            ("inductance", &raw.inductance),
+            ("thermal_resistance", &raw.thermal_resistance),
+            ("thermal_capacity", &raw.thermal_capacity),
+        ];
+        let optional_non_negative = [
+            ("load_inertia", &raw.load_inertia),
+            ("position_noise", &raw.position_noise),
+            ("velocity_noise", &raw.velocity_noise),
+            ("current_noise", &raw.current_noise),
+        ];
+        for (key, value) in optional_positive {
+            if let Some(value) = value {
+                let v = *value.get_ref();
+                if !(v.is_finite() && v > 0.0) {
+                    return Err(self.error(
+                        value.span(),
+                        format!("motor {key} must be a positive number, not {v}"),
+                    ));
+                }
+            }
+        }
+        for (key, value) in optional_non_negative {
+            if let Some(value) = value {
+                let v = *value.get_ref();
+                if !(v.is_finite() && v >= 0.0) {
+                    return Err(self.error(
+                        value.span(),
+                        format!("motor {key} must be zero or positive, not {v}"),
+                    ));
+                }
+            }
+        }
+        if let Some(ambient) = &raw.ambient_temperature {
+            let v = *ambient.get_ref();
+            if !(v.is_finite() && (-50.0..=100.0).contains(&v)) {
+                return Err(self.error(
+                    ambient.span(),
+                    format!("motor ambient_temperature must be between -50 and 100 °C, not {v}"),
+                ));
+            }
+        }
+        if let Some(resolution) = &raw.encoder_resolution
+            && *resolution.get_ref() < 4
+        {
+            return Err(self.error(
+                resolution.span(),
+                format!(
+                    "motor encoder_resolution must be at least 4 counts per revolution, not {}",
+                    resolution.get_ref()
+                ),
+            ));
+        }
+        let or = |value: &Option<Spanned<f64>>, default: f64| {
+            value.as_ref().map_or(default, |v| *v.get_ref())
+        };
         Ok(MotorSpec {
             supply_voltage: *raw.supply_voltage.get_ref(),
             stall_torque: *raw.stall_torque.get_ref(),
@@ -946,6 +1100,21 @@ impl Ctx<'_> {
             inertia: *raw.inertia.get_ref(),
             viscous_friction: *raw.viscous_friction.get_ref(),
             coulomb_friction: *raw.coulomb_friction.get_ref(),
+            inductance: or(&raw.inductance, MotorSpec::DEFAULT_INDUCTANCE),
+            thermal_resistance: or(
+                &raw.thermal_resistance,
+                MotorSpec::DEFAULT_THERMAL_RESISTANCE,
+            ),
+            thermal_capacity: or(&raw.thermal_capacity, MotorSpec::DEFAULT_THERMAL_CAPACITY),
+            ambient_temperature: or(
+                &raw.ambient_temperature,
+                MotorSpec::DEFAULT_AMBIENT_TEMPERATURE,
+            ),
+            load_inertia: or(&raw.load_inertia, 0.0),
+            encoder_resolution: raw.encoder_resolution.as_ref().map(|r| *r.get_ref()),
+            position_noise: or(&raw.position_noise, 0.0),
+            velocity_noise: or(&raw.velocity_noise, 0.0),
+            current_noise: or(&raw.current_noise, 0.0),
         })
     }
 }

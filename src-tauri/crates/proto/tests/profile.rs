@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use drivedeck_proto::profile::{
-    Access, Profile, ProfileError, Protocol, RegType, Register, Role, SafeStop,
+    Access, MotorSpec, Profile, ProfileError, Protocol, RegType, Register, Role, SafeStop,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -24,7 +24,7 @@ fn builtin_xm430_w350_parses() {
         148,
         "Backup Ready (147) is the last register"
     );
-    assert_eq!(Profile::builtin(), vec![profile.clone()]);
+    assert_eq!(Profile::builtin()[0], profile);
 
     // The shipped file loads from disk too.
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/robotis-xm430-w350.toml");
@@ -844,6 +844,74 @@ fn validates_the_motor_model() {
         reason.contains("missing field `coulomb_friction`"),
         "{reason}"
     );
+}
+
+#[test]
+fn optional_motor_figures_default_and_are_validated() {
+    let motor = |extra: &str| {
+        format!(
+            "{BASE}[motor]\nsupply_voltage = 12.0\nstall_torque = 4.1\nstall_current = 2.3\nno_load_speed = 4.8\n\
+             no_load_current = 0.13\ninertia = 0.012\nviscous_friction = 0.05\ncoulomb_friction = 0.05\n{extra}"
+        )
+    };
+    // Absent: the documented defaults.
+    let plain = parse(&motor("")).unwrap().motor.unwrap();
+    assert_eq!(plain.inductance, MotorSpec::DEFAULT_INDUCTANCE);
+    assert_eq!(
+        plain.thermal_resistance,
+        MotorSpec::DEFAULT_THERMAL_RESISTANCE
+    );
+    assert_eq!(plain.thermal_capacity, MotorSpec::DEFAULT_THERMAL_CAPACITY);
+    assert_eq!(
+        plain.ambient_temperature,
+        MotorSpec::DEFAULT_AMBIENT_TEMPERATURE
+    );
+    assert_eq!(
+        (
+            plain.load_inertia,
+            plain.position_noise,
+            plain.current_noise
+        ),
+        (0.0, 0.0, 0.0)
+    );
+    assert_eq!(plain.encoder_resolution, None);
+    // Given: taken as they are.
+    let given = parse(&motor(
+        "inductance = 0.002\nload_inertia = 0.03\nencoder_resolution = 1024\ncurrent_noise = 0.01\n",
+    ))
+    .unwrap()
+    .motor
+    .unwrap();
+    assert_eq!(
+        (
+            given.inductance,
+            given.load_inertia,
+            given.encoder_resolution
+        ),
+        (0.002, 0.03, Some(1024))
+    );
+    assert_eq!(given.current_noise, 0.01);
+    assert!((given.electrical_time_constant() - 0.002 * 2.3 / 12.0).abs() < 1e-15);
+    // Bad values: the line and the reason.
+    assert_eq!(
+        fails(&motor("inductance = 0.0\n")),
+        (
+            APPENDED + 9,
+            "motor inductance must be a positive number, not 0".to_owned()
+        )
+    );
+    assert_eq!(
+        fails(&motor("position_noise = -1.0\n")),
+        (
+            APPENDED + 9,
+            "motor position_noise must be zero or positive, not -1".to_owned()
+        )
+    );
+    let (line, reason) = fails(&motor("encoder_resolution = 2\n"));
+    assert_eq!(line, APPENDED + 9);
+    assert!(reason.contains("at least 4 counts"), "{reason}");
+    let (_, reason) = fails(&motor("brush_count = 2\n"));
+    assert!(reason.contains("unknown field `brush_count`"), "{reason}");
 }
 
 #[test]

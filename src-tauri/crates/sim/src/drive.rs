@@ -1,32 +1,93 @@
 //! A simulated servo drive: the profile's control table in memory, the drive's own
-//! cascaded loops, and the motor they drive.
+//! cascaded loops, its protections, and the motor they drive.
 //!
 //! The loops run the way a bus servo's firmware does, on every physics step:
-//! position P → velocity set point (clamped to the Velocity Limit) → velocity PI →
-//! current set point (clamped to the Current Limit) → bridge voltage (clamped to the
-//! supply). In velocity mode the position loop is skipped. With torque off the bridge
-//! is open and the shaft coasts. Present position/velocity/current are written back
-//! into the table, quantised to the register's resolution as the encoder would be.
+//! position P → velocity set point (clamped to the velocity limit) → velocity PI →
+//! current set point (clamped to the current limit) → the current loop, which applies the
+//! voltage that reaches the set point within the step as far as the supply allows (the
+//! winding's L/R is modelled in [`crate::motor`]). In velocity mode the position loop is
+//! skipped. With torque off the bridge is open and the shaft coasts.
 //!
-//! Writes go through [`SimDrive::write`], which applies the same rules as the real
-//! firmware: read-only entries refuse writes, EEPROM entries refuse writes while torque
-//! is on, and values outside an entry's range are refused.
+//! Measurements are written back into the table the way the sensors deliver them:
+//! positions quantised to the encoder's counts per revolution (the profile's
+//! `encoder_resolution`, or the position register's resolution), with seeded Gaussian
+//! measurement noise where the profile gives some, clamped to the register's range, and
+//! sign-magnitude where the device encodes them so (Feetech, and DYNAMIXEL 1.0 speed and
+//! load with bit 10).
 //!
-//! The Bus Watchdog works as on the Dynamixel X series: armed with 1–127 (× 20 ms), it
-//! trips when no instruction reaches the drive for that long while torque is on; the
-//! drive then stops (it holds its position, or velocity 0), the entry reads −1, and
-//! writes to the goal entries are refused until the watchdog is written 0 again.
+//! Each drive follows its family's firmware rules ([`Firmware`], from the profile's
+//! protocol):
+//! - writes go through [`SimDrive::write`]: read-only entries and values outside an entry's
+//!   range are refused, and nothing changes; DYNAMIXEL X refuses EEPROM writes while torque
+//!   is on; DYNAMIXEL 1.0 refuses a Goal Position outside the angle limits (Angle Limit
+//!   Error) and, with Lock set, writes outside addresses 24–35.
+//! - protections: the winding over its temperature limit (overheating), the supply outside
+//!   the voltage limits (input voltage), and an output saturated for longer than the
+//!   overload time (overload) raise alarm bits — the same bit positions in all three
+//!   families: 0x01 voltage, 0x04 temperature, 0x20 overload. On DYNAMIXEL X the alarms
+//!   in Shutdown (63) latch into Hardware Error Status, turn torque off and keep it off
+//!   until a reboot; on DYNAMIXEL 1.0 and Feetech the bits are live (the status packet's
+//!   error byte, Feetech's Status entry), and those in Shutdown (18) / Unloading Condition
+//!   (19) hold torque off while they last.
+//! - the Bus Watchdog works as on the X series: armed with 1–127 (× 20 ms), it trips when
+//!   no instruction reaches the drive for that long while torque is on; the drive then
+//!   stops (holds its position, or velocity 0), the entry reads −1, and writes to the goal
+//!   entries are refused until the watchdog is written 0 again.
 
 use crate::motor::{Motor, MotorParams};
-use drivedeck_proto::profile::{Access, MotorSpec, Profile, Register, Role};
+use drivedeck_proto::profile::{Access, MotorSpec, Profile, Protocol, Register, Role};
+use std::f64::consts::TAU;
+use std::sync::Arc;
 
 /// Why the drive refused a read or write (maps onto the protocol's status error codes).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TableError {
-    /// Outside the control table, or a partial/unknown entry.
+    /// Outside the control table, a partial/unknown entry, read-only, or locked.
     Access(String),
     /// A value outside the entry's range.
     Range(String),
+    /// DYNAMIXEL 1.0: a Goal Position outside the CW/CCW Angle Limits.
+    AngleLimit(String),
+}
+
+/// Alarm bits, in the positions all three servo families use for them.
+pub mod alarm {
+    /// The supply voltage is outside the configured limits.
+    pub const INPUT_VOLTAGE: u8 = 0x01;
+    /// The winding is hotter than the temperature limit.
+    pub const OVERHEATING: u8 = 0x04;
+    /// The output has been saturated for longer than the overload time.
+    pub const OVERLOAD: u8 = 0x20;
+}
+
+/// How long a saturated output (current or voltage at its limit) makes an overload on
+/// DYNAMIXELs. ROBOTIS publishes no figure ("persistent load that exceeds maximum
+/// output"); one second is this simulator's choice.
+pub const OVERLOAD_TIME: f64 = 1.0;
+
+/// The firmware family, whose rules the drive follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Firmware {
+    /// DYNAMIXEL X series (Protocol 2.0).
+    DynamixelX,
+    /// DYNAMIXEL AX/RX/MX with Protocol 1.0 firmware.
+    Dynamixel1,
+    /// Feetech SCS/STS.
+    Feetech,
+    /// Any other drive: the generic table rules only.
+    Generic,
+}
+
+impl Firmware {
+    /// The family that speaks `protocol`.
+    pub fn of(protocol: Protocol) -> Firmware {
+        match protocol {
+            Protocol::Dynamixel2 => Firmware::DynamixelX,
+            Protocol::Dynamixel1 => Firmware::Dynamixel1,
+            Protocol::Feetech => Firmware::Feetech,
+            Protocol::ModbusRtu => Firmware::Generic,
+        }
+    }
 }
 
 /// Gains of the drive's loops in SI, derived from the table's gain entries.
@@ -40,20 +101,120 @@ struct Gains {
     velocity_i: f64,
 }
 
-/// One simulated drive on a bus.
-#[derive(Clone, Debug)]
-pub struct SimDrive {
-    profile: Profile,
-    table: Vec<u8>,
-    motor: Motor,
-    velocity_integral: f64,
-    id: u8,
-    /// The drive's own clock, s.
-    time: f64,
-    /// When an instruction last reached this drive, on its clock.
-    heard_at: f64,
-    /// The watchdog tripped: hold here (position mode) or stand still (velocity mode).
-    watchdog_hold: Option<f64>,
+/// The entries the firmware uses, looked up once (by role, else by the names the vendors'
+/// tables give them).
+#[derive(Clone, Debug, Default)]
+struct Entries {
+    id: Option<Register>,
+    torque_enable: Option<Register>,
+    operating_mode: Option<Register>,
+    goal_position: Option<Register>,
+    goal_velocity: Option<Register>,
+    present_position: Option<Register>,
+    present_velocity: Option<Register>,
+    present_current: Option<Register>,
+    present_temperature: Option<Register>,
+    hardware_error: Option<Register>,
+    velocity_limit: Option<Register>,
+    current_limit: Option<Register>,
+    return_delay: Option<Register>,
+    bus_watchdog: Option<Register>,
+    status_return_level: Option<Register>,
+    registered: Option<Register>,
+    moving: Option<Register>,
+    moving_threshold: Option<Register>,
+    present_voltage: Option<Register>,
+    present_output: Option<Register>,
+    min_voltage: Option<Register>,
+    max_voltage: Option<Register>,
+    temperature_limit: Option<Register>,
+    shutdown: Option<Register>,
+    torque_limit: Option<Register>,
+    cw_angle_limit: Option<Register>,
+    ccw_angle_limit: Option<Register>,
+    lock: Option<Register>,
+    overload_torque: Option<Register>,
+    protection_time: Option<Register>,
+    position_p: Option<Register>,
+    velocity_p: Option<Register>,
+    velocity_i: Option<Register>,
+    firmware_version: Option<Register>,
+}
+
+impl Entries {
+    fn resolve(profile: &Profile) -> Entries {
+        let role = |role: Role| profile.role(role).cloned();
+        let named = |names: &[&str]| names.iter().find_map(|n| profile.register(n).cloned());
+        Entries {
+            id: named(&["ID"]),
+            torque_enable: role(Role::TorqueEnable),
+            operating_mode: role(Role::OperatingMode),
+            goal_position: role(Role::GoalPosition),
+            goal_velocity: role(Role::GoalVelocity),
+            present_position: role(Role::PresentPosition),
+            present_velocity: role(Role::PresentVelocity),
+            present_current: role(Role::PresentCurrent),
+            present_temperature: role(Role::PresentTemperature),
+            hardware_error: role(Role::HardwareError),
+            velocity_limit: role(Role::VelocityLimit),
+            current_limit: role(Role::CurrentLimit),
+            return_delay: role(Role::ReturnDelay),
+            bus_watchdog: role(Role::BusWatchdog),
+            status_return_level: named(&["Status Return Level", "Response Status Level"]),
+            registered: named(&["Registered Instruction", "Registered", "Async Write Flag"]),
+            moving: named(&["Moving"]),
+            moving_threshold: named(&["Moving Threshold"]),
+            present_voltage: named(&["Present Input Voltage", "Present Voltage"]),
+            present_output: named(&["Present PWM", "Present Load"]),
+            min_voltage: named(&["Min Voltage Limit", "Min Input Voltage"]),
+            max_voltage: named(&["Max Voltage Limit", "Max Input Voltage"]),
+            temperature_limit: named(&["Temperature Limit", "Max Temperature Limit"]),
+            shutdown: named(&["Shutdown", "Unloading Condition"]),
+            torque_limit: named(&["Torque Limit"]),
+            cw_angle_limit: named(&["CW Angle Limit"]),
+            ccw_angle_limit: named(&["CCW Angle Limit"]),
+            lock: named(&["Lock"]),
+            overload_torque: named(&["Overload Torque"]),
+            protection_time: named(&["Protection Time"]),
+            position_p: named(&["Position P Gain"]),
+            velocity_p: named(&["Velocity P Gain"]),
+            velocity_i: named(&["Velocity I Gain"]),
+            firmware_version: named(&["Firmware Version", "Firmware Major Version"]),
+        }
+    }
+}
+
+fn get(table: &[u8], register: &Register) -> i64 {
+    let start = usize::from(register.address);
+    table
+        .get(start..start + register.size())
+        .and_then(|bytes| register.decode(bytes))
+        .unwrap_or(0)
+}
+
+fn put(table: &mut [u8], register: &Register, raw: i64) {
+    let start = usize::from(register.address);
+    let bytes = register.encode(raw);
+    if let Some(slot) = table.get_mut(start..start + bytes.len()) {
+        slot.copy_from_slice(&bytes);
+    }
+}
+
+/// A sign-magnitude raw value (sign at `bit`) as a signed number.
+fn from_sign_magnitude(raw: i64, bit: u8) -> i64 {
+    let sign = 1i64 << bit;
+    if raw & sign != 0 {
+        -(raw & (sign - 1))
+    } else {
+        raw
+    }
+}
+
+/// A standard normal sample (Box–Muller).
+fn gaussian(rng: &mut fastrand::Rng) -> f64 {
+    let u1 = rng.f64().max(f64::MIN_POSITIVE);
+    let u2 = rng.f64();
+    (-2.0 * u1.ln()).sqrt() * (TAU * u2).cos()
 }
 
 /// Datasheet figures used when a profile carries no `[motor]` section.
@@ -66,42 +227,117 @@ const FALLBACK_MOTOR: MotorSpec = MotorSpec {
     inertia: 0.002,
     viscous_friction: 0.01,
     coulomb_friction: 0.01,
+    inductance: MotorSpec::DEFAULT_INDUCTANCE,
+    thermal_resistance: MotorSpec::DEFAULT_THERMAL_RESISTANCE,
+    thermal_capacity: MotorSpec::DEFAULT_THERMAL_CAPACITY,
+    ambient_temperature: MotorSpec::DEFAULT_AMBIENT_TEMPERATURE,
+    load_inertia: 0.0,
+    encoder_resolution: None,
+    position_noise: 0.0,
+    velocity_noise: 0.0,
+    current_noise: 0.0,
 };
 
+/// One simulated drive on a bus.
+#[derive(Clone, Debug)]
+pub struct SimDrive {
+    profile: Profile,
+    firmware: Firmware,
+    /// Shared, so the per-step code can hold it while it changes the table.
+    entries: Arc<Entries>,
+    spec: MotorSpec,
+    table: Vec<u8>,
+    motor: Motor,
+    velocity_integral: f64,
+    fallback_id: u8,
+    /// The drive's own clock, s.
+    time: f64,
+    /// When an instruction last reached this drive, on its clock.
+    heard_at: f64,
+    /// The watchdog tripped: hold here (position mode) or stand still (velocity mode).
+    watchdog_hold: Option<f64>,
+    /// Voltage at the drive's supply input, V.
+    supply_voltage: f64,
+    /// Alarm bits ([`alarm`]) as the firmware reports them.
+    alarms: u8,
+    /// How long the output has been saturated (or, on Feetech, above Overload Torque), s.
+    overload_for: f64,
+    /// An overload tripped and has not been acknowledged (torque written on again).
+    overload_latched: bool,
+    /// The current loop could not deliver its set point in the last step.
+    saturated: bool,
+    /// A Reg Write waiting for Action: address and data.
+    registered: Option<(u16, Vec<u8>)>,
+    /// Encoder counts per output revolution.
+    encoder_counts: f64,
+    rng: fastrand::Rng,
+}
+
 impl SimDrive {
-    /// A drive with bus ID `id`, its table at the profile's defaults, the shaft at rest.
+    /// A drive with bus ID `id`, its table at the profile's defaults, the shaft at rest,
+    /// measurement noise seeded with 0.
     pub fn new(profile: Profile, id: u8) -> SimDrive {
+        SimDrive::with_seed(profile, id, 0)
+    }
+
+    /// Like [`SimDrive::new`], with the measurement noise seeded by `seed`.
+    pub fn with_seed(profile: Profile, id: u8, seed: u64) -> SimDrive {
         let mut table = vec![0u8; profile.table_len()];
         for register in &profile.registers {
-            let start = usize::from(register.address);
-            let bytes = register.encode(register.default);
-            table[start..start + bytes.len()].copy_from_slice(&bytes);
+            put(&mut table, register, register.default);
         }
         let spec = profile.motor.unwrap_or(FALLBACK_MOTOR);
+        let entries = Arc::new(Entries::resolve(&profile));
+        let encoder_counts = match (spec.encoder_resolution, &entries.present_position) {
+            (Some(counts), _) => f64::from(counts),
+            (None, Some(position)) => TAU / position.scale.abs(),
+            (None, None) => 4096.0,
+        };
         let mut drive = SimDrive {
+            firmware: Firmware::of(profile.protocol),
             motor: Motor::new(MotorParams::from_spec(&spec)),
+            supply_voltage: spec.supply_voltage,
+            spec,
+            entries,
             profile,
             table,
             velocity_integral: 0.0,
-            id,
+            fallback_id: id,
             time: 0.0,
             heard_at: 0.0,
             watchdog_hold: None,
+            alarms: 0,
+            overload_for: 0.0,
+            overload_latched: false,
+            saturated: false,
+            registered: None,
+            encoder_counts,
+            rng: fastrand::Rng::with_seed(seed),
         };
-        if let Some(reg) = drive.profile.register("ID").cloned() {
-            drive.set_raw(&reg, i64::from(id));
+        if let Some(reg) = drive.entries.id.clone() {
+            put(&mut drive.table, &reg, i64::from(id));
         }
+        drive.publish_measurements();
         drive
     }
 
-    /// The drive's bus ID.
+    /// The drive's bus ID (its ID entry: a write to it takes effect at once).
     pub fn id(&self) -> u8 {
-        self.id
+        self.entries
+            .id
+            .as_ref()
+            .and_then(|r| u8::try_from(get(&self.table, r)).ok())
+            .unwrap_or(self.fallback_id)
     }
 
     /// The drive's profile.
     pub fn profile(&self) -> &Profile {
         &self.profile
+    }
+
+    /// The firmware family whose rules this drive follows.
+    pub fn firmware(&self) -> Firmware {
+        self.firmware
     }
 
     /// The motor's true state (not quantised): for tests and the physics view.
@@ -123,6 +359,13 @@ impl SimDrive {
 
     /// Writes `data` at `address`, entry by entry, as the firmware would: all or nothing.
     pub fn write(&mut self, address: u16, data: &[u8]) -> Result<(), TableError> {
+        let updates = self.plan(address, data)?;
+        self.apply(updates);
+        Ok(())
+    }
+
+    /// Validates a write without applying it: the entries and raw values it would set.
+    fn plan(&self, address: u16, data: &[u8]) -> Result<Vec<(Register, i64)>, TableError> {
         let start = usize::from(address);
         let end = start + data.len();
         if end > self.table.len() {
@@ -132,7 +375,12 @@ impl SimDrive {
             )));
         }
         let torque_on = self.torque_enabled();
-        // Validate every touched entry first, so a refused write changes nothing.
+        let locked = self.firmware == Firmware::Dynamixel1
+            && self
+                .entries
+                .lock
+                .as_ref()
+                .is_some_and(|r| get(&self.table, r) != 0);
         let mut updates = Vec::new();
         let mut offset = start;
         while offset < end {
@@ -157,9 +405,16 @@ impl SimDrive {
                     register.name
                 )));
             }
-            if register.persistent && torque_on {
+            if self.firmware == Firmware::DynamixelX && register.persistent && torque_on {
                 return Err(TableError::Access(format!(
                     "{} is in EEPROM and cannot change while torque is on",
+                    register.name
+                )));
+            }
+            // AX/MX Lock: "only addresses 24 to 35 can be written" until power-off.
+            if locked && !(24..=35).contains(&register.address) {
+                return Err(TableError::Access(format!(
+                    "{} cannot change while Lock is set",
                     register.name
                 )));
             }
@@ -167,9 +422,9 @@ impl SimDrive {
                 .decode(&data[offset - start..offset - start + size])
                 .ok_or_else(|| TableError::Access(format!("short data for {}", register.name)))?;
             self.check_range(register, raw)?;
-            let goal = [Role::GoalPosition, Role::GoalVelocity]
+            let goal = [&self.entries.goal_position, &self.entries.goal_velocity]
                 .iter()
-                .any(|role| self.role_address(*role) == Some(register.address));
+                .any(|r| r.as_ref().is_some_and(|r| r.address == register.address));
             if goal && self.watchdog_hold.is_some() {
                 return Err(TableError::Range(format!(
                     "{} is locked: the Bus Watchdog tripped (write it 0 to clear)",
@@ -179,23 +434,46 @@ impl SimDrive {
             updates.push((register.clone(), raw));
             offset += size;
         }
+        Ok(updates)
+    }
+
+    fn apply(&mut self, updates: Vec<(Register, i64)>) {
+        let is = |entry: &Option<Register>, register: &Register| {
+            entry
+                .as_ref()
+                .is_some_and(|r| r.address == register.address)
+        };
         for (register, raw) in updates {
-            self.set_raw(&register, raw);
-            if Some(register.address) == self.role_address(Role::TorqueEnable) && raw == 0 {
-                self.velocity_integral = 0.0;
+            put(&mut self.table, &register, raw);
+            if is(&self.entries.torque_enable, &register) {
+                if raw == 0 {
+                    self.velocity_integral = 0.0;
+                } else {
+                    // Writing torque on acknowledges a (DYNAMIXEL 1.0) overload shutdown.
+                    self.overload_latched = false;
+                    self.overload_for = 0.0;
+                }
             }
-            if Some(register.address) == self.role_address(Role::BusWatchdog) && raw == 0 {
+            if is(&self.entries.bus_watchdog, &register) && raw == 0 {
                 self.watchdog_hold = None;
             }
         }
-        Ok(())
+        self.refresh_alarms();
     }
 
     fn check_range(&self, register: &Register, raw: i64) -> Result<(), TableError> {
         register.check(raw).map_err(TableError::Range)?;
-        // Goal velocity is bounded by the Velocity Limit entry, as on the real firmware.
-        if Some(register.address) == self.role_address(Role::GoalVelocity) {
-            let limit = self.raw(Role::VelocityLimit);
+        let is = |entry: &Option<Register>| {
+            entry
+                .as_ref()
+                .is_some_and(|r| r.address == register.address)
+        };
+        // X series: Goal Velocity is bounded by the Velocity Limit entry.
+        if self.firmware == Firmware::DynamixelX
+            && is(&self.entries.goal_velocity)
+            && let Some(limit) = &self.entries.velocity_limit
+        {
+            let limit = get(&self.table, limit);
             if raw.abs() > limit {
                 return Err(TableError::Range(format!(
                     "{} {raw} is beyond the Velocity Limit ±{limit}",
@@ -203,41 +481,109 @@ impl SimDrive {
                 )));
             }
         }
+        // DYNAMIXEL 1.0: CW Angle Limit ≤ Goal Position ≤ CCW Angle Limit in joint mode.
+        if self.firmware == Firmware::Dynamixel1
+            && is(&self.entries.goal_position)
+            && !self.wheel_mode()
+            && let (Some(cw), Some(ccw)) =
+                (&self.entries.cw_angle_limit, &self.entries.ccw_angle_limit)
+        {
+            let (cw, ccw) = (get(&self.table, cw), get(&self.table, ccw));
+            if raw < cw || raw > ccw {
+                return Err(TableError::AngleLimit(format!(
+                    "{} {raw} is outside the angle limits {cw}..={ccw}",
+                    register.name
+                )));
+            }
+        }
         Ok(())
     }
 
-    fn role_address(&self, role: Role) -> Option<u16> {
-        self.profile.role(role).map(|r| r.address)
+    /// Registers a write for the next Action (Reg Write): validated now, applied then.
+    pub fn reg_write(&mut self, address: u16, data: &[u8]) -> Result<(), TableError> {
+        self.plan(address, data)?;
+        self.registered = Some((address, data.to_vec()));
+        self.publish_registered();
+        Ok(())
+    }
+
+    /// Carries out the registered write (Action); `None` if nothing was registered.
+    pub fn action(&mut self) -> Option<Result<(), TableError>> {
+        let (address, data) = self.registered.take()?;
+        self.publish_registered();
+        Some(self.write(address, &data))
+    }
+
+    /// Whether a Reg Write waits for Action.
+    pub fn has_registered(&self) -> bool {
+        self.registered.is_some()
+    }
+
+    fn publish_registered(&mut self) {
+        if let Some(reg) = &self.entries.registered {
+            put(&mut self.table, reg, i64::from(self.registered.is_some()));
+        }
+    }
+
+    /// Factory reset: every entry back to its default, torque off, alarms cleared; the ID
+    /// (and the baud rate) only unless kept.
+    pub fn factory_reset(&mut self, keep_id: bool, keep_baud: bool) {
+        let id = self.id();
+        for register in self.profile.registers.clone() {
+            let is_id = self
+                .entries
+                .id
+                .as_ref()
+                .is_some_and(|r| r.address == register.address);
+            if (is_id && keep_id) || (register.name == "Baud Rate" && keep_baud) {
+                continue;
+            }
+            put(&mut self.table, &register, register.default);
+        }
+        if keep_id && let Some(reg) = self.entries.id.clone() {
+            put(&mut self.table, &reg, i64::from(id));
+        }
+        self.restart();
+    }
+
+    /// Reboot: the RAM area back to its defaults, latched errors cleared, loops reset; the
+    /// EEPROM area and the shaft keep their state.
+    pub fn reboot(&mut self) {
+        for register in self.profile.registers.clone() {
+            if !register.persistent {
+                put(&mut self.table, &register, register.default);
+            }
+        }
+        self.restart();
+    }
+
+    fn restart(&mut self) {
+        self.velocity_integral = 0.0;
+        self.watchdog_hold = None;
+        self.registered = None;
+        self.alarms = 0;
+        self.overload_for = 0.0;
+        self.overload_latched = false;
+        self.heard_at = self.time;
+        self.refresh_alarms();
+        self.publish_measurements();
     }
 
     /// The raw value of a role's entry (0 when the profile lacks the role).
     pub fn raw(&self, role: Role) -> i64 {
         self.profile
             .role(role)
-            .and_then(|r| {
-                let start = usize::from(r.address);
-                r.decode(&self.table[start..start + r.size()])
-            })
+            .map(|r| get(&self.table, r))
             .unwrap_or(0)
     }
 
-    fn set_raw(&mut self, register: &Register, raw: i64) {
-        let start = usize::from(register.address);
-        let bytes = register.encode(raw);
-        self.table[start..start + bytes.len()].copy_from_slice(&bytes);
+    /// The raw value of the entry named `name`, if the profile has it.
+    pub fn raw_named(&self, name: &str) -> Option<i64> {
+        self.profile.register(name).map(|r| get(&self.table, r))
     }
 
-    fn set_role(&mut self, role: Role, raw: i64) {
-        if let Some(register) = self.profile.role(role).cloned() {
-            self.set_raw(&register, raw);
-        }
-    }
-
-    fn si(&self, role: Role) -> f64 {
-        self.profile
-            .role(role)
-            .map(|r| r.to_si(self.raw(role)))
-            .unwrap_or(0.0)
+    fn entry_si(&self, entry: &Option<Register>) -> Option<f64> {
+        entry.as_ref().map(|r| r.to_si(get(&self.table, r)))
     }
 
     /// An instruction reached this drive (resets the Bus Watchdog's timer).
@@ -250,41 +596,189 @@ impl SimDrive {
         self.watchdog_hold.is_some()
     }
 
+    /// Torque Enable is set.
+    pub fn torque_enabled(&self) -> bool {
+        self.entries
+            .torque_enable
+            .as_ref()
+            .is_some_and(|r| get(&self.table, r) != 0)
+    }
+
+    /// Status Return Level (DYNAMIXEL) / Response Status Level (Feetech); `None` if the
+    /// profile has no such entry.
+    pub fn status_return_level(&self) -> Option<u8> {
+        self.entries
+            .status_return_level
+            .as_ref()
+            .and_then(|r| u8::try_from(get(&self.table, r)).ok())
+    }
+
+    /// How long the drive waits before it answers (Return Delay Time).
+    pub fn return_delay(&self) -> std::time::Duration {
+        let seconds = self.entry_si(&self.entries.return_delay).unwrap_or(0.0);
+        std::time::Duration::from_secs_f64(seconds.max(0.0))
+    }
+
+    /// The firmware version byte a Ping answer carries (DYNAMIXEL 2.0).
+    pub fn firmware_version(&self) -> u8 {
+        self.entries
+            .firmware_version
+            .as_ref()
+            .and_then(|r| u8::try_from(get(&self.table, r)).ok())
+            .unwrap_or(0)
+    }
+
+    /// Alarm bits ([`alarm`]) in force: on DYNAMIXEL X the latched Hardware Error Status,
+    /// elsewhere the live conditions (what a DYNAMIXEL 1.0 status packet's error byte and a
+    /// Feetech Status entry show).
+    pub fn alarms(&self) -> u8 {
+        self.alarms
+    }
+
+    /// DYNAMIXEL 2.0: the alert flag (bit 7 of every status packet's error byte) is up.
+    pub fn alert(&self) -> bool {
+        self.firmware == Firmware::DynamixelX && self.alarms != 0
+    }
+
+    /// Fault injection: the voltage at the drive's supply input.
+    pub fn set_supply_voltage(&mut self, volts: f64) {
+        self.supply_voltage = volts.max(0.0);
+        self.motor.params.supply_voltage = self.supply_voltage;
+        self.refresh_alarms();
+        self.publish_measurements();
+    }
+
+    /// Couples a load of `inertia` kg·m² to the output (replacing any previous one).
+    pub fn set_load_inertia(&mut self, inertia: f64) {
+        self.motor.params.load_inertia = inertia.max(0.0);
+    }
+
     fn check_watchdog(&mut self) {
-        let armed = self.raw(Role::BusWatchdog);
+        let Some(reg) = &self.entries.bus_watchdog else {
+            return;
+        };
+        let armed = get(&self.table, reg);
         if armed <= 0 || !self.torque_enabled() || self.watchdog_hold.is_some() {
             return;
         }
         if self.time - self.heard_at > armed as f64 * 0.02 {
             self.watchdog_hold = Some(self.motor.position);
             self.velocity_integral = 0.0;
-            self.set_role(Role::BusWatchdog, -1);
+            let reg = reg.clone();
+            put(&mut self.table, &reg, -1);
         }
-    }
-
-    /// Torque Enable is set.
-    pub fn torque_enabled(&self) -> bool {
-        self.raw(Role::TorqueEnable) != 0
     }
 
     fn gains(&self) -> Gains {
-        let entry = |name: &str, default: f64| {
-            self.profile
-                .register(name)
-                .and_then(|r| {
-                    let start = usize::from(r.address);
-                    r.decode(&self.table[start..start + r.size()])
-                })
-                .map(|raw| raw as f64)
+        let entry = |register: &Option<Register>, default: f64| {
+            register
+                .as_ref()
+                .map(|r| get(&self.table, r) as f64)
                 .unwrap_or(default)
         };
-        // The Dynamixel X firmware divides its gain entries by 128 (P) and 65536 (I);
-        // the factors after that turn them into this model's SI loop gains.
+        // The DYNAMIXEL X firmware divides its gain entries by 128 (P) and 65536 (I); the
+        // factors after that turn them into this model's SI loop gains. Drives without
+        // these entries run the X defaults.
         Gains {
-            position_p: entry("Position P Gain", 800.0) / 128.0,
-            velocity_p: entry("Velocity P Gain", 100.0) / 128.0 * 0.5,
-            velocity_i: entry("Velocity I Gain", 1920.0) / 65536.0 * 200.0,
+            position_p: entry(&self.entries.position_p, 800.0) / 128.0,
+            velocity_p: entry(&self.entries.velocity_p, 100.0) / 128.0 * 0.5,
+            velocity_i: entry(&self.entries.velocity_i, 1920.0) / 65536.0 * 200.0,
         }
+    }
+
+    /// DYNAMIXEL 1.0 wheel mode: both angle limits 0.
+    fn wheel_mode(&self) -> bool {
+        match (&self.entries.cw_angle_limit, &self.entries.ccw_angle_limit) {
+            (Some(cw), Some(ccw)) => get(&self.table, cw) == 0 && get(&self.table, ccw) == 0,
+            _ => false,
+        }
+    }
+
+    fn velocity_mode(&self) -> bool {
+        match self.firmware {
+            Firmware::Dynamixel1 => self.wheel_mode(),
+            _ => self
+                .entries
+                .operating_mode
+                .as_ref()
+                .is_some_and(|r| get(&self.table, r) == self.profile.modes.velocity),
+        }
+    }
+
+    /// The sign-magnitude bit of a goal/present entry, where the family uses one.
+    fn sign_bit(&self, entry: Option<&Register>) -> Option<u8> {
+        let same = |a: Option<&Register>, b: &Option<Register>| matches!((a, b), (Some(a), Some(b)) if a.address == b.address);
+        let e = &self.entries;
+        match self.firmware {
+            Firmware::Feetech => {
+                if same(entry, &e.present_output) {
+                    Some(10)
+                } else if [
+                    &e.goal_position,
+                    &e.goal_velocity,
+                    &e.present_position,
+                    &e.present_velocity,
+                    &e.present_current,
+                ]
+                .iter()
+                .any(|r| same(entry, r))
+                {
+                    Some(15)
+                } else {
+                    None
+                }
+            }
+            Firmware::Dynamixel1 => [&e.goal_velocity, &e.present_velocity, &e.present_output]
+                .iter()
+                .any(|r| same(entry, r))
+                .then_some(10),
+            Firmware::DynamixelX | Firmware::Generic => None,
+        }
+    }
+
+    /// A goal entry's value in SI, decoding sign-magnitude where the family uses it.
+    fn goal_si(&self, entry: &Option<Register>) -> f64 {
+        let Some(register) = entry else {
+            return 0.0;
+        };
+        let raw = get(&self.table, register);
+        let raw = match self.sign_bit(Some(register)) {
+            Some(bit) => from_sign_magnitude(raw, bit),
+            None => raw,
+        };
+        register.to_si(raw)
+    }
+
+    /// The speed the position loop may command, rad/s (infinite: the motor's own limit).
+    fn velocity_limit(&self) -> f64 {
+        let positive = |v: Option<f64>| v.map(f64::abs).filter(|v| *v > 0.0);
+        let mut limit = positive(self.entry_si(&self.entries.velocity_limit));
+        // AX/MX joint mode (Moving Speed) and Feetech position mode (Goal Speed): the
+        // goal-speed entry sets the speed of a move; 0 means as fast as possible.
+        if matches!(self.firmware, Firmware::Dynamixel1 | Firmware::Feetech)
+            && !self.velocity_mode()
+        {
+            let move_speed = positive(Some(self.goal_si(&self.entries.goal_velocity)));
+            limit = match (limit, move_speed) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        limit.unwrap_or(f64::INFINITY)
+    }
+
+    /// The current the loop may command, A.
+    fn current_limit(&self) -> f64 {
+        let stall = self.spec.stall_current;
+        let mut limit = self
+            .entry_si(&self.entries.current_limit)
+            .map(f64::abs)
+            .unwrap_or(stall);
+        // Torque Limit (AX/MX, Feetech) scales the output, in % of the maximum torque.
+        if let Some(percent) = self.entry_si(&self.entries.torque_limit) {
+            limit = limit.min(stall * (percent / 100.0).clamp(0.0, 1.0));
+        }
+        limit
     }
 
     /// Advances the drive and its motor by `dt` seconds.
@@ -293,21 +787,21 @@ impl SimDrive {
         self.check_watchdog();
         if !self.torque_enabled() {
             self.motor.step(dt, None);
+            self.saturated = false;
         } else {
             let gains = self.gains();
-            let velocity_limit = self.si(Role::VelocityLimit).abs();
-            let current_limit = self.si(Role::CurrentLimit).abs();
-            let mode = self.raw(Role::OperatingMode);
-            let velocity_set = if mode == self.profile.modes.velocity {
+            let velocity_limit = self.velocity_limit();
+            let current_limit = self.current_limit();
+            let velocity_set = if self.velocity_mode() {
                 if self.watchdog_hold.is_some() {
                     0.0
                 } else {
-                    self.si(Role::GoalVelocity)
+                    self.goal_si(&self.entries.goal_velocity)
                 }
             } else {
                 let goal = self
                     .watchdog_hold
-                    .unwrap_or_else(|| self.si(Role::GoalPosition));
+                    .unwrap_or_else(|| self.goal_si(&self.entries.goal_position));
                 gains.position_p * (goal - self.motor.position)
             }
             .clamp(-velocity_limit, velocity_limit);
@@ -315,26 +809,156 @@ impl SimDrive {
             let unclamped =
                 gains.velocity_p * error + gains.velocity_i * (self.velocity_integral + error * dt);
             let current_set = unclamped.clamp(-current_limit, current_limit);
-            // Anti-windup: integrate only while the current loop is not saturated.
-            if (unclamped - current_set).abs() < f64::EPSILON {
+            let voltage = self.motor.voltage_for(current_set, dt);
+            let supply = self.supply_voltage;
+            let voltage_saturated = voltage.abs() > supply;
+            let current_saturated = (unclamped - current_set).abs() > f64::EPSILON;
+            // Anti-windup: integrate only while the loop can deliver what it asks for.
+            if !current_saturated && !voltage_saturated {
                 self.velocity_integral += error * dt;
             }
-            let voltage = self.motor.voltage_for(current_set);
-            self.motor.step(dt, Some(voltage));
+            self.saturated = current_saturated || voltage_saturated;
+            self.motor.step(dt, Some(voltage.clamp(-supply, supply)));
         }
+        self.track_overload(dt);
+        self.refresh_alarms();
         self.publish_measurements();
     }
 
-    fn publish_measurements(&mut self) {
-        let quantise = |profile: &Profile, role: Role, si: f64| {
-            profile.role(role).and_then(|r| r.from_si(si)).unwrap_or(0)
+    fn track_overload(&mut self, dt: f64) {
+        let (over, time) = match self.firmware {
+            // Feetech: load above Overload Torque (%) for Protection Time (× 10 ms).
+            Firmware::Feetech => {
+                let load = 100.0 * self.motor.voltage.abs() / self.supply_voltage.max(1e-9);
+                let threshold = self.entry_si(&self.entries.overload_torque).unwrap_or(80.0);
+                let time = self.entry_si(&self.entries.protection_time).unwrap_or(2.0);
+                (self.torque_enabled() && load > threshold, time)
+            }
+            _ => (self.torque_enabled() && self.saturated, OVERLOAD_TIME),
         };
-        let position = quantise(&self.profile, Role::PresentPosition, self.motor.position);
-        let velocity = quantise(&self.profile, Role::PresentVelocity, self.motor.velocity);
-        let current = quantise(&self.profile, Role::PresentCurrent, self.motor.current);
-        self.set_role(Role::PresentPosition, position);
-        self.set_role(Role::PresentVelocity, velocity);
-        self.set_role(Role::PresentCurrent, current);
+        self.overload_for = if over { self.overload_for + dt } else { 0.0 };
+        if over && self.overload_for >= time {
+            self.overload_latched = true;
+        }
+        // Feetech's Status shows the overload while it lasts.
+        if self.firmware == Firmware::Feetech && !over {
+            self.overload_latched = false;
+        }
+    }
+
+    /// Recomputes the alarm bits from the conditions and applies the shutdown rules.
+    fn refresh_alarms(&mut self) {
+        let mut conditions = 0u8;
+        if let Some(limit) = self.entry_si(&self.entries.temperature_limit)
+            && limit > 0.0
+            && self.motor.temperature > limit
+        {
+            conditions |= alarm::OVERHEATING;
+        }
+        // A limit of 0 is an unset one (Feetech leaves Max Input Voltage without a value).
+        let low = self
+            .entry_si(&self.entries.min_voltage)
+            .filter(|v| *v > 0.0);
+        let high = self
+            .entry_si(&self.entries.max_voltage)
+            .filter(|v| *v > 0.0);
+        if low.is_some_and(|low| self.supply_voltage < low)
+            || high.is_some_and(|high| self.supply_voltage > high)
+        {
+            conditions |= alarm::INPUT_VOLTAGE;
+        }
+        if self.overload_latched {
+            conditions |= alarm::OVERLOAD;
+        }
+        let shutdown_mask = self
+            .entries
+            .shutdown
+            .as_ref()
+            .map(|r| get(&self.table, r) as u8)
+            .unwrap_or(0);
+        let torque_off = match self.firmware {
+            Firmware::DynamixelX => {
+                // Latched until reboot; only the alarms selected in Shutdown count.
+                self.alarms |= conditions & shutdown_mask;
+                self.alarms != 0
+            }
+            Firmware::Dynamixel1 | Firmware::Feetech | Firmware::Generic => {
+                self.alarms = conditions;
+                conditions & shutdown_mask != 0
+            }
+        };
+        if torque_off && self.torque_enabled() {
+            if let Some(reg) = &self.entries.torque_enable {
+                put(&mut self.table, reg, 0);
+            }
+            self.velocity_integral = 0.0;
+        }
+        if let Some(reg) = &self.entries.hardware_error {
+            put(&mut self.table, reg, i64::from(self.alarms));
+        }
+    }
+
+    /// Writes `si` into `entry` as the sensor reports it: rounded to the entry's unit,
+    /// sign-magnitude where the family uses it, else clamped to the entry's range.
+    fn publish(&mut self, entry: &Option<Register>, si: f64) {
+        let Some(register) = entry else {
+            return;
+        };
+        let raw = (si / register.scale).round();
+        let raw = match self.sign_bit(Some(register)) {
+            Some(bit) => {
+                let max = (1i64 << bit) - 1;
+                let magnitude = (raw.abs() as i64).min(max);
+                if raw < 0.0 && magnitude > 0 {
+                    magnitude | 1 << bit
+                } else {
+                    magnitude
+                }
+            }
+            None => {
+                let limits = register.limits();
+                (raw as i64).clamp(*limits.start(), *limits.end())
+            }
+        };
+        put(&mut self.table, register, raw);
+    }
+
+    fn publish_measurements(&mut self) {
+        let spec = self.spec;
+        let noise = |sigma: f64, rng: &mut fastrand::Rng| {
+            if sigma > 0.0 {
+                sigma * gaussian(rng)
+            } else {
+                0.0
+            }
+        };
+        // The encoder counts whole steps of its resolution.
+        let sensed = self.motor.position + noise(spec.position_noise, &mut self.rng);
+        let counts = (sensed * self.encoder_counts / TAU).floor();
+        let position = counts * TAU / self.encoder_counts;
+        let velocity = self.motor.velocity + noise(spec.velocity_noise, &mut self.rng);
+        let current = self.motor.current + noise(spec.current_noise, &mut self.rng);
+        let e = Arc::clone(&self.entries);
+        self.publish(&e.present_position, position);
+        self.publish(&e.present_velocity, velocity);
+        self.publish(&e.present_current, current);
+        self.publish(&e.present_temperature, self.motor.temperature);
+        self.publish(&e.present_voltage, self.supply_voltage);
+        // Present PWM (X) and Present Load (AX, Feetech): the bridge's duty cycle in %.
+        let duty = 100.0 * self.motor.voltage / self.supply_voltage.max(1e-9);
+        self.publish(&e.present_output, duty);
+        let threshold = self
+            .entry_si(&e.moving_threshold)
+            .filter(|t| *t > 0.0)
+            .unwrap_or(0.05);
+        self.publish(
+            &e.moving,
+            if self.motor.velocity.abs() > threshold {
+                1.0
+            } else {
+                0.0
+            },
+        );
     }
 }
 
@@ -348,6 +972,11 @@ mod tests {
 
     fn write_role(drive: &mut SimDrive, role: Role, raw: i64) -> Result<(), TableError> {
         let register = drive.profile().role(role).expect("role").clone();
+        drive.write(register.address, &register.encode(raw))
+    }
+
+    fn write_named(drive: &mut SimDrive, name: &str, raw: i64) -> Result<(), TableError> {
+        let register = drive.profile().register(name).expect("entry").clone();
         drive.write(register.address, &register.encode(raw))
     }
 
@@ -367,7 +996,9 @@ mod tests {
         );
         let id = drive.profile().register("ID").expect("ID").address;
         assert_eq!(drive.read(id, 1).expect("id"), &[7]);
+        assert_eq!(drive.id(), 7);
         assert!(!drive.torque_enabled());
+        assert_eq!(drive.raw(Role::PresentTemperature), 25);
     }
 
     #[test]
@@ -498,5 +1129,269 @@ mod tests {
         // Outside the table.
         assert!(drive.write(60_000, &[1]).is_err());
         assert!(drive.read(60_000, 4).is_err());
+    }
+
+    /// XM430 held against a wall (a huge load) at full current: the winding heats.
+    fn stalled_xm430() -> SimDrive {
+        let mut drive = xm430(1);
+        drive.set_load_inertia(1e9);
+        write_named(&mut drive, "Temperature Limit", 45).expect("limit 45 °C");
+        // Only overheating shuts down (the default 52 adds overload, which a stalled
+        // drive trips first, after a second).
+        write_named(&mut drive, "Shutdown", 0x04).expect("overheating only");
+        write_role(&mut drive, Role::GoalPosition, 3000).expect("goal far away");
+        write_role(&mut drive, Role::TorqueEnable, 1).expect("torque on");
+        drive
+    }
+
+    #[test]
+    fn sustained_overload_overheats_an_xm430_which_latches_until_reboot() {
+        let mut drive = stalled_xm430();
+        let mut tripped_at = None;
+        for tenth in 0..1200 {
+            run(&mut drive, 0.1);
+            if !drive.torque_enabled() {
+                tripped_at = Some(tenth);
+                break;
+            }
+        }
+        let tripped_at = tripped_at.expect("overheated within 120 s");
+        // I²R heating at stall: about 2.3 A through 5.2 Ω ≈ 27 W into 10 J/K is ~2.7 K/s
+        // at first, so 20 K take several seconds, not milliseconds.
+        assert!(tripped_at > 30, "tripped after {tripped_at} × 0.1 s");
+        assert!(
+            drive.motor().temperature > 44.0,
+            "{tripped_at} {:?} hw {}",
+            drive.motor(),
+            drive.raw(Role::HardwareError)
+        );
+        // Hardware Error Status: Overheating (bit 2); the alert flag is up.
+        assert_eq!(drive.raw(Role::HardwareError), 0x04);
+        assert!(drive.alert());
+        assert_eq!(
+            drive.raw(Role::PresentTemperature),
+            drive.motor().temperature.round() as i64
+        );
+        // Torque cannot come back while the error is latched.
+        write_role(&mut drive, Role::TorqueEnable, 1).expect("accepted");
+        assert!(!drive.torque_enabled());
+        // It cools with the bridge off; the error stays latched until a reboot.
+        run(&mut drive, 300.0);
+        assert!(
+            drive.motor().temperature < 35.0,
+            "{}",
+            drive.motor().temperature
+        );
+        assert_eq!(drive.raw(Role::HardwareError), 0x04);
+        drive.reboot();
+        assert_eq!(drive.raw(Role::HardwareError), 0);
+        assert!(!drive.alert());
+        write_role(&mut drive, Role::TorqueEnable, 1).expect("torque on again");
+        assert!(drive.torque_enabled());
+    }
+
+    #[test]
+    fn an_alarm_outside_shutdown_does_not_stop_an_xm430() {
+        let mut drive = stalled_xm430();
+        write_role(&mut drive, Role::TorqueEnable, 0).expect("off");
+        write_named(&mut drive, "Shutdown", 0x20).expect("overload only");
+        write_named(&mut drive, "Temperature Limit", 80).expect("no overheating");
+        write_role(&mut drive, Role::TorqueEnable, 1).expect("on");
+        // Overload trips after a second of saturation instead.
+        run(&mut drive, 1.5);
+        assert!(!drive.torque_enabled());
+        assert_eq!(drive.raw(Role::HardwareError), i64::from(alarm::OVERLOAD));
+    }
+
+    #[test]
+    fn encoder_quantisation_shows_in_present_position() {
+        let mut profile = Profile::xm430_w350();
+        if let Some(motor) = profile.motor.as_mut() {
+            motor.encoder_resolution = Some(1024); // 4 register counts per encoder count
+        }
+        let mut drive = SimDrive::new(profile, 1);
+        let goal = 1001; // not a multiple of 4
+        write_role(&mut drive, Role::GoalPosition, goal).expect("goal");
+        write_role(&mut drive, Role::TorqueEnable, 1).expect("on");
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..400 {
+            run(&mut drive, 0.005);
+            seen.insert(drive.raw(Role::PresentPosition));
+        }
+        assert!(seen.len() > 20, "the shaft moved: {seen:?}");
+        assert!(seen.iter().all(|raw| raw % 4 == 0), "{seen:?}");
+        // The encoder floors: the reading is the count at or below the true angle.
+        let true_raw = drive.motor().position / (TAU / 4096.0);
+        let read = drive.raw(Role::PresentPosition) as f64;
+        assert!(
+            read <= true_raw + 1e-9 && true_raw - read < 4.0,
+            "{read} {true_raw}"
+        );
+    }
+
+    #[test]
+    fn measurement_noise_is_seeded_and_reproducible() {
+        let noisy = |seed: u64| {
+            let mut profile = Profile::xm430_w350();
+            if let Some(motor) = profile.motor.as_mut() {
+                motor.current_noise = 0.02;
+                motor.position_noise = 0.01;
+            }
+            let mut drive = SimDrive::with_seed(profile, 1, seed);
+            (0..200)
+                .map(|_| {
+                    drive.step(0.000_25);
+                    (
+                        drive.raw(Role::PresentCurrent),
+                        drive.raw(Role::PresentPosition),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let a = noisy(42);
+        assert_eq!(a, noisy(42), "same seed, same readings");
+        assert_ne!(a, noisy(43), "another seed, other readings");
+        // At rest with torque off the true current is 0: the readings scatter around it
+        // with about the given σ (0.02 A ≈ 7.4 counts of 2.69 mA).
+        let currents: Vec<f64> = a.iter().map(|(c, _)| *c as f64 * 0.00269).collect();
+        let mean = currents.iter().sum::<f64>() / currents.len() as f64;
+        let sd = (currents.iter().map(|c| (c - mean).powi(2)).sum::<f64>() / currents.len() as f64)
+            .sqrt();
+        assert!(mean.abs() < 0.006, "{mean}");
+        assert!(sd > 0.015 && sd < 0.025, "{sd}");
+        // Without noise in the profile the readings are exact.
+        let mut quiet = xm430(1);
+        quiet.step(0.000_25);
+        assert_eq!(quiet.raw(Role::PresentCurrent), 0);
+    }
+
+    #[test]
+    fn reg_write_waits_for_action() {
+        let mut drive = xm430(1);
+        let goal = drive
+            .profile()
+            .role(Role::GoalPosition)
+            .expect("goal")
+            .clone();
+        drive
+            .reg_write(goal.address, &goal.encode(2000))
+            .expect("registered");
+        assert_eq!(drive.raw(Role::GoalPosition), 0);
+        assert_eq!(drive.raw_named("Registered Instruction"), Some(1));
+        assert_eq!(drive.action(), Some(Ok(())));
+        assert_eq!(drive.raw(Role::GoalPosition), 2000);
+        assert_eq!(drive.raw_named("Registered Instruction"), Some(0));
+        assert_eq!(drive.action(), None, "nothing registered any more");
+        // A bad registered write is refused at once.
+        assert!(drive.reg_write(goal.address, &goal.encode(9999)).is_err());
+        assert!(!drive.has_registered());
+    }
+
+    #[test]
+    fn ax12a_refuses_goals_outside_its_angle_limits_and_has_a_wheel_mode() {
+        let mut drive = SimDrive::new(Profile::ax12a(), 1);
+        assert_eq!(drive.firmware(), Firmware::Dynamixel1);
+        write_named(&mut drive, "CW Angle Limit", 100).expect("cw");
+        write_named(&mut drive, "CCW Angle Limit", 900).expect("ccw");
+        assert!(matches!(
+            write_role(&mut drive, Role::GoalPosition, 50),
+            Err(TableError::AngleLimit(_))
+        ));
+        write_role(&mut drive, Role::GoalPosition, 512).expect("inside");
+        write_role(&mut drive, Role::TorqueEnable, 1).expect("on");
+        run(&mut drive, 2.0);
+        assert!((drive.raw(Role::PresentPosition) - 512).abs() <= 2);
+        // Wheel mode: both limits 0; Moving Speed with bit 10 turns clockwise.
+        write_named(&mut drive, "CW Angle Limit", 0).expect("cw");
+        write_named(&mut drive, "CCW Angle Limit", 0).expect("ccw");
+        write_role(&mut drive, Role::GoalVelocity, 1024 | 300).expect("300 × 0.111 rpm CW");
+        run(&mut drive, 2.0);
+        let expected = -300.0 * 0.011623892818282236;
+        assert!((drive.motor().velocity - expected).abs() < 0.05 * expected.abs());
+        let speed = drive.raw(Role::PresentVelocity);
+        assert!(speed & 1024 != 0, "clockwise: bit 10 set ({speed})");
+        assert!(((speed & 1023) - 300).abs() <= 10, "{speed}");
+        // Lock: EEPROM entries refuse writes until power-off.
+        write_named(&mut drive, "Lock", 1).expect("lock");
+        assert!(matches!(
+            write_named(&mut drive, "Temperature Limit", 60),
+            Err(TableError::Access(_))
+        ));
+    }
+
+    #[test]
+    fn ax12a_overheating_is_live_and_cuts_torque_while_it_lasts() {
+        let mut drive = SimDrive::new(Profile::ax12a(), 1);
+        drive.set_load_inertia(1e9);
+        write_named(&mut drive, "Temperature Limit", 40).expect("limit");
+        write_named(&mut drive, "Shutdown", 0x04).expect("overheating only");
+        write_role(&mut drive, Role::GoalPosition, 1000).expect("goal");
+        write_role(&mut drive, Role::TorqueEnable, 1).expect("on");
+        // Step by step: the bit is live, so catch it the moment torque goes off.
+        for _ in 0..480_000 {
+            drive.step(0.000_25);
+            if !drive.torque_enabled() {
+                break;
+            }
+        }
+        assert_eq!(drive.alarms() & alarm::OVERHEATING, alarm::OVERHEATING);
+        assert!(!drive.torque_enabled(), "Shutdown includes overheating");
+        run(&mut drive, 400.0);
+        assert_eq!(
+            drive.alarms() & alarm::OVERHEATING,
+            0,
+            "cooled: the bit clears"
+        );
+        write_role(&mut drive, Role::TorqueEnable, 1).expect("on again");
+        assert!(drive.torque_enabled());
+    }
+
+    #[test]
+    fn input_voltage_outside_the_limits_is_reported() {
+        let mut drive = SimDrive::new(Profile::ax12a(), 1);
+        drive.set_supply_voltage(5.0); // below Min Voltage Limit 6.0 V
+        assert_eq!(drive.alarms(), alarm::INPUT_VOLTAGE);
+        assert_eq!(drive.raw_named("Present Voltage"), Some(50));
+        drive.set_supply_voltage(12.0);
+        assert_eq!(drive.alarms(), 0);
+    }
+
+    #[test]
+    fn sts3215_reports_overheat_in_its_status_and_turns_in_both_directions() {
+        let mut drive = SimDrive::new(Profile::sts3215(), 1);
+        assert_eq!(drive.firmware(), Firmware::Feetech);
+        // Velocity mode, reverse: sign-magnitude bit 15 in the goal...
+        write_role(&mut drive, Role::OperatingMode, 1).expect("speed mode");
+        let goal = drive
+            .profile()
+            .role(Role::GoalVelocity)
+            .expect("gv")
+            .clone();
+        let reverse = 0x8000u16 | 1000;
+        put(&mut drive.table, &goal, i64::from(reverse)); // beyond the profile's range
+        write_role(&mut drive, Role::TorqueEnable, 1).expect("on");
+        run(&mut drive, 2.0);
+        assert!(drive.motor().velocity < -1.0, "{:?}", drive.motor());
+        // ...and in the present speed.
+        let speed = drive.raw(Role::PresentVelocity);
+        assert!(
+            speed & 0x8000 != 0 && ((speed & 0x7FFF) - 1000).abs() < 60,
+            "{speed}"
+        );
+        // Overheat: the Status bit (and so the status packets' error byte).
+        write_role(&mut drive, Role::TorqueEnable, 0).expect("off");
+        drive.set_load_inertia(1e9);
+        write_named(&mut drive, "Max Temperature Limit", 35).expect("limit");
+        write_role(&mut drive, Role::OperatingMode, 0).expect("position mode");
+        write_role(&mut drive, Role::GoalPosition, 4000).expect("goal");
+        write_role(&mut drive, Role::TorqueEnable, 1).expect("on");
+        for _ in 0..1200 {
+            run(&mut drive, 0.1);
+            if drive.raw(Role::HardwareError) & i64::from(alarm::OVERHEATING) != 0 {
+                break;
+            }
+        }
+        assert_ne!(drive.raw(Role::HardwareError) & 0x04, 0);
+        assert_eq!(drive.alarms() & 0x04, 0x04);
     }
 }

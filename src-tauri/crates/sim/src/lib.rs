@@ -1,20 +1,28 @@
 //! DriveDeck's physical simulator: drives you can reach through a real serial device.
 //!
 //! A simulated drive is a motor and load ([`motor`]) under the drive's own cascaded
-//! loops and its control table ([`drive`]), answering the real wire protocol
-//! ([`dxl2`]) on a pseudo-terminal ([`rig`]). The app, the CLI and the tests open that
-//! pty with the serialport crate exactly as they would open a USB adapter, so every test
-//! goes through a real serial path.
+//! loops, protections and control table ([`drive`]), answering its real wire protocol
+//! ([`responder`]) on a pseudo-terminal ([`rig`]) whose wire timing and faults
+//! ([`wire`]) are under the test's control. The app, the CLI and the tests open that pty
+//! with the serialport crate exactly as they would open a USB adapter, so every test goes
+//! through a real serial path.
 //!
-//! - [`motor`]: DC motor + load physics at the output shaft.
-//! - [`drive`]: control table, firmware write rules, position/velocity/current loops.
-//! - [`dxl2`]: Dynamixel Protocol 2.0 responder for a bus of drives.
+//! - [`motor`]: DC motor + load physics at the output shaft: winding inductance, back-EMF,
+//!   friction, load inertia, winding temperature.
+//! - [`drive`]: control table, firmware write rules per family, position/velocity/current
+//!   loops, protections (overheating, overload, input voltage), encoder and sensor noise.
+//! - [`responder`]: one responder per protocol — DYNAMIXEL 2.0, DYNAMIXEL 1.0 and Feetech
+//!   (Modbus RTU has its slot, not yet its responder).
+//! - [`wire`]: baud-rate pacing and seeded line faults (noise, dropped bytes, delay).
 //! - [`rig`]: the pty device thread that owns the bus and steps the physics.
 
 pub mod drive;
-pub mod dxl2;
 pub mod motor;
+pub mod responder;
 pub mod rig;
+pub mod wire;
 
 pub use drive::SimDrive;
-pub use rig::{RigError, SimRig};
+pub use responder::HeardPacket;
+pub use rig::{RigError, RigOptions, SimRig};
+pub use wire::LineFaults;

@@ -1,47 +1,85 @@
 //! The motor and its load: a DC motor seen at the output shaft, integrated in fixed steps.
 //!
-//! State: shaft angle θ (rad), speed ω (rad/s), winding current i (A). The winding is
-//! resistive (inductance comes with the wire-protocol issue), so the current follows the
-//! voltage at once: i = (V − Kₑ·ω) / R. The shaft obeys J·dω/dt = Kₜ·i − b·ω − τc·sign(ω),
-//! with static friction holding the shaft while the drive torque stays below τc.
+//! State: shaft angle θ (rad), speed ω (rad/s), winding current i (A) and winding
+//! temperature T (°C).
+//!
+//! - Electrical: L·di/dt = V − R·i − Kₑ·ω. Over one step V and ω are held, so the
+//!   equation is solved exactly (an exponential approach to (V − Kₑ·ω)/R with time
+//!   constant L/R): stable for any step, even when L/R (tens of µs) is far shorter than it.
+//!   With the bridge off the winding is open and no current flows.
+//! - Mechanical: (J_rotor + J_load)·dω/dt = Kₜ·i − b·ω − τc·sign(ω), with static friction
+//!   holding the shaft while the drive torque stays below τc (semi-implicit Euler).
+//! - Thermal: C·dT/dt = i²·R − (T − T_ambient)/R_th, one node for winding and housing,
+//!   also solved exactly over the step.
+//!
 //! Constants come from the datasheet figures in the drive's profile ([`MotorSpec`]).
 
 use drivedeck_proto::profile::MotorSpec;
 
-/// Electrical and mechanical constants, derived once from a [`MotorSpec`].
+/// Electrical, mechanical and thermal constants, derived once from a [`MotorSpec`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MotorParams {
     /// Supply voltage the drive's bridge can apply, V.
     pub supply_voltage: f64,
     /// Winding resistance, Ω.
     pub resistance: f64,
+    /// Winding inductance, H.
+    pub inductance: f64,
     /// Torque constant at the output, N·m/A.
     pub torque_constant: f64,
     /// Back-EMF constant at the output, V·s/rad.
     pub back_emf_constant: f64,
-    /// Inertia at the output, kg·m².
-    pub inertia: f64,
+    /// Rotor inertia at the output, kg·m².
+    pub rotor_inertia: f64,
+    /// Inertia of the coupled load, kg·m².
+    pub load_inertia: f64,
     /// Viscous friction, N·m·s/rad.
     pub viscous_friction: f64,
     /// Coulomb (dry) friction, N·m.
     pub coulomb_friction: f64,
+    /// Thermal resistance winding → ambient, K/W.
+    pub thermal_resistance: f64,
+    /// Thermal capacity, J/K.
+    pub thermal_capacity: f64,
+    /// Ambient temperature, °C.
+    pub ambient_temperature: f64,
 }
 
 impl MotorParams {
     /// Derives R, Kₜ and Kₑ from stall and no-load figures: R = V/I_stall,
-    /// Kₜ = τ_stall/I_stall, Kₑ = (V − R·I_no-load)/ω_no-load.
+    /// Kₜ = τ_stall/I_stall, Kₑ = (V − R·I_no-load)/ω_no-load; the rest as given.
     pub fn from_spec(spec: &MotorSpec) -> MotorParams {
         let resistance = spec.supply_voltage / spec.stall_current;
         MotorParams {
             supply_voltage: spec.supply_voltage,
             resistance,
+            inductance: spec.inductance,
             torque_constant: spec.stall_torque / spec.stall_current,
             back_emf_constant: (spec.supply_voltage - resistance * spec.no_load_current)
                 / spec.no_load_speed,
-            inertia: spec.inertia,
+            rotor_inertia: spec.inertia,
+            load_inertia: spec.load_inertia,
             viscous_friction: spec.viscous_friction,
             coulomb_friction: spec.coulomb_friction,
+            thermal_resistance: spec.thermal_resistance,
+            thermal_capacity: spec.thermal_capacity,
+            ambient_temperature: spec.ambient_temperature,
         }
+    }
+
+    /// Total inertia the torque accelerates: rotor plus load, kg·m².
+    pub fn inertia(&self) -> f64 {
+        self.rotor_inertia + self.load_inertia
+    }
+
+    /// The electrical time constant L/R, s.
+    pub fn electrical_time_constant(&self) -> f64 {
+        self.inductance / self.resistance
+    }
+
+    /// The thermal time constant R_th·C, s.
+    pub fn thermal_time_constant(&self) -> f64 {
+        self.thermal_resistance * self.thermal_capacity
     }
 }
 
@@ -56,40 +94,76 @@ pub struct Motor {
     pub velocity: f64,
     /// Winding current, A.
     pub current: f64,
+    /// Winding temperature, °C.
+    pub temperature: f64,
+    /// Voltage across the winding during the last step, V (0 with the bridge off).
+    pub voltage: f64,
+}
+
+/// `exp(-dt/tau)`, 0 when there is no time constant (the quantity settles at once).
+fn decay(dt: f64, tau: f64) -> f64 {
+    if tau > 0.0 { (-dt / tau).exp() } else { 0.0 }
 }
 
 impl Motor {
-    /// A motor at rest at angle zero.
+    /// A motor at rest at angle zero, at ambient temperature.
     pub fn new(params: MotorParams) -> Motor {
         Motor {
             params,
             position: 0.0,
             velocity: 0.0,
             current: 0.0,
+            temperature: params.ambient_temperature,
+            voltage: 0.0,
         }
     }
 
-    /// The winding current that `voltage` would drive at the present speed.
+    /// The steady current `voltage` would drive at the present speed (after L/R).
     pub fn current_for(&self, voltage: f64) -> f64 {
         (voltage - self.params.back_emf_constant * self.velocity) / self.params.resistance
     }
 
-    /// The voltage needed to drive `current` at the present speed.
-    pub fn voltage_for(&self, current: f64) -> f64 {
-        current * self.params.resistance + self.params.back_emf_constant * self.velocity
+    /// The voltage that brings the winding current from its present value to `current`
+    /// by the end of a step of `dt` seconds (the drive's current loop, ideal but for the
+    /// supply limit the caller applies): solves the step's exact solution for V.
+    pub fn voltage_for(&self, current: f64, dt: f64) -> f64 {
+        let p = self.params;
+        let d = decay(dt, p.electrical_time_constant());
+        // i(dt) = i_ss + (i0 − i_ss)·d  ⇒  i_ss = (i_target − i0·d) / (1 − d)
+        let steady = if d < 1.0 {
+            (current - self.current * d) / (1.0 - d)
+        } else {
+            current
+        };
+        steady * p.resistance + p.back_emf_constant * self.velocity
     }
 
     /// Advances by `dt` seconds with `voltage` across the winding (`None`: bridge off, the
     /// winding open, so no current flows and the shaft coasts against friction).
     pub fn step(&mut self, dt: f64, voltage: Option<f64>) {
         let p = self.params;
-        self.current = match voltage {
-            Some(v) => self.current_for(v.clamp(-p.supply_voltage, p.supply_voltage)),
-            None => 0.0,
-        };
+        match voltage {
+            Some(v) => {
+                let v = v.clamp(-p.supply_voltage, p.supply_voltage);
+                let steady = self.current_for(v);
+                let d = decay(dt, p.electrical_time_constant());
+                self.current = steady + (self.current - steady) * d;
+                self.voltage = v;
+            }
+            None => {
+                self.current = 0.0;
+                self.voltage = 0.0;
+            }
+        }
+        self.step_mechanics(dt);
+        self.step_thermal(dt);
+    }
+
+    fn step_mechanics(&mut self, dt: f64) {
+        let p = self.params;
         let drive_torque = p.torque_constant * self.current - p.viscous_friction * self.velocity;
-        // Semi-implicit Euler with a stiction rule: dry friction opposes motion, and holds
-        // a (nearly) still shaft while the drive torque cannot overcome it.
+        // Dry friction opposes motion, and holds a (nearly) still shaft while the drive
+        // torque cannot overcome it.
         let still = self.velocity.abs() < 1e-6;
         let net = if still && drive_torque.abs() <= p.coulomb_friction {
             0.0
@@ -101,7 +175,7 @@ impl Motor {
             };
             drive_torque - p.coulomb_friction * direction
         };
-        let new_velocity = self.velocity + net / p.inertia * dt;
+        let new_velocity = self.velocity + net / p.inertia() * dt;
         // Friction alone cannot reverse the shaft: stop at zero instead of overshooting.
         self.velocity = if !still
             && new_velocity.signum() != self.velocity.signum()
@@ -112,6 +186,14 @@ impl Motor {
             new_velocity
         };
         self.position += self.velocity * dt;
+    }
+
+    fn step_thermal(&mut self, dt: f64) {
+        let p = self.params;
+        let heat = self.current * self.current * p.resistance;
+        let steady = p.ambient_temperature + heat * p.thermal_resistance;
+        let d = decay(dt, p.thermal_time_constant());
+        self.temperature = steady + (self.temperature - steady) * d;
     }
 }
 
@@ -129,6 +211,15 @@ mod tests {
             inertia: 0.012,
             viscous_friction: 0.05,
             coulomb_friction: 0.05,
+            inductance: 0.3e-3,
+            thermal_resistance: 35.0,
+            thermal_capacity: 10.0,
+            ambient_temperature: 25.0,
+            load_inertia: 0.0,
+            encoder_resolution: None,
+            position_noise: 0.0,
+            velocity_noise: 0.0,
+            current_noise: 0.0,
         }
     }
 
@@ -140,6 +231,41 @@ mod tests {
         // At no-load speed with no-load current the back-EMF plus the IR drop is the supply.
         let v = p.back_emf_constant * 4.817 + p.resistance * 0.13;
         assert!((v - 12.0).abs() < 1e-9);
+        assert!((p.electrical_time_constant() - 0.3e-3 / (12.0 / 2.3)).abs() < 1e-15);
+    }
+
+    #[test]
+    fn a_voltage_step_raises_the_current_with_time_constant_l_over_r() {
+        let mut s = spec();
+        s.load_inertia = 1e6; // a locked rotor: no back-EMF to muddy the curve
+        let mut motor = Motor::new(MotorParams::from_spec(&s));
+        let tau = motor.params.electrical_time_constant();
+        let final_current = 6.0 / motor.params.resistance;
+        let dt = tau / 100.0;
+        // After one time constant: 1 − 1/e of the final value; after five, all of it.
+        for _ in 0..100 {
+            motor.step(dt, Some(6.0));
+        }
+        let ratio = motor.current / final_current;
+        assert!((ratio - (1.0 - (-1.0f64).exp())).abs() < 1e-3, "{ratio}");
+        for _ in 0..400 {
+            motor.step(dt, Some(6.0));
+        }
+        assert!((motor.current / final_current - 1.0).abs() < 0.01);
+        // A coarse step (8 time constants) stays exact and stable.
+        let mut coarse = Motor::new(MotorParams::from_spec(&s));
+        coarse.step(8.0 * tau, Some(6.0));
+        assert!((coarse.current / final_current - (1.0 - (-8.0f64).exp())).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_current_loop_voltage_reaches_the_set_point_in_one_step() {
+        let mut motor = Motor::new(MotorParams::from_spec(&spec()));
+        motor.velocity = 1.0;
+        let dt = 250e-6;
+        let v = motor.voltage_for(0.5, dt);
+        motor.step(dt, Some(v));
+        assert!((motor.current - 0.5).abs() < 1e-3, "{}", motor.current);
     }
 
     #[test]
@@ -159,6 +285,27 @@ mod tests {
     }
 
     #[test]
+    fn load_inertia_slows_the_start() {
+        let run = |load: f64| {
+            let mut s = spec();
+            s.load_inertia = load;
+            let mut motor = Motor::new(MotorParams::from_spec(&s));
+            // 2 ms: well inside the mechanical time constant (~15 ms), where the speed
+            // still grows in proportion to torque / inertia.
+            for _ in 0..8 {
+                motor.step(0.000_25, Some(12.0));
+            }
+            motor.velocity
+        };
+        let bare = run(0.0);
+        let loaded = run(0.012); // doubles the inertia
+        assert!(
+            loaded < 0.6 * bare && loaded > 0.4 * bare,
+            "{bare} {loaded}"
+        );
+    }
+
+    #[test]
     fn a_coasting_shaft_stops_and_stays_stopped() {
         let mut motor = Motor::new(MotorParams::from_spec(&spec()));
         motor.velocity = 3.0;
@@ -172,6 +319,22 @@ mod tests {
     }
 
     #[test]
+    fn coulomb_friction_alone_decelerates_at_tau_over_j() {
+        let mut s = spec();
+        s.viscous_friction = 0.0;
+        let mut motor = Motor::new(MotorParams::from_spec(&s));
+        motor.velocity = 1.0;
+        // τc/J = 0.05/0.012 ≈ 4.17 rad/s²: stopped after 1/4.17 = 0.24 s, not before.
+        let dt = 0.000_25;
+        let mut t = 0.0;
+        while motor.velocity > 0.0 {
+            motor.step(dt, None);
+            t += dt;
+        }
+        assert!((t - 0.012 / 0.05).abs() < 2.0 * dt, "{t}");
+    }
+
+    #[test]
     fn static_friction_holds_against_a_small_torque() {
         let mut motor = Motor::new(MotorParams::from_spec(&spec()));
         // 0.02 V drives ~4 mA → ~7 mN·m, below the 50 mN·m of dry friction.
@@ -179,5 +342,35 @@ mod tests {
             motor.step(0.000_25, Some(0.02));
         }
         assert_eq!(motor.velocity, 0.0);
+    }
+
+    #[test]
+    fn the_winding_heats_with_i_squared_r_and_cools_to_ambient() {
+        let mut s = spec();
+        s.load_inertia = 1e6; // stalled
+        let mut motor = Motor::new(MotorParams::from_spec(&s));
+        let p = motor.params;
+        // Stall at 3 V: i = 3/R, P = i²R; after one thermal time constant the rise is
+        // (1 − 1/e) of P·R_th.
+        let i = 3.0 / p.resistance;
+        let rise = i * i * p.resistance * p.thermal_resistance;
+        let dt = 0.01;
+        let steps = (p.thermal_time_constant() / dt).round() as usize;
+        for _ in 0..steps {
+            motor.step(dt, Some(3.0));
+        }
+        let expected = 25.0 + rise * (1.0 - (-1.0f64).exp());
+        assert!(
+            (motor.temperature - expected).abs() < 0.05,
+            "{}",
+            motor.temperature
+        );
+        // Bridge off: back toward ambient with the same time constant.
+        let hot = motor.temperature;
+        for _ in 0..steps {
+            motor.step(dt, None);
+        }
+        let cooled = 25.0 + (hot - 25.0) * (-1.0f64).exp();
+        assert!((motor.temperature - cooled).abs() < 0.05);
     }
 }

@@ -3,17 +3,30 @@
 //! [`SimRig::spawn`] opens a pty pair, puts the slave side in raw mode and hands out its
 //! path (`/dev/pts/N`), which the serialport crate opens exactly like a USB adapter. A
 //! thread owns the master side: it advances the physics to the present on its own clock
-//! (fixed 250 µs steps), decodes instruction packets, lets the drives answer after their
-//! return delay, and writes the status packets back. Dropping the rig (or
-//! [`SimRig::stop`]) ends the thread and closes the port.
+//! (fixed 250 µs steps), lets the protocol's [`Responder`] decode instruction frames and
+//! answer them from the drives' tables, and writes the status packets back after the
+//! drives' return delays. Dropping the rig (or [`SimRig::stop`]) ends the thread and
+//! closes the port.
+//!
+//! [`RigOptions`] add what a pty lacks and what a bad day brings:
+//! - pacing (`pace`, `baud`): bytes take their wire time ([`crate::wire`]); a frame is
+//!   acted on only when its last byte could have arrived, and replies are delivered no
+//!   faster than the baud rate allows;
+//! - line faults ([`LineFaults`]: noise, dropped bytes, extra delay), seeded, changeable
+//!   while running with [`SimRig::set_line_faults`];
+//! - a port that vanishes after a while (`vanish_after`), as well as on demand
+//!   ([`SimRig::vanish`]), and drives that go mute or deaf ([`SimRig::set_muted`],
+//!   [`SimRig::set_deaf`]).
 
 use crate::drive::SimDrive;
-use crate::dxl2;
+use crate::responder::{self, HeardPacket, Reply, Responder};
+use crate::wire::{Line, LineFaults, WireTiming, sleep_until};
 use bytes::BytesMut;
 use drivedeck_proto::profile::{Profile, Protocol};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::pty::openpty;
 use nix::sys::termios::{SetArg, cfmakeraw, tcgetattr, tcsetattr};
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
@@ -26,6 +39,10 @@ use std::time::{Duration, Instant};
 /// Physics step: fine enough for the drive loops, cheap enough for a dozen drives.
 const STEP: Duration = Duration::from_micros(250);
 
+/// Highest ID a drive may have on any of the simulated buses (252: DYNAMIXEL 2.0's last
+/// unicast ID; 253 and above are reserved or broadcast somewhere).
+pub const MAX_ID: u8 = 252;
+
 /// What went wrong starting a rig.
 #[derive(Debug, thiserror::Error)]
 pub enum RigError {
@@ -35,12 +52,60 @@ pub enum RigError {
     /// The profile speaks a protocol the simulator cannot answer yet.
     #[error("the simulator does not speak {0:?} yet")]
     Protocol(Protocol),
-    /// No drives, or an ID used twice, or the broadcast ID.
+    /// No drives, or an ID used twice, or a reserved/broadcast ID.
     #[error("bad drive IDs: {0}")]
     Ids(String),
+    /// An option out of range (a probability outside [0, 1], a zero baud rate …).
+    #[error("bad simulator option: {0}")]
+    Options(String),
     /// The device thread could not start.
     #[error("could not start the simulator thread: {0}")]
     Thread(#[from] std::io::Error),
+}
+
+/// How the rig behaves beyond answering: wire timing, faults, seeds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RigOptions {
+    /// Baud rate of the simulated line (used for pacing).
+    pub baud: u32,
+    /// Deliver bytes no faster than `baud` allows, and wait for frames to arrive.
+    pub pace: bool,
+    /// Line faults from the start.
+    pub faults: LineFaults,
+    /// Seed for the line faults and the drives' measurement noise.
+    pub seed: u64,
+    /// The port vanishes (the device thread ends, the pty closes) after this long.
+    pub vanish_after: Option<Duration>,
+}
+
+impl Default for RigOptions {
+    fn default() -> RigOptions {
+        RigOptions {
+            baud: 1_000_000,
+            pace: false,
+            faults: LineFaults::default(),
+            seed: 0,
+            vanish_after: None,
+        }
+    }
+}
+
+impl RigOptions {
+    /// Checks every option; the error says which and why.
+    pub fn validate(&self) -> Result<(), RigError> {
+        if self.baud == 0 {
+            return Err(RigError::Options("the baud rate must be positive".into()));
+        }
+        self.faults.validate().map_err(RigError::Options)
+    }
+
+    fn timing(&self) -> WireTiming {
+        if self.pace {
+            WireTiming::paced(self.baud)
+        } else {
+            WireTiming::unpaced()
+        }
+    }
 }
 
 /// How many instruction packets the rig remembers (oldest dropped first).
@@ -55,13 +120,17 @@ pub struct RigCounters {
     pub corrupt: AtomicU64,
     /// Status packets written.
     pub replies: AtomicU64,
+    /// Bytes the line fault injection corrupted (both directions).
+    pub corrupted_bytes: AtomicU64,
+    /// Bytes the line fault injection dropped (both directions).
+    pub dropped_bytes: AtomicU64,
     /// The last [`INSTRUCTION_LOG`] instruction packets heard, in order.
-    log: Mutex<std::collections::VecDeque<drivedeck_proto::dxl2::Packet>>,
+    log: Mutex<VecDeque<HeardPacket>>,
 }
 
 impl RigCounters {
     /// The instruction packets heard, oldest first (the last [`INSTRUCTION_LOG`]).
-    pub fn instructions(&self) -> Vec<drivedeck_proto::dxl2::Packet> {
+    pub fn instructions(&self) -> Vec<HeardPacket> {
         self.log
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -70,7 +139,7 @@ impl RigCounters {
             .collect()
     }
 
-    fn remember(&self, packet: &drivedeck_proto::dxl2::Packet) {
+    fn remember(&self, packet: &HeardPacket) {
         let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
         if log.len() == INSTRUCTION_LOG {
             log.pop_front();
@@ -82,29 +151,52 @@ impl RigCounters {
 /// A running simulated bus. See the module docs.
 pub struct SimRig {
     path: PathBuf,
+    protocol: Protocol,
     stop: Arc<AtomicBool>,
     muted: Arc<AtomicBool>,
     deaf: Arc<AtomicBool>,
+    line: Arc<Mutex<Line>>,
     thread: Option<JoinHandle<()>>,
     drives: Arc<Mutex<Vec<SimDrive>>>,
     counters: Arc<RigCounters>,
 }
 
+/// Checks a bus's IDs: at least one, none repeated, none above [`MAX_ID`].
+pub fn check_ids(ids: &[u8]) -> Result<(), RigError> {
+    if ids.is_empty() {
+        return Err(RigError::Ids("no drive IDs given".into()));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for &id in ids {
+        if id > MAX_ID {
+            return Err(RigError::Ids(format!(
+                "ID {id} is reserved or broadcast (drive IDs are 0..={MAX_ID})"
+            )));
+        }
+        if !seen.insert(id) {
+            return Err(RigError::Ids(format!("ID {id} is given twice")));
+        }
+    }
+    Ok(())
+}
+
 impl SimRig {
-    /// Starts drives with `ids`, all of model `profile`, on a new pseudo-terminal.
+    /// Starts drives with `ids`, all of model `profile`, on a new pseudo-terminal, unpaced
+    /// and without faults.
     pub fn spawn(profile: &Profile, ids: &[u8]) -> Result<SimRig, RigError> {
-        if profile.protocol != Protocol::Dynamixel2 {
-            return Err(RigError::Protocol(profile.protocol));
-        }
-        let mut seen = std::collections::BTreeSet::new();
-        if ids.is_empty() {
-            return Err(RigError::Ids("no drive IDs given".into()));
-        }
-        for &id in ids {
-            if id >= drivedeck_proto::dxl2::BROADCAST_ID || !seen.insert(id) {
-                return Err(RigError::Ids(format!("ID {id} is reserved or repeated")));
-            }
-        }
+        SimRig::spawn_with(profile, ids, RigOptions::default())
+    }
+
+    /// Like [`SimRig::spawn`], with `options`.
+    pub fn spawn_with(
+        profile: &Profile,
+        ids: &[u8],
+        options: RigOptions,
+    ) -> Result<SimRig, RigError> {
+        let responder = responder::for_protocol(profile.protocol)
+            .ok_or(RigError::Protocol(profile.protocol))?;
+        check_ids(ids)?;
+        options.validate()?;
         let pty = openpty(None, None)?;
         let path = nix::unistd::ttyname(pty.slave.as_fd())?;
         let mut termios = tcgetattr(pty.slave.as_fd())?;
@@ -113,20 +205,30 @@ impl SimRig {
 
         let drives = Arc::new(Mutex::new(
             ids.iter()
-                .map(|&id| SimDrive::new(profile.clone(), id))
+                .map(|&id| {
+                    // Each drive's noise has its own stream: adding a drive changes no
+                    // other drive's readings.
+                    let seed = options.seed ^ (u64::from(id) << 32 | 0x5eed);
+                    SimDrive::with_seed(profile.clone(), id, seed)
+                })
                 .collect::<Vec<_>>(),
         ));
         let stop = Arc::new(AtomicBool::new(false));
         let muted = Arc::new(AtomicBool::new(false));
         let deaf = Arc::new(AtomicBool::new(false));
+        let line = Arc::new(Mutex::new(Line::new(options.faults, options.seed)));
         let counters = Arc::new(RigCounters::default());
         let device = Device {
             master: File::from(pty.master),
             _slave: pty.slave,
+            responder,
+            timing: options.timing(),
+            vanish_after: options.vanish_after,
             drives: Arc::clone(&drives),
             stop: Arc::clone(&stop),
             muted: Arc::clone(&muted),
             deaf: Arc::clone(&deaf),
+            line: Arc::clone(&line),
             counters: Arc::clone(&counters),
         };
         let thread = std::thread::Builder::new()
@@ -134,9 +236,11 @@ impl SimRig {
             .spawn(move || device.run())?;
         Ok(SimRig {
             path,
+            protocol: profile.protocol,
             stop,
             muted,
             deaf,
+            line,
             thread: Some(thread),
             drives,
             counters,
@@ -146,6 +250,11 @@ impl SimRig {
     /// The serial device path to open (`/dev/pts/N`).
     pub fn port(&self) -> &Path {
         &self.path
+    }
+
+    /// The protocol the drives speak.
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
     }
 
     /// Runs `f` on the drives (paused physics while it runs): for tests and fault injection.
@@ -159,6 +268,11 @@ impl SimRig {
         &self.counters
     }
 
+    /// True while the port is served (false once it vanished or the rig stopped).
+    pub fn is_serving(&self) -> bool {
+        self.thread.as_ref().is_some_and(|t| !t.is_finished())
+    }
+
     /// Fault injection: while muted the drives hear instructions (and act on writes to
     /// nobody) but never answer, as when a cable breaks on the drives' side.
     pub fn set_muted(&self, muted: bool) {
@@ -169,6 +283,22 @@ impl SimRig {
     /// cable is broken): they neither act nor answer, and their watchdogs run out.
     pub fn set_deaf(&self, deaf: bool) {
         self.deaf.store(deaf, Ordering::SeqCst);
+    }
+
+    /// Fault injection: noise, dropped bytes and extra reply delay from now on (the seeded
+    /// generator carries on). Refused, changing nothing, if a probability is out of range.
+    pub fn set_line_faults(&self, faults: LineFaults) -> Result<(), RigError> {
+        faults.validate().map_err(RigError::Options)?;
+        self.line
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .set_faults(faults);
+        Ok(())
+    }
+
+    /// The line faults in force.
+    pub fn line_faults(&self) -> LineFaults {
+        self.line.lock().unwrap_or_else(|e| e.into_inner()).faults()
     }
 
     /// Fault injection: the port vanishes (a USB adapter pulled out): the device thread
@@ -200,19 +330,46 @@ struct Device {
     master: File,
     // Held so the master never sees a hang-up while the app reopens the port.
     _slave: OwnedFd,
+    responder: Box<dyn Responder>,
+    timing: WireTiming,
+    vanish_after: Option<Duration>,
     drives: Arc<Mutex<Vec<SimDrive>>>,
     stop: Arc<AtomicBool>,
     muted: Arc<AtomicBool>,
     deaf: Arc<AtomicBool>,
+    line: Arc<Mutex<Line>>,
     counters: Arc<RigCounters>,
+}
+
+/// The receiving side's bookkeeping: bytes waiting to be decoded and when each one
+/// (really) finished arriving.
+struct Inbox {
+    buf: BytesMut,
+    arrivals: VecDeque<Instant>,
+    /// When the wire is free again (the last byte's arrival, when paced).
+    wire_free: Instant,
 }
 
 impl Device {
     fn run(mut self) {
-        let mut buf = BytesMut::with_capacity(4096);
+        let started = Instant::now();
+        let mut inbox = Inbox {
+            buf: BytesMut::with_capacity(4096),
+            arrivals: VecDeque::with_capacity(4096),
+            wire_free: started,
+        };
+        // When the wire is free for the drives' next status packet.
+        let mut tx_free = started;
         let mut chunk = [0u8; 4096];
-        let mut clock = Instant::now();
+        let mut clock = started;
         while !self.stop.load(Ordering::Relaxed) {
+            if self
+                .vanish_after
+                .is_some_and(|after| started.elapsed() >= after)
+            {
+                log::info!("simulated port vanishes after {:?}", started.elapsed());
+                break;
+            }
             let readable = {
                 let mut fds = [PollFd::new(self.master.as_fd(), PollFlags::POLLIN)];
                 match poll(&mut fds, PollTimeout::from(1u8)) {
@@ -231,47 +388,161 @@ impl Device {
             if !readable {
                 continue;
             }
-            match self.master.read(&mut chunk) {
+            let n = match self.master.read(&mut chunk) {
                 Ok(0) => continue,
                 Ok(_) if self.deaf.load(Ordering::Relaxed) => continue,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     log::warn!("simulator read failed: {e}");
                     break;
                 }
-            }
-            loop {
-                match drivedeck_proto::dxl2::decode(&mut buf) {
-                    Ok(Some(packet)) => {
-                        self.counters.packets.fetch_add(1, Ordering::Relaxed);
-                        if packet.as_status().is_some() {
-                            continue; // our own bus traffic echoed back: not for us
-                        }
-                        self.counters.remember(&packet);
-                        self.advance(&mut clock);
-                        if self.muted.load(Ordering::Relaxed) {
-                            continue;
-                        }
-                        let replies = {
-                            let mut drives = self.drives.lock().unwrap_or_else(|e| e.into_inner());
-                            dxl2::respond(&mut drives, &packet)
-                        };
-                        for reply in replies {
-                            spin_sleep(reply.delay);
-                            if self.master.write_all(&reply.packet.encode()).is_err() {
-                                return;
-                            }
-                            self.counters.replies.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(_) => {
-                        self.counters.corrupt.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
+            };
+            self.receive(&mut inbox, &chunk[..n]);
+            if self.serve(&mut inbox, &mut tx_free, &mut clock).is_err() {
+                return;
             }
         }
+    }
+
+    /// Puts received bytes through the line and stamps each with its arrival: as read
+    /// when unpaced; one byte time after the previous one (or after now) when paced.
+    fn receive(&self, inbox: &mut Inbox, bytes: &[u8]) {
+        let now = Instant::now();
+        let carried = self
+            .line
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .carry(bytes);
+        self.count_faults(carried.corrupted, carried.dropped);
+        let start = now.max(inbox.wire_free);
+        let byte_time = self.timing.byte_time();
+        for (index, byte) in carried.bytes {
+            let arrival = match byte_time {
+                Some(t) => start + t * (index as u32 + 1),
+                None => now,
+            };
+            inbox.buf.extend_from_slice(&[byte]);
+            inbox.arrivals.push_back(arrival);
+        }
+        if byte_time.is_some() {
+            inbox.wire_free = start + self.timing.duration(bytes.len());
+        }
+    }
+
+    fn count_faults(&self, corrupted: usize, dropped: usize) {
+        self.counters
+            .corrupted_bytes
+            .fetch_add(corrupted as u64, Ordering::Relaxed);
+        self.counters
+            .dropped_bytes
+            .fetch_add(dropped as u64, Ordering::Relaxed);
+    }
+
+    /// Decodes and answers every complete frame in the inbox.
+    fn serve(
+        &mut self,
+        inbox: &mut Inbox,
+        tx_free: &mut Instant,
+        clock: &mut Instant,
+    ) -> std::io::Result<()> {
+        loop {
+            let before = inbox.buf.len();
+            let decoded = self.responder.decode(&mut inbox.buf);
+            let consumed = before - inbox.buf.len();
+            // The frame is complete when its last byte has arrived.
+            let mut complete = None;
+            for _ in 0..consumed {
+                complete = inbox.arrivals.pop_front().or(complete);
+            }
+            let replies = match decoded {
+                Ok(None) => return Ok(()),
+                Ok(Some(packet)) => {
+                    self.counters.packets.fetch_add(1, Ordering::Relaxed);
+                    self.counters.remember(&packet);
+                    let complete = complete.unwrap_or_else(Instant::now);
+                    sleep_until(complete);
+                    self.advance(clock);
+                    let mut drives = self.drives.lock().unwrap_or_else(|e| e.into_inner());
+                    // The drives act on what they hear even while muted.
+                    let replies = self.responder.respond(&mut drives, &packet);
+                    (complete, replies)
+                }
+                Err(corrupt) => {
+                    self.counters.corrupt.fetch_add(1, Ordering::Relaxed);
+                    let complete = complete.unwrap_or_else(Instant::now);
+                    sleep_until(complete);
+                    let mut drives = self.drives.lock().unwrap_or_else(|e| e.into_inner());
+                    (
+                        complete,
+                        self.responder.respond_to_corrupt(&mut drives, corrupt),
+                    )
+                }
+            };
+            if !self.muted.load(Ordering::Relaxed) {
+                let (complete, replies) = replies;
+                self.send(replies, complete, tx_free)?;
+            }
+        }
+    }
+
+    /// Sends status packets one after the other, each after its return delay (plus any
+    /// injected delay) counted from the end of the previous byte on the bus.
+    fn send(
+        &mut self,
+        replies: Vec<Reply>,
+        instruction_end: Instant,
+        tx_free: &mut Instant,
+    ) -> std::io::Result<()> {
+        let mut previous_end = instruction_end.max(*tx_free);
+        for reply in replies {
+            let (carried, extra_delay) = {
+                let mut line = self.line.lock().unwrap_or_else(|e| e.into_inner());
+                (line.carry(&reply.bytes), line.faults().extra_delay)
+            };
+            self.count_faults(carried.corrupted, carried.dropped);
+            let start = previous_end + reply.delay + extra_delay;
+            let bytes: Vec<u8> = carried.bytes.iter().map(|(_, b)| *b).collect();
+            previous_end = self.transmit(&bytes, reply.bytes.len(), start)?;
+            self.counters.replies.fetch_add(1, Ordering::Relaxed);
+        }
+        *tx_free = previous_end;
+        Ok(())
+    }
+
+    /// Writes `bytes` starting at `start`: at once when unpaced; paced, no byte is handed
+    /// over before it could have finished crossing the wire (`wire_len` byte times in all,
+    /// dropped bytes included). Returns when the wire is free again.
+    fn transmit(
+        &mut self,
+        bytes: &[u8],
+        wire_len: usize,
+        start: Instant,
+    ) -> std::io::Result<Instant> {
+        let Some(byte_time) = self.timing.byte_time() else {
+            sleep_until(start);
+            self.master.write_all(bytes)?;
+            return Ok(Instant::now());
+        };
+        let wire_end = start + self.timing.duration(wire_len);
+        // Deliver in small batches (~50 µs of wire time) so the OS is not asked for one
+        // write per byte at megabaud rates; a batch goes out when its last byte is due.
+        let batch =
+            (Duration::from_micros(50).as_nanos() / byte_time.as_nanos().max(1)).max(1) as usize;
+        let mut sent = 0;
+        while sent < bytes.len() {
+            let upto = (sent + batch).min(bytes.len());
+            let due = if upto == bytes.len() {
+                wire_end
+            } else {
+                start + byte_time * upto as u32
+            };
+            sleep_until(due);
+            self.master.write_all(&bytes[sent..upto])?;
+            sent = upto;
+        }
+        sleep_until(wire_end);
+        Ok(wire_end)
     }
 
     /// Steps the physics from `clock` up to now, in fixed steps.
@@ -290,23 +561,6 @@ impl Device {
             }
             *clock += STEP;
         }
-    }
-}
-
-/// Sleeps precisely: the OS sleeps most of the wait (a return delay is ~500 µs; the
-/// timer slack is ~50 µs) and a short spin finishes it, so the simulator does not burn a
-/// core while it waits.
-fn spin_sleep(duration: Duration) {
-    if duration.is_zero() {
-        return;
-    }
-    let until = Instant::now() + duration;
-    let margin = Duration::from_micros(150);
-    if duration > margin {
-        std::thread::sleep(duration - margin);
-    }
-    while Instant::now() < until {
-        std::hint::spin_loop();
     }
 }
 
@@ -331,30 +585,37 @@ mod tests {
         packets
     }
 
+    fn open(rig: &SimRig) -> Box<dyn serialport::SerialPort> {
+        serialport::new(rig.port().to_string_lossy(), 1_000_000)
+            .timeout(Duration::from_millis(20))
+            .open()
+            .expect("serialport opens the pty")
+    }
+
     #[test]
     fn answers_a_broadcast_ping_through_a_real_serial_port() {
         let rig = SimRig::spawn(&Profile::xm430_w350(), &[1, 2, 3]).expect("rig");
         let path = rig.port().to_string_lossy().into_owned();
         assert!(path.starts_with("/dev/pts/"), "{path}");
-        let mut port = serialport::new(&path, 1_000_000)
-            .timeout(Duration::from_millis(20))
-            .open()
-            .expect("serialport opens the pty");
+        let mut port = open(&rig);
         port.write_all(&Packet::ping(BROADCAST_ID).encode())
             .expect("write");
         let replies = read_packets(port.as_mut(), 3);
         let ids: Vec<u8> = replies.iter().map(|p| p.id).collect();
         assert_eq!(ids, vec![1, 2, 3]);
         assert!(rig.counters().packets.load(Ordering::Relaxed) >= 1);
+        let heard = rig.counters().instructions();
+        assert_eq!(heard[0].id, BROADCAST_ID);
+        assert_eq!(
+            heard[0].instruction,
+            drivedeck_proto::dxl2::instruction::PING
+        );
     }
 
     #[test]
     fn survives_garbage_and_answers_the_next_good_frame() {
         let rig = SimRig::spawn(&Profile::xm430_w350(), &[1]).expect("rig");
-        let mut port = serialport::new(rig.port().to_string_lossy(), 1_000_000)
-            .timeout(Duration::from_millis(20))
-            .open()
-            .expect("open");
+        let mut port = open(&rig);
         let mut bytes = vec![
             0xFF, 0x00, 0x13, 0xFF, 0xFF, 0xFD, 0x00, 0x01, 0x03, 0x00, 0x01, 0x00, 0x00,
         ];
@@ -366,19 +627,111 @@ mod tests {
     }
 
     #[test]
-    fn refuses_bad_ids() {
+    fn refuses_bad_ids_bad_options_and_modbus_for_now() {
         let profile = Profile::xm430_w350();
+        for ids in [&[][..], &[1, 1], &[0xFE], &[253]] {
+            assert!(
+                matches!(SimRig::spawn(&profile, ids), Err(RigError::Ids(_))),
+                "{ids:?}"
+            );
+        }
+        let bad = RigOptions {
+            faults: LineFaults {
+                noise: 1.5,
+                ..LineFaults::default()
+            },
+            ..RigOptions::default()
+        };
         assert!(matches!(
-            SimRig::spawn(&profile, &[]),
-            Err(RigError::Ids(_))
+            SimRig::spawn_with(&profile, &[1], bad),
+            Err(RigError::Options(_))
         ));
+        let zero_baud = RigOptions {
+            baud: 0,
+            ..RigOptions::default()
+        };
         assert!(matches!(
-            SimRig::spawn(&profile, &[1, 1]),
-            Err(RigError::Ids(_))
+            SimRig::spawn_with(&profile, &[1], zero_baud),
+            Err(RigError::Options(_))
         ));
+        let mut modbus = profile.clone();
+        modbus.protocol = Protocol::ModbusRtu;
         assert!(matches!(
-            SimRig::spawn(&profile, &[0xFE]),
-            Err(RigError::Ids(_))
+            SimRig::spawn(&modbus, &[1]),
+            Err(RigError::Protocol(Protocol::ModbusRtu))
         ));
+    }
+
+    #[test]
+    fn full_drop_silences_the_bus_and_clearing_it_brings_answers_back() {
+        let rig = SimRig::spawn(&Profile::xm430_w350(), &[1]).expect("rig");
+        let mut port = open(&rig);
+        rig.set_line_faults(LineFaults {
+            drop: 1.0,
+            ..LineFaults::default()
+        })
+        .expect("valid");
+        port.write_all(&Packet::ping(1).encode()).expect("write");
+        assert!(read_packets(port.as_mut(), 1).is_empty());
+        assert_eq!(rig.counters().packets.load(Ordering::Relaxed), 0);
+        assert!(rig.counters().dropped_bytes.load(Ordering::Relaxed) >= 10);
+        assert!(
+            rig.set_line_faults(LineFaults {
+                noise: -1.0,
+                ..LineFaults::default()
+            })
+            .is_err()
+        );
+        assert_eq!(
+            rig.line_faults().drop,
+            1.0,
+            "a refused change changes nothing"
+        );
+        rig.set_line_faults(LineFaults::default()).expect("clean");
+        port.write_all(&Packet::ping(1).encode()).expect("write");
+        assert_eq!(read_packets(port.as_mut(), 1).len(), 1);
+    }
+
+    #[test]
+    fn paced_frames_count_only_once_their_last_byte_could_have_arrived() {
+        // 57600 baud: a Bulk Read naming drive 1 forty times is 212 bytes, 36.8 ms on the
+        // wire; the pty delivers it at once, the paced rig acts on it only after that.
+        let baud = 57_600;
+        let options = RigOptions {
+            baud,
+            pace: true,
+            ..RigOptions::default()
+        };
+        let rig = SimRig::spawn_with(&Profile::xm430_w350(), &[1], options).expect("rig");
+        let mut port = open(&rig);
+        let items: Vec<(u8, u16, u16)> = (0..40).map(|_| (1, 132, 4)).collect();
+        let request = Packet::bulk_read(&items).encode();
+        let started = Instant::now();
+        port.write_all(&request).expect("write");
+        let replies = read_packets(port.as_mut(), 40);
+        let elapsed = started.elapsed();
+        assert_eq!(replies.len(), 40);
+        let reply_bytes: usize = replies.iter().map(|p| p.encode().len()).sum();
+        let wire = WireTiming::paced(baud).duration(request.len() + reply_bytes);
+        let delays = Duration::from_micros(40 * 500);
+        assert!(
+            elapsed >= wire + delays,
+            "{elapsed:?} < {wire:?} + {delays:?}"
+        );
+    }
+
+    #[test]
+    fn the_port_vanishes_after_the_given_time() {
+        let options = RigOptions {
+            vanish_after: Some(Duration::from_millis(100)),
+            ..RigOptions::default()
+        };
+        let rig = SimRig::spawn_with(&Profile::xm430_w350(), &[1], options).expect("rig");
+        assert!(rig.is_serving());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while rig.is_serving() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!rig.is_serving());
     }
 }

@@ -12,7 +12,8 @@
 //!   nibbles are packed two to a byte, ahead of the value bytes. A motor holding still
 //!   costs half a byte per value; a moving one two to three bytes.
 //!
-//! **Rollup chunk** (levels 1 and 2): one [`Summary`] per `span` samples (64 or 4,096):
+//! **Rollup chunk** (levels 1–4): one [`Summary`] per `span` samples (32, 256, 2,048
+//! or 16,384, see [`ROLLUP_SPAN`]):
 //! first and last time, minimum and maximum, and whether the minimum came first.
 //! Times as above (first time varint-delta from the row's `t0_us`, the rest
 //! delta-of-delta); the span varint; min and max as raw `f32` bits.
@@ -22,11 +23,16 @@
 /// Samples per sealed level-0 chunk.
 pub const CHUNK: usize = 1024;
 
-/// Samples summarised by one entry of each rollup level (index = level − 1).
-pub const ROLLUP_SPAN: [u64; 2] = [64, 4096];
+/// Rollup levels kept beside the samples.
+pub const ROLLUP_LEVELS: usize = 4;
+
+/// Samples summarised by one entry of each rollup level (index = level − 1). A factor
+/// of 8 between levels bounds what any window decodes to 8 entries per pixel (32
+/// samples per pixel at the finest), at 12 bytes per 32 samples of storage.
+pub const ROLLUP_SPAN: [u64; ROLLUP_LEVELS] = [32, 256, 2048, 16_384];
 
 /// Entries per sealed rollup chunk, per level (index = level − 1).
-pub const ROLLUP_ROW: [usize; 2] = [256, 64];
+pub const ROLLUP_ROW: [usize; ROLLUP_LEVELS] = [256, 128, 64, 32];
 
 /// A BLOB that does not decode.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

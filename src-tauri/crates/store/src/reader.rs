@@ -422,12 +422,16 @@ impl Reader {
 
     /// How many samples of `channel` are committed (the end of its index range).
     pub fn channel_end(&self, channel: i64) -> Result<u64, StoreError> {
-        let end: i64 = self.conn.query_row(
-            "SELECT coalesce(max(idx1), 0) FROM chunks WHERE channel_id = ?1 AND level = 0",
-            [channel],
-            |r| r.get(0),
-        )?;
-        Ok(end as u64)
+        // The last row by index (an index seek, not a scan of every row's end).
+        let end: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT idx1 FROM chunks WHERE channel_id = ?1 AND level = 0
+                 ORDER BY idx0 DESC LIMIT 1",
+            )?
+            .query_row([channel], |r| r.get(0))
+            .optional()?;
+        Ok(end.unwrap_or(0) as u64)
     }
 
     /// The index of the first sample of `channel` taken at or after `since` (the

@@ -3,7 +3,7 @@
 //! At most two points per pixel per channel (the pixel's minimum and maximum, in the
 //! order they happened), or every sample when the window holds no more than four per
 //! pixel. The level read is the coarsest whose entries still give each pixel at least
-//! one: raw samples, min/max per 64 samples, or per 4,096. A level's rows end where the
+//! one: raw samples, or min/max per 32, 256, 2,048 or 16,384 samples. A level's rows end where the
 //! writer has not sealed one yet (a live session); the rest of the window is read from
 //! the next finer level, down to the samples, so a window is always complete.
 
@@ -91,13 +91,11 @@ impl Reader {
         // An upper bound of the samples in the window (whole rows at both edges).
         let estimate = last.saturating_sub(first);
         let width_u = u64::from(width);
-        let level = if estimate / ROLLUP_SPAN[1] >= width_u {
-            2
-        } else if estimate / ROLLUP_SPAN[0] >= width_u {
-            1
-        } else {
-            0
-        };
+        // The coarsest level that still gives every pixel at least one entry.
+        let level = ROLLUP_SPAN
+            .iter()
+            .rposition(|span| estimate / span >= width_u)
+            .map_or(0, |i| i + 1);
         // Rollup entries that start before the window's first row still reach into it.
         let from_idx = if level == 0 { first } else { 0 };
         let Items { items } = self.items(channel, level, t0, t1, from_idx)?;

@@ -10,7 +10,7 @@
 //! memory. Every commit writes the samples that arrived since the last one as a small
 //! *fragment* row (so they are on disk and readable at once); when the open chunk
 //! reaches [`CHUNK`] samples, one sealed row replaces its fragments in the same
-//! transaction. Rollups (min/max per 64 and per 4,096 samples) are projections kept
+//! transaction. Rollups (min/max per 32, 256, 2,048 and 16,384 samples) are projections kept
 //! the same way: complete rows are written as they fill, the open part is written when
 //! the session stops. After a crash, [`Store::open`] repairs what the last run left
 //! open: fragments become a chunk, missing rollups are rebuilt from the samples.
@@ -26,7 +26,7 @@
 //! dropped and counted — and says why through [`StoreWriter::failure`]; starting a new
 //! session tries again.
 
-use crate::chunk::{self, CHUNK, ROLLUP_ROW, ROLLUP_SPAN, Summary};
+use crate::chunk::{self, CHUNK, ROLLUP_LEVELS, ROLLUP_ROW, ROLLUP_SPAN, Summary};
 use crate::{SessionId, StoreError, schema};
 use drivedeck_domain::{
     DriveRef, DriveStatus, Event, JobState, LinkId, Micros, ParamSnapshot, TelemetrySample,
@@ -443,7 +443,7 @@ pub(crate) struct ChannelSeries {
     open_t: Vec<i64>,
     open_v: Vec<f32>,
     persisted: usize,
-    rollups: [RollupLevel; 2],
+    rollups: [RollupLevel; ROLLUP_LEVELS],
 }
 
 impl ChannelSeries {
@@ -457,7 +457,7 @@ impl ChannelSeries {
             open_t: Vec::with_capacity(CHUNK),
             open_v: Vec::with_capacity(CHUNK),
             persisted: 0,
-            rollups: [RollupLevel::new(0, next_idx), RollupLevel::new(1, next_idx)],
+            rollups: std::array::from_fn(|i| RollupLevel::new(i, next_idx)),
         }
     }
 
@@ -1136,7 +1136,11 @@ fn repair_channel(tx: &Transaction<'_>, channel: i64) -> Result<(), StoreError> 
         Ok(end as u64)
     };
     let samples_end = coverage(0)?;
-    let from = coverage(1)?.min(coverage(2)?);
+    let mut covered = [0u64; ROLLUP_LEVELS];
+    for (i, end) in covered.iter_mut().enumerate() {
+        *end = coverage(i as i64 + 1)?;
+    }
+    let from = covered.iter().copied().min().unwrap_or(0);
     // Every sample from the first one a rollup lacks, oldest first.
     let rows: Vec<(i64, i64, Vec<u8>)> = {
         let mut stmt = tx.prepare(
@@ -1148,13 +1152,10 @@ fn repair_channel(tx: &Transaction<'_>, channel: i64) -> Result<(), StoreError> 
         })?
         .collect::<Result<_, _>>()?
     };
-    let covered = [coverage(1)?, coverage(2)?];
     // Rebuild through a series that starts at `from`; levels already covered further
     // skip the samples they have.
-    let mut level_series = [
-        RollupLevel::new(0, covered[0]),
-        RollupLevel::new(1, covered[1]),
-    ];
+    let mut level_series: [RollupLevel; ROLLUP_LEVELS] =
+        std::array::from_fn(|i| RollupLevel::new(i, covered[i]));
     let mut fragments: (u64, Vec<i64>, Vec<f32>) = (0, Vec::new(), Vec::new());
     for (idx0, t0, data) in rows {
         let (times, values) = chunk::decode_samples(&data, t0)?;

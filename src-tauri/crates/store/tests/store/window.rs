@@ -65,7 +65,7 @@ fn check_window(store: &Store, session: SessionId, n: usize, from: usize, to: us
             lo <= want_lo && hi >= want_hi,
             "[{lo}, {hi}] vs [{want_lo}, {want_hi}]"
         );
-        let outer = min_max(from.saturating_sub(4096), (to + 4096).min(n));
+        let outer = min_max(from.saturating_sub(16_384), (to + 16_384).min(n));
         assert!(lo >= outer.0 && hi <= outer.1);
     } else {
         assert_eq!(series.t.len(), to - from, "every sample");
@@ -85,7 +85,8 @@ fn windows_are_exact_when_small_and_min_max_per_pixel_at_every_zoom() {
         check_window(&store, session, n, 1000, 9000, 2000); // exact, 4 per px
         check_window(&store, session, n, 1000, 40_000, 2000); // decimated samples
         check_window(&store, session, n, 5000, 250_000, 2000); // level 1
-        check_window(&store, session, n, 0, n, 60); // level 2
+        check_window(&store, session, n, 0, n, 60); // level 3
+        check_window(&store, session, n, 0, n, 15); // level 4
         check_window(&store, session, n, 123_456, n, 1000); // the live edge
         if !stopped {
             store.writer().stop_session(T0 + n as i64 * 1000);
@@ -98,7 +99,7 @@ fn windows_are_exact_when_small_and_min_max_per_pixel_at_every_zoom() {
         .window(session, &[channel], 0.0, n as f64 / 1000.0, 60)
         .expect("window");
     assert_eq!(
-        coarse.series[0].level, 2,
+        coarse.series[0].level, 3,
         "the coarsest level that fills the pixels"
     );
     let fine = reader
