@@ -6,6 +6,10 @@
 //! - [`dxl2`]: the DYNAMIXEL Protocol 2.0 codec — packet builders, byte stuffing, CRC-16,
 //!   a resynchronising stream [`dxl2::decode`]r and [`dxl2::Packet::parse`] for the device
 //!   side.
+//! - [`modbus`]: the Modbus RTU codec — request and response frames for functions 03, 04,
+//!   06 and 16 and exceptions, CRC-16/MODBUS, resynchronising stream decoders for the
+//!   master ([`modbus::decode_response`]) and the device ([`modbus::decode_request`]) side,
+//!   and the t1.5/t3.5 silences per baud rate.
 //! - [`profile`]: drive models described as TOML data — the control table (registers with
 //!   type, access, limits and SI scale), which register plays which [`profile::Role`],
 //!   operating mode values, the safe-stop action and an optional motor model — with
@@ -16,4 +20,5 @@
 
 pub mod dxl1;
 pub mod dxl2;
+pub mod modbus;
 pub mod profile;
