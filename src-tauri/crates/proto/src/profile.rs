@@ -12,6 +12,9 @@
 //! vendor = "ROBOTIS"
 //! protocol = "dynamixel2"          # dynamixel2 | dynamixel1 | feetech | modbus-rtu
 //! model_number = 1020
+//! enable = "flag"                  # flag (default) | cia402: how torque_enable is driven
+//! word_order = "high-first"        # modbus-rtu only: 32-bit values, high-first (default)
+//!                                  # or low-first
 //!
 //! [roles]                          # role = register name; see `Role` for the keys
 //! torque_enable = "Torque Enable"
@@ -23,7 +26,7 @@
 //! velocity = 1
 //!
 //! [safe_stop]
-//! action = "torque-off"
+//! action = "torque-off"            # torque-off | quick-stop | disable-voltage
 //!
 //! [motor]                          # optional; SI units at the output shaft
 //! supply_voltage = 12.0
@@ -43,7 +46,26 @@
 //! persistent = false               # EEPROM; default false
 //! default = 0                      # initial raw value; default 0
 //! description = "…"                # optional
+//! table = "holding"                # modbus-rtu only: holding (default) | input
+//! word_order = "low-first"         # modbus-rtu only: overrides [drive] word_order
 //! ```
+//!
+//! # Modbus profiles
+//!
+//! For `protocol = "modbus-rtu"` an address is a 16-bit register number as sent on the wire
+//! (0-based) rather than a byte address, and sizes count registers: `u16`/`i16` take one,
+//! `u32`/`i32` two, with the word order of `word_order` (bytes within a register are always
+//! big-endian, as Modbus sends them); 8-bit types are refused. Holding and input registers
+//! are separate address spaces ([`AddressSpace`]); input registers are read-only. Use
+//! [`Register::encode_words`] and [`Register::decode_words`] for these registers.
+//!
+//! # CiA 402 drives
+//!
+//! With `enable = "cia402"` the drive follows the CiA 402 power state machine
+//! ([`crate::cia402`]): the `torque_enable` role names the controlword (enabled by the
+//! sequence Shutdown, Switch On, Enable Operation rather than by writing 1), the
+//! `status_word` role is required, and the safe stop is a controlword command
+//! (`quick-stop` or `disable-voltage`, see [`SafeStop`]).
 //!
 //! [`Profile::parse`] rejects unknown keys and inconsistent data with the file name, the
 //! line of the offending entry and the reason: see [`ProfileError`].
@@ -191,6 +213,80 @@ impl Access {
     }
 }
 
+/// The address space a register lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AddressSpace {
+    /// A byte-addressed control table (DYNAMIXEL, Feetech): addresses count bytes.
+    Bytes,
+    /// Modbus holding registers (read with 03, written with 06/16): addresses count
+    /// 16-bit registers (`table = "holding"`, the default in Modbus profiles).
+    Holding,
+    /// Modbus input registers (read-only, read with 04; `table = "input"`).
+    Input,
+}
+
+impl AddressSpace {
+    /// The TOML name (`"bytes"`, `"holding"`, `"input"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            AddressSpace::Bytes => "bytes",
+            AddressSpace::Holding => "holding",
+            AddressSpace::Input => "input",
+        }
+    }
+}
+
+/// Which register of a 32-bit Modbus value comes first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WordOrder {
+    /// The high 16 bits at the lower address (`"high-first"`; most drives, the default).
+    #[default]
+    HighFirst,
+    /// The low 16 bits at the lower address (`"low-first"`, e.g. Kinco).
+    LowFirst,
+}
+
+impl WordOrder {
+    /// The TOML name.
+    pub fn name(self) -> &'static str {
+        match self {
+            WordOrder::HighFirst => "high-first",
+            WordOrder::LowFirst => "low-first",
+        }
+    }
+
+    /// The order with this TOML name.
+    pub fn from_name(name: &str) -> Option<WordOrder> {
+        [WordOrder::HighFirst, WordOrder::LowFirst]
+            .into_iter()
+            .find(|order| order.name() == name)
+    }
+}
+
+/// How DriveDeck powers the drive through the `torque_enable` role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Enable {
+    /// Write 1 to enable, 0 to let the motor go limp (`"flag"`, the default).
+    #[default]
+    Flag,
+    /// The register is a CiA 402 controlword; enabling walks the power state machine
+    /// (`"cia402"`, see [`crate::cia402`]).
+    Cia402,
+}
+
+impl Enable {
+    /// The TOML name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Enable::Flag => "flag",
+            Enable::Cia402 => "cia402",
+        }
+    }
+}
+
 /// One entry of a drive's control table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Register {
@@ -217,6 +313,10 @@ pub struct Register {
     pub default: i64,
     /// Free text.
     pub description: Option<String>,
+    /// Which address space the register is in (TOML key `table` for Modbus profiles).
+    pub space: AddressSpace,
+    /// Order of the two registers of a 32-bit value in a Modbus profile (unused otherwise).
+    pub word_order: WordOrder,
 }
 
 impl Register {
@@ -225,9 +325,61 @@ impl Register {
         self.ty.size()
     }
 
-    /// One past the last byte's address.
+    /// Size in address units of its [`AddressSpace`]: bytes in a control table, 16-bit
+    /// registers for Modbus.
+    pub fn span(&self) -> usize {
+        match self.space {
+            AddressSpace::Bytes => self.size(),
+            AddressSpace::Holding | AddressSpace::Input => self.size().div_ceil(2),
+        }
+    }
+
+    /// One past the last address (in the units of [`Register::span`]).
     pub fn end(&self) -> usize {
-        usize::from(self.address) + self.size()
+        usize::from(self.address) + self.span()
+    }
+
+    /// `raw` as the Modbus registers that hold it: one for 16-bit types, two for 32-bit
+    /// types in [`Register::word_order`] (two's complement, higher bits dropped: use
+    /// [`Register::check`] first). 8-bit types take one register, zero- or sign-extended.
+    pub fn encode_words(&self, raw: i64) -> Vec<u16> {
+        match self.ty {
+            RegType::U8 | RegType::U16 => vec![raw as u16],
+            RegType::I8 => vec![raw as i8 as i16 as u16],
+            RegType::I16 => vec![raw as i16 as u16],
+            RegType::U32 | RegType::I32 => {
+                let value = raw as u32;
+                let (high, low) = ((value >> 16) as u16, value as u16);
+                match self.word_order {
+                    WordOrder::HighFirst => vec![high, low],
+                    WordOrder::LowFirst => vec![low, high],
+                }
+            }
+        }
+    }
+
+    /// The raw value held by the first [`Register::span`] Modbus registers of `words` (see
+    /// [`Register::encode_words`]); `None` if `words` is too short.
+    pub fn decode_words(&self, words: &[u16]) -> Option<i64> {
+        Some(match self.ty {
+            RegType::U8 => (*words.first()? as u8).into(),
+            RegType::I8 => (*words.first()? as i8).into(),
+            RegType::U16 => (*words.first()?).into(),
+            RegType::I16 => (*words.first()? as i16).into(),
+            RegType::U32 | RegType::I32 => {
+                let (first, second) = (*words.first()?, *words.get(1)?);
+                let (high, low) = match self.word_order {
+                    WordOrder::HighFirst => (first, second),
+                    WordOrder::LowFirst => (second, first),
+                };
+                let value = u32::from(high) << 16 | u32::from(low);
+                if self.ty == RegType::I32 {
+                    (value as i32).into()
+                } else {
+                    value.into()
+                }
+            }
+        })
     }
 
     /// The raw values that may be written: the type's range narrowed by `min` and `max`.
@@ -331,11 +483,13 @@ pub enum Role {
     ReturnDelay,
     /// Communication watchdog (optional).
     BusWatchdog,
+    /// CiA 402 statusword (required with `enable = "cia402"`, else optional).
+    StatusWord,
 }
 
 impl Role {
     /// Every role.
-    pub const ALL: [Role; 13] = [
+    pub const ALL: [Role; 14] = [
         Role::TorqueEnable,
         Role::OperatingMode,
         Role::GoalPosition,
@@ -349,6 +503,7 @@ impl Role {
         Role::CurrentLimit,
         Role::ReturnDelay,
         Role::BusWatchdog,
+        Role::StatusWord,
     ];
 
     /// The key in the `[roles]` table, e.g. `"torque_enable"`.
@@ -367,24 +522,27 @@ impl Role {
             Role::CurrentLimit => "current_limit",
             Role::ReturnDelay => "return_delay",
             Role::BusWatchdog => "bus_watchdog",
+            Role::StatusWord => "status_word",
         }
     }
 
-    /// Whether a profile for `protocol` must map this role.
+    /// Whether a profile for `protocol` must map this role (a CiA 402 profile must also
+    /// map [`Role::StatusWord`]).
+    ///
+    /// Modbus drives have no return delay register, and temperature is often not on the
+    /// bus, so those two are optional there.
     pub fn is_required(self, protocol: Protocol) -> bool {
-        match protocol {
-            Protocol::Dynamixel2 | Protocol::Feetech | Protocol::ModbusRtu => {
-                self != Role::BusWatchdog
-            }
-            Protocol::Dynamixel1 => !matches!(
-                self,
-                Role::BusWatchdog
-                    | Role::OperatingMode
-                    | Role::PresentCurrent
-                    | Role::HardwareError
-                    | Role::VelocityLimit
-                    | Role::CurrentLimit
-            ),
+        match self {
+            Role::BusWatchdog | Role::StatusWord => false,
+            Role::ReturnDelay | Role::PresentTemperature => protocol != Protocol::ModbusRtu,
+            // Protocol 1.0 servos have no mode register (wheel mode is both angle limits
+            // at 0), no current sensing, and report errors only in status packets.
+            Role::OperatingMode
+            | Role::PresentCurrent
+            | Role::HardwareError
+            | Role::VelocityLimit
+            | Role::CurrentLimit => protocol != Protocol::Dynamixel1,
+            _ => true,
         }
     }
 
@@ -414,18 +572,51 @@ pub struct Modes {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SafeStop {
-    /// Write 0 to the torque-enable register (`"torque-off"`).
+    /// Write 0 to the torque-enable register (`"torque-off"`; needs `enable = "flag"`):
+    /// the motor goes limp at once.
     TorqueOff,
+    /// CiA 402 Quick Stop (`"quick-stop"`; needs `enable = "cia402"`): write
+    /// [`crate::cia402::controlword::QUICK_STOP`] to the controlword. The drive brakes
+    /// along its quick-stop ramp (its quick stop option code, 605Ah, says how) and then,
+    /// by default, removes power: a controlled stop rather than a coast.
+    QuickStop,
+    /// CiA 402 Disable Voltage (`"disable-voltage"`; needs `enable = "cia402"`): write
+    /// [`crate::cia402::controlword::DISABLE_VOLTAGE`]; the power stage is switched off at
+    /// once and the motor coasts, as with `torque-off`.
+    DisableVoltage,
 }
 
 impl SafeStop {
     /// Every action.
-    pub const ALL: [SafeStop; 1] = [SafeStop::TorqueOff];
+    pub const ALL: [SafeStop; 3] = [
+        SafeStop::TorqueOff,
+        SafeStop::QuickStop,
+        SafeStop::DisableVoltage,
+    ];
 
-    /// The TOML name (`"torque-off"`).
+    /// The TOML name (`"torque-off"` …).
     pub fn name(self) -> &'static str {
         match self {
             SafeStop::TorqueOff => "torque-off",
+            SafeStop::QuickStop => "quick-stop",
+            SafeStop::DisableVoltage => "disable-voltage",
+        }
+    }
+
+    /// How the drive must be enabled for this action to apply.
+    pub fn enable(self) -> Enable {
+        match self {
+            SafeStop::TorqueOff => Enable::Flag,
+            SafeStop::QuickStop | SafeStop::DisableVoltage => Enable::Cia402,
+        }
+    }
+
+    /// The raw value written to the `torque_enable` register to stop.
+    pub fn value(self) -> i64 {
+        match self {
+            SafeStop::TorqueOff => 0,
+            SafeStop::QuickStop => crate::cia402::controlword::QUICK_STOP.into(),
+            SafeStop::DisableVoltage => crate::cia402::controlword::DISABLE_VOLTAGE.into(),
         }
     }
 }
@@ -508,6 +699,10 @@ pub struct Profile {
     pub protocol: Protocol,
     /// Model number as reported by the drive (e.g. in a Ping answer).
     pub model_number: u16,
+    /// How the `torque_enable` role powers the drive.
+    pub enable: Enable,
+    /// Default order of 32-bit values' registers (Modbus profiles; `high-first` otherwise).
+    pub word_order: WordOrder,
     /// The control table, in file order.
     pub registers: Vec<Register>,
     /// Operating-mode values.
@@ -538,13 +733,16 @@ impl Profile {
         let ctx = Ctx { text, source };
         let raw: RawProfile =
             toml::from_str(text).map_err(|e| ctx.error_at(e.span(), e.message().trim()))?;
-        let registers = ctx.registers(&raw.registers)?;
-        let roles = ctx.roles(&raw.roles, &registers, raw.drive.protocol)?;
+        let protocol = *raw.drive.protocol.get_ref();
+        let enable = ctx.enable(&raw.drive)?;
+        let word_order = ctx.drive_word_order(&raw.drive)?;
+        let registers = ctx.registers(&raw.registers, protocol, word_order)?;
+        let roles = ctx.roles(&raw.roles, &registers, protocol, enable)?;
         let modes = ctx.modes(
             &raw.modes,
             roles.get(&Role::OperatingMode).map(|&(i, _)| &registers[i]),
         )?;
-        let safe_stop = ctx.safe_stop(&raw.safe_stop)?;
+        let safe_stop = ctx.safe_stop(&raw.safe_stop, enable)?;
         let motor = raw
             .motor
             .as_ref()
@@ -553,8 +751,10 @@ impl Profile {
         Ok(Profile {
             name: raw.drive.name,
             vendor: raw.drive.vendor,
-            protocol: raw.drive.protocol,
+            protocol,
             model_number: raw.drive.model_number,
+            enable,
+            word_order,
             registers,
             modes,
             safe_stop,
@@ -595,7 +795,8 @@ impl Profile {
             .filter_map(|role| self.role(role).map(|register| (role, register)))
     }
 
-    /// Size of the control table: the largest `address + size`.
+    /// Size of the control table: the largest [`Register::end`] (bytes, or registers for
+    /// Modbus profiles, holding and input alike).
     pub fn table_len(&self) -> usize {
         self.registers.iter().map(Register::end).max().unwrap_or(0)
     }
@@ -664,8 +865,10 @@ struct RawProfile {
 struct RawDrive {
     name: String,
     vendor: String,
-    protocol: Protocol,
+    protocol: Spanned<Protocol>,
     model_number: u16,
+    enable: Option<Spanned<String>>,
+    word_order: Option<Spanned<String>>,
 }
 
 type RoleEntry = Option<Spanned<String>>;
@@ -686,6 +889,7 @@ struct RawRoles {
     current_limit: RoleEntry,
     return_delay: RoleEntry,
     bus_watchdog: RoleEntry,
+    status_word: RoleEntry,
 }
 
 impl RawRoles {
@@ -704,6 +908,7 @@ impl RawRoles {
             Role::CurrentLimit => &self.current_limit,
             Role::ReturnDelay => &self.return_delay,
             Role::BusWatchdog => &self.bus_watchdog,
+            Role::StatusWord => &self.status_word,
         }
     }
 }
@@ -759,6 +964,8 @@ struct RawRegister {
     persistent: bool,
     default: Option<Spanned<i64>>,
     description: Option<String>,
+    table: Option<Spanned<String>>,
+    word_order: Option<Spanned<String>>,
 }
 
 /// The text being parsed, for turning spans into lines.
@@ -789,7 +996,13 @@ impl Ctx<'_> {
         }
     }
 
-    fn registers(&self, raws: &[RawRegister]) -> Result<Vec<Register>, ProfileError> {
+    fn registers(
+        &self,
+        raws: &[RawRegister],
+        protocol: Protocol,
+        word_order: WordOrder,
+    ) -> Result<Vec<Register>, ProfileError> {
+        let modbus = protocol == Protocol::ModbusRtu;
         let mut registers: Vec<Register> = Vec::with_capacity(raws.len());
         let mut address_lines: Vec<usize> = Vec::with_capacity(raws.len());
         let mut name_lines: HashMap<&str, usize> = HashMap::new();
@@ -815,6 +1028,46 @@ impl Ctx<'_> {
                     ),
                 )
             })?;
+            if modbus && ty.size() == 1 {
+                return Err(self.error(
+                    raw.ty.span(),
+                    format!(
+                        "type {ty} of \"{name}\": Modbus registers are 16-bit words, use u16, i16, u32 or i32"
+                    ),
+                ));
+            }
+            let space = match &raw.table {
+                Some(table) if !modbus => {
+                    return Err(self.error(
+                        table.span(),
+                        format!("`table` of \"{name}\" applies only to modbus-rtu profiles"),
+                    ));
+                }
+                None if modbus => AddressSpace::Holding,
+                None => AddressSpace::Bytes,
+                Some(table) => match table.get_ref().as_str() {
+                    "holding" => AddressSpace::Holding,
+                    "input" => AddressSpace::Input,
+                    other => {
+                        return Err(self.error(
+                            table.span(),
+                            format!(
+                                "unknown table \"{other}\" in \"{name}\" (expected holding or input)"
+                            ),
+                        ));
+                    }
+                },
+            };
+            let word_order = match &raw.word_order {
+                None => word_order,
+                Some(order) if !modbus => {
+                    return Err(self.error(
+                        order.span(),
+                        format!("`word_order` of \"{name}\" applies only to modbus-rtu profiles"),
+                    ));
+                }
+                Some(order) => self.word_order(order)?,
+            };
             let access = Access::from_name(raw.access.get_ref()).ok_or_else(|| {
                 self.error(
                     raw.access.span(),
@@ -881,7 +1134,17 @@ impl Ctx<'_> {
                 persistent: raw.persistent,
                 default: raw.default.as_ref().map_or(0, |default| *default.get_ref()),
                 description: raw.description.clone(),
+                space,
+                word_order,
             };
+            if space == AddressSpace::Input && access.is_writable() {
+                return Err(self.error(
+                    raw.access.span(),
+                    format!(
+                        "\"{name}\" is an input register, which is read-only: access must be \"r\""
+                    ),
+                ));
+            }
             if let Err(why) = register.check(register.default) {
                 let (span, hint) = match &raw.default {
                     Some(default) => (default.span(), ""),
@@ -892,16 +1155,18 @@ impl Ctx<'_> {
 
             let address_line = self.line(raw.address.span().start);
             if register.end() > 1 << 16 {
+                let unit = if modbus { "registers" } else { "bytes" };
                 return Err(self.error(
                     raw.address.span(),
                     format!(
-                        "\"{name}\" at address {address} with {} bytes ends beyond address 65535",
-                        register.size()
+                        "\"{name}\" at address {address} with {} {unit} ends beyond address 65535",
+                        register.span()
                     ),
                 ));
             }
             for (other, other_line) in registers.iter().zip(&address_lines) {
-                if usize::from(register.address) < other.end()
+                if other.space == register.space
+                    && usize::from(register.address) < other.end()
                     && usize::from(other.address) < register.end()
                 {
                     return Err(self.error(
@@ -928,10 +1193,17 @@ impl Ctx<'_> {
         raw: &Spanned<RawRoles>,
         registers: &[Register],
         protocol: Protocol,
+        enable: Enable,
     ) -> Result<HashMap<Role, (usize, String)>, ProfileError> {
         let mut roles = HashMap::new();
         for role in Role::ALL {
             let Some(entry) = raw.get_ref().entry(role) else {
+                if role == Role::StatusWord && enable == Enable::Cia402 {
+                    return Err(self.error(
+                        raw.span(),
+                        "missing role status_word in [roles], required with enable = \"cia402\"",
+                    ));
+                }
                 if role.is_required(protocol) {
                     return Err(self.error(
                         raw.span(),
@@ -985,17 +1257,67 @@ impl Ctx<'_> {
         })
     }
 
-    fn safe_stop(&self, raw: &RawSafeStop) -> Result<SafeStop, ProfileError> {
+    fn safe_stop(&self, raw: &RawSafeStop, enable: Enable) -> Result<SafeStop, ProfileError> {
         let name = raw.action.get_ref();
-        SafeStop::ALL
+        let action = SafeStop::ALL
             .into_iter()
             .find(|action| action.name() == name)
             .ok_or_else(|| {
                 self.error(
                     raw.action.span(),
-                    format!("unknown safe_stop action \"{name}\" (expected torque-off)"),
+                    format!(
+                        "unknown safe_stop action \"{name}\" (expected torque-off, quick-stop or disable-voltage)"
+                    ),
                 )
-            })
+            })?;
+        if action.enable() != enable {
+            return Err(self.error(
+                raw.action.span(),
+                format!(
+                    "safe_stop action {name} needs enable = \"{}\", but the drive has enable = \"{}\"",
+                    action.enable().name(),
+                    enable.name()
+                ),
+            ));
+        }
+        Ok(action)
+    }
+
+    fn enable(&self, raw: &RawDrive) -> Result<Enable, ProfileError> {
+        let Some(enable) = &raw.enable else {
+            return Ok(Enable::Flag);
+        };
+        match enable.get_ref().as_str() {
+            "flag" => Ok(Enable::Flag),
+            "cia402" => Ok(Enable::Cia402),
+            other => Err(self.error(
+                enable.span(),
+                format!("unknown enable \"{other}\" (expected flag or cia402)"),
+            )),
+        }
+    }
+
+    fn drive_word_order(&self, raw: &RawDrive) -> Result<WordOrder, ProfileError> {
+        match &raw.word_order {
+            None => Ok(WordOrder::HighFirst),
+            Some(order) if *raw.protocol.get_ref() != Protocol::ModbusRtu => Err(self.error(
+                order.span(),
+                "`word_order` applies only to modbus-rtu profiles",
+            )),
+            Some(order) => self.word_order(order),
+        }
+    }
+
+    fn word_order(&self, raw: &Spanned<String>) -> Result<WordOrder, ProfileError> {
+        WordOrder::from_name(raw.get_ref()).ok_or_else(|| {
+            self.error(
+                raw.span(),
+                format!(
+                    "unknown word_order \"{}\" (expected high-first or low-first)",
+                    raw.get_ref()
+                ),
+            )
+        })
     }
 
     fn motor(&self, raw: &RawMotor) -> Result<MotorSpec, ProfileError> {

@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use drivedeck_proto::profile::{
-    Access, MotorSpec, Profile, ProfileError, Protocol, RegType, Register, Role, SafeStop,
+    Access, AddressSpace, MotorSpec, Profile, ProfileError, Protocol, RegType, Register, Role,
+    SafeStop, WordOrder,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -69,7 +70,12 @@ fn builtin_roles_are_at_the_manual_addresses() {
             "{role:?}"
         );
     }
-    assert_eq!(profile.roles().count(), Role::ALL.len());
+    assert_eq!(
+        profile.roles().count(),
+        Role::ALL.len() - 1,
+        "every role but the CiA 402 statusword"
+    );
+    assert_eq!(profile.role(Role::StatusWord), None);
     assert_eq!(profile.role(Role::GoalPosition).unwrap().size(), 4);
 }
 
@@ -215,6 +221,8 @@ fn register(ty: RegType, scale: f64) -> Register {
         persistent: false,
         default: 0,
         description: None,
+        space: AddressSpace::Bytes,
+        word_order: WordOrder::HighFirst,
     }
 }
 
@@ -713,7 +721,19 @@ fn rejects_missing_required_role() {
     for role in Role::ALL {
         assert_eq!(
             role.is_required(Protocol::Dynamixel2),
-            role != Role::BusWatchdog,
+            role != Role::BusWatchdog && role != Role::StatusWord,
+            "{role:?}"
+        );
+        // Modbus drives have no return delay, and not all report a temperature.
+        let optional_on_modbus = [
+            Role::BusWatchdog,
+            Role::StatusWord,
+            Role::ReturnDelay,
+            Role::PresentTemperature,
+        ];
+        assert_eq!(
+            role.is_required(Protocol::ModbusRtu),
+            !optional_on_modbus.contains(&role),
             "{role:?}"
         );
     }
@@ -808,7 +828,8 @@ fn rejects_unknown_safe_stop_action() {
         fails(&text),
         (
             26,
-            "unknown safe_stop action \"brake\" (expected torque-off)".to_owned()
+            "unknown safe_stop action \"brake\" (expected torque-off, quick-stop or disable-voltage)"
+                .to_owned()
         )
     );
 }

@@ -77,7 +77,11 @@ fn roles_are_at_the_documented_addresses() {
         None,
         "the STS3215 has none"
     );
-    assert_eq!(profile.roles().count(), Role::ALL.len() - 1);
+    assert_eq!(
+        profile.roles().count(),
+        Role::ALL.len() - 2,
+        "no watchdog, no statusword"
+    );
 }
 
 #[test]

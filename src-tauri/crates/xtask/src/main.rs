@@ -2,8 +2,12 @@
 //!
 //! - `cargo xtask run [-- ARGS]`: set up, build, open the app on the simulated rig.
 //! - `cargo xtask test`: set up, then every check and test: rustfmt, clippy, the Rust
-//!   tests (unit, integration, engine ⇄ simulator over a pty), the UI's unit tests, and
-//!   the end-to-end tests of the real app window under Xvfb through WebDriver.
+//!   tests (unit, integration, engine ⇄ simulator over a pty), the UI's unit tests, the
+//!   end-to-end tests of the real app window under Xvfb through WebDriver, and a short
+//!   fuzzing run (5 s per target).
+//! - `cargo xtask fuzz [SECONDS]`: every fuzz target (the codecs and the profile parser,
+//!   `src-tauri/crates/proto/fuzz`) for SECONDS each, 10 by default; installs cargo-fuzz
+//!   first if it is missing.
 //! - `cargo xtask setup`: only the set-up both of them start with.
 //!
 //! Set-up installs what a fresh Debian/Ubuntu machine lacks: the apt packages Tauri and
@@ -219,7 +223,95 @@ fn test() -> Result {
             .env("DRIVEDECK_APP", target_dir().join("debug/drivedeck"))
             .current_dir(root()),
         600,
-    ))
+    ))?;
+    fuzz(CI_FUZZ_SECONDS)
+}
+
+/// Seconds per fuzz target in `cargo xtask test`: enough to catch a shallow crash on
+/// every CI run; `cargo xtask fuzz 600` is the longer run on demand.
+const CI_FUZZ_SECONDS: u32 = 5;
+
+/// Seconds per fuzz target in `cargo xtask fuzz` without an argument.
+const DEFAULT_FUZZ_SECONDS: u32 = 10;
+
+/// The crate whose `fuzz/` directory holds the fuzz targets.
+fn fuzzed_crate() -> PathBuf {
+    root().join("src-tauri/crates/proto")
+}
+
+/// `cargo fuzz …` in the fuzzed crate. cargo-fuzz needs nightly features (sanitizers,
+/// `-Z` flags); RUSTC_BOOTSTRAP lets the stable toolchain provide them.
+fn cargo_fuzz() -> Command {
+    let mut cmd = cargo();
+    cmd.arg("fuzz")
+        .env("RUSTC_BOOTSTRAP", "1")
+        .current_dir(fuzzed_crate());
+    cmd
+}
+
+/// Every fuzz target for `seconds` each. Findings land in `target/fuzz/artifacts/<target>/`;
+/// the corpus grows in `target/fuzz/corpus/<target>/`, seeded from `fuzz/seeds/<target>/`
+/// (and `profiles/` for the profile parser).
+fn fuzz(seconds: u32) -> Result {
+    if output(cargo_fuzz().arg("--version")).is_none() {
+        step("installing cargo-fuzz (once per machine)");
+        run(cargo().args(["install", "cargo-fuzz", "--locked"]))?;
+    }
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+        .join("fuzz");
+    let listed = output(cargo_fuzz().arg("list"))
+        .ok_or("`cargo fuzz list` failed in src-tauri/crates/proto")?;
+    let targets: Vec<&str> = listed
+        .lines()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect();
+    if targets.is_empty() {
+        return Err("no fuzz targets found in src-tauri/crates/proto/fuzz".into());
+    }
+    step(&format!("building {} fuzz targets", targets.len()));
+    run(&mut bounded(
+        cargo_fuzz()
+            .arg("build")
+            .arg("--target-dir")
+            .arg(&target_dir),
+        1800,
+    ))?;
+    for target in targets {
+        step(&format!("fuzzing {target} for {seconds} s"));
+        let corpus = target_dir.join("corpus").join(target);
+        let artifacts = target_dir.join("artifacts").join(target);
+        for dir in [&corpus, &artifacts] {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        let mut cmd = cargo_fuzz();
+        cmd.args(["run", "--target-dir"])
+            .arg(&target_dir)
+            .arg(target)
+            .arg(&corpus);
+        // Seeds: the specifications' example frames, and the shipped profiles for the
+        // profile parser.
+        let seeds = [
+            fuzzed_crate().join("fuzz/seeds").join(target),
+            fuzzed_crate().join("profiles"),
+        ];
+        let wanted = |dir: &Path| dir.ends_with("profiles") == target.starts_with("profile");
+        cmd.args(seeds.iter().filter(|dir| wanted(dir) && dir.is_dir()))
+            .arg("--")
+            .arg(format!("-max_total_time={seconds}"))
+            .arg(format!("-artifact_prefix={}/", artifacts.display()));
+        // The run stops itself after `seconds`; the bound catches a hang in a target.
+        run(&mut bounded(&mut cmd, seconds + 120)).map_err(|e| {
+            format!(
+                "{e}\nfuzz target {target} failed: the crashing input is in {}",
+                artifacts.display()
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// The same command under coreutils `timeout`: killed after `seconds`, so a hang fails
@@ -255,7 +347,15 @@ fn main() -> ExitCode {
             app_run(&rest)
         }
         Some("test") => test(),
-        _ => Err("usage: cargo xtask (run [-- APP ARGS] | test | setup)".into()),
+        Some("fuzz") => match args.get(1).map(|s| s.parse::<u32>()) {
+            None => fuzz(DEFAULT_FUZZ_SECONDS),
+            Some(Ok(seconds)) if seconds > 0 => fuzz(seconds),
+            Some(_) => Err(format!(
+                "fuzz: SECONDS must be a positive whole number, not {:?}",
+                args[1]
+            )),
+        },
+        _ => Err("usage: cargo xtask (run [-- APP ARGS] | test | fuzz [SECONDS] | setup)".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
