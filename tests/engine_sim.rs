@@ -2,6 +2,7 @@
 
 use drivedeck_domain::{Command, DriveMode, DriveRef, JobState, Target};
 use drivedeck_engine::{Engine, EngineConfig, EngineError};
+use drivedeck_proto::profile::Protocol;
 use drivedeck_store::{JobFilter, Reader};
 use std::f64::consts::FRAC_PI_2;
 use std::time::Duration;
@@ -36,7 +37,10 @@ async fn enable(engine: &Engine, drive: DriveRef) -> JobState {
 
 async fn rig(dir: &tempfile::TempDir) -> Engine {
     let engine = Engine::start(EngineConfig::new(dir.path().join("e2e.db"))).expect("engine");
-    let link = engine.connect_sim_rig(&[1, 2]).await.expect("sim rig");
+    let link = engine
+        .connect_sim_rig(Protocol::Dynamixel2, &[1, 2])
+        .await
+        .expect("sim rig");
     assert_eq!(link, 1);
     engine
 }
@@ -373,7 +377,10 @@ async fn silent_ui_gets_the_drives_stopped_at_the_simulator_and_never_re_enabled
     let mut config = EngineConfig::new(dir.path().join("hb.db"));
     config.heartbeat_timeout = Some(Duration::from_millis(300));
     let engine = Engine::start(config).expect("engine");
-    engine.connect_sim_rig(&[1, 2]).await.expect("rig");
+    engine
+        .connect_sim_rig(Protocol::Dynamixel2, &[1, 2])
+        .await
+        .expect("rig");
     let torque = |engine: &Engine| {
         engine
             .inspect_sim(1, |drives| {

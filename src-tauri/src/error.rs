@@ -31,7 +31,8 @@ impl From<EngineError> for IpcError {
             EngineError::Submit(SubmitError::UnknownDrive(_)) => "notFound",
             EngineError::Submit(SubmitError::Invalid(_)) => "invalid",
             EngineError::Submit(SubmitError::LinkDown(_)) | EngineError::Link(_) => "link",
-            EngineError::Rig(_) => "link",
+            EngineError::Rig(_) | EngineError::Scan(_) | EngineError::Ports(_) => "link",
+            EngineError::Invalid(_) => "invalid",
             EngineError::Store(_) => "store",
         };
         IpcError::new(kind, e.to_string())

@@ -62,7 +62,9 @@ pub fn run() {
                 let engine = Engine::start(config)?;
                 let settings::Connection::Sim { ids } = settings::connection(&handle);
                 let ids = if ids.is_empty() { vec![1, 2] } else { ids };
-                engine.connect_sim_rig(&ids).await?;
+                engine
+                    .connect_sim_rig(drivedeck_engine::Protocol::Dynamixel2, &ids)
+                    .await?;
                 if let Err(e) =
                     settings::set_connection(&handle, &settings::Connection::Sim { ids })
                 {

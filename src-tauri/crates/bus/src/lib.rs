@@ -4,18 +4,24 @@
 //!   bus knows of the drive (its profile limits, its mode) and refuses bad ones before
 //!   anything reaches the wire; accepted commands become jobs with a [`JobHandle`].
 //! - [`link`]: one actor per link owns the port, runs jobs in order, sends an E-stop
-//!   ahead of everything, and polls telemetry between jobs.
-//! - [`dxl2`]: what Dynamixel Protocol 2.0 means for a link: requests for each command,
-//!   telemetry via Sync Read, hardware-error decoding.
+//!   ahead of everything, and polls telemetry between jobs — the same actor for every
+//!   protocol.
+//! - [`protocol`]: what each wire protocol (DYNAMIXEL 2.0, DYNAMIXEL 1.0, Feetech,
+//!   Modbus RTU) means for a link, behind one interface: requests, replies, timing,
+//!   broadcast, error bits, sign encodings.
+//! - [`scan`]: discovery — which drives answer on a port, at which protocol and baud.
+//! - [`ports`]: the serial ports of this machine, with their USB identities.
 //! - [`job`]: a job's handle and its lifecycle bookkeeping.
 //! - [`health`]: round trips, errors and poll rate per link and drive; FTDI latency.
 //! - [`supervisor`]: the heartbeat watch that stops the drives when the UI goes silent.
 //! - [`EventSink`]: where the bus reports what happened (the query store, in the app).
 
-pub mod dxl2;
 pub mod health;
 pub mod job;
 pub mod link;
+pub mod ports;
+pub mod protocol;
+pub mod scan;
 pub mod supervisor;
 
 pub use job::JobHandle;

@@ -1,27 +1,35 @@
 //! A link: one port, one protocol, one or more drives, and the actor that owns them.
 //!
-//! The actor is the only code that touches the port. Callers talk to it through a
-//! [`LinkHandle`]: jobs go into a FIFO (so writes to a drive keep their order), E-stops
-//! into a separate channel the actor always looks at first. Between jobs the actor polls
-//! telemetry (Sync Read of present current/velocity/position) at the configured rate
-//! and the drives' state (torque, hardware error) at a lower one, and emits both as
-//! events. A transaction writes one request and reads replies until the expected
-//! number arrived or the reply timeout passed; a corrupt or missing reply fails the job
-//! (after one retry), it never wedges the link. An I/O error means the link is lost:
-//! every queued job fails with that reason and the actor stops.
+//! The actor is the only code that touches the port, and it is the same for every
+//! protocol: what a protocol means (frames, replies, timing, broadcast, error bits) comes
+//! from the link's [`LinkProtocol`]. Callers talk to the actor through a [`LinkHandle`]:
+//! jobs go into a FIFO (so writes to a drive keep their order), E-stops into a separate
+//! channel the actor always looks at first. Between jobs the actor polls telemetry
+//! (present current/velocity/position: one Sync Read where the protocol has it, else
+//! one read per drive) at the configured rate and the drives' state (enabled, fault,
+//! watchdog) at a lower one, and emits both as events. A transaction writes one request
+//! and reads replies until the expected ones arrived or the reply timeout passed (the
+//! wire time of request and replies, the drives' return delays and the configured
+//! allowance); a corrupt or missing reply fails the job (after one retry), it never
+//! wedges the link. An I/O error means the link is lost: every queued job fails with
+//! that reason and the actor reconnects with backoff, never re-enabling a drive.
+//!
+//! Drives whose profile says `enable = "cia402"` are enabled by walking the CiA 402
+//! state machine (Shutdown, Switch On, Enable Operation, with a Fault Reset first when
+//! the drive is in Fault), and their state is read from the statusword.
 
-use crate::dxl2::{self, Span};
 use crate::health::LinkHealth;
 use crate::job::Job;
+use crate::protocol::{self, Block, Identity, LinkProtocol, Reply};
 use crate::{EventSink, SubmitError};
 use bytes::BytesMut;
 use drivedeck_domain::{
     Clock, Command, DriveMode, DriveRef, DriveStatus, Event, JobState, LinkId, Target,
     TelemetrySample,
 };
-use drivedeck_proto::dxl2::{Packet, decode, instruction};
-use drivedeck_proto::profile::{Profile, Role};
-use std::collections::{BTreeMap, VecDeque};
+use drivedeck_proto::cia402::{self, State as Cia402State};
+use drivedeck_proto::profile::{Enable, Profile, Protocol, Register, Role};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -37,13 +45,15 @@ pub struct LinkConfig {
     pub port: String,
     /// Baud rate.
     pub baud: u32,
-    /// The drives expected on the bus, by ID, with their model.
+    /// The drives expected on the bus, by ID, with their model. Every profile must speak
+    /// the same protocol: that is the link's protocol.
     pub drives: Vec<(u8, Arc<Profile>)>,
-    /// Telemetry polls per second (all drives in one Sync Read).
+    /// Telemetry polls per second (all drives in one poll).
     pub poll_hz: f64,
-    /// State polls (torque, hardware error) per second.
+    /// State polls (enabled, fault) per second.
     pub state_hz: f64,
-    /// How long to wait for a reply.
+    /// How long to wait for a reply beyond its wire time and the drives' return delays
+    /// (the host's and the adapter's latency, the drive's processing).
     pub reply_timeout: Duration,
     /// Whether the port is a built-in simulator.
     pub simulated: bool,
@@ -56,8 +66,8 @@ pub struct LinkConfig {
 }
 
 impl LinkConfig {
-    /// Defaults for `drives` on `port`: 200 Hz telemetry, 10 Hz state, 50 ms timeout,
-    /// lost after 5 silent exchanges, reconnect backoff 100 ms – 5 s.
+    /// Defaults for `drives` on `port`: 200 Hz telemetry, 10 Hz state, 50 ms reply
+    /// allowance, lost after 5 silent exchanges, reconnect backoff 100 ms – 5 s.
     pub fn new(port: impl Into<String>, baud: u32, drives: Vec<(u8, Arc<Profile>)>) -> Self {
         LinkConfig {
             port: port.into(),
@@ -71,6 +81,23 @@ impl LinkConfig {
             reconnect_min: Duration::from_millis(100),
             reconnect_max: Duration::from_secs(5),
         }
+    }
+
+    /// The protocol the configured drives speak; an error if none are configured or
+    /// their profiles disagree.
+    pub fn protocol(&self) -> Result<Protocol, LinkError> {
+        let mut protocols = self.drives.iter().map(|(_, p)| p.protocol);
+        let first = protocols
+            .next()
+            .ok_or_else(|| LinkError::Config("no drives configured".into()))?;
+        if let Some(other) = protocols.find(|p| *p != first) {
+            return Err(LinkError::Config(format!(
+                "one link carries one protocol, but the drives' profiles speak {} and {}",
+                protocol::protocol_name(first),
+                protocol::protocol_name(other)
+            )));
+        }
+        Ok(first)
     }
 }
 
@@ -100,13 +127,29 @@ pub fn open_serial(port: &str, baud: u32) -> Result<tokio_serial::SerialStream, 
         .open_native_async()
         .map_err(|e| LinkError::Open {
             port: port.to_string(),
-            reason: e.to_string(),
+            reason: open_error_text(port, &e),
         })
+}
+
+/// The operating system's reason, with what to do about the usual ones.
+pub(crate) fn open_error_text(port: &str, error: &tokio_serial::Error) -> String {
+    match error.kind() {
+        tokio_serial::ErrorKind::NoDevice => format!("{error} (is {port} plugged in?)"),
+        tokio_serial::ErrorKind::Io(std::io::ErrorKind::NotFound) => {
+            format!("no such port ({error})")
+        }
+        tokio_serial::ErrorKind::Io(std::io::ErrorKind::PermissionDenied) => format!(
+            "permission denied ({error}); on Linux add yourself to the port's group (usually `dialout`) and log in again"
+        ),
+        _ => error.to_string(),
+    }
 }
 
 struct DriveEntry {
     profile: Arc<Profile>,
     status: DriveStatus,
+    /// How long the drive waits before it answers (its Return Delay Time), as read.
+    return_delay: Duration,
     /// Until when an Enable is allowed (set by an Arm, used up by the Enable).
     armed_until: Option<std::time::Instant>,
 }
@@ -127,6 +170,7 @@ enum Request {
 /// The callers' side of a link actor.
 pub struct LinkHandle {
     id: LinkId,
+    protocol: Arc<dyn LinkProtocol>,
     requests: mpsc::UnboundedSender<Request>,
     estops: mpsc::UnboundedSender<oneshot::Sender<Result<(), String>>>,
     drives: SharedDrives,
@@ -141,6 +185,11 @@ impl LinkHandle {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// The link's protocol.
+    pub fn protocol(&self) -> Protocol {
+        self.protocol.protocol()
     }
 
     /// Whether the link is up (false while it is lost and reconnecting).
@@ -191,7 +240,10 @@ impl LinkHandle {
                     drive.id
                 )))
             }
-            Command::SetTarget { target, .. } => check_target(status, *target),
+            Command::SetTarget { target, .. } => {
+                check_target(status, *target)?;
+                self.check_raw(&entry.profile, *target)
+            }
             Command::Jog {
                 velocity, hold_ms, ..
             } => {
@@ -206,10 +258,20 @@ impl LinkHandle {
                         "jog hold {hold_ms} ms is outside 1 – {MAX_JOG_HOLD_MS} ms"
                     )));
                 }
-                check_target(status, Target::Velocity(*velocity))
+                let target = Target::Velocity(*velocity);
+                check_target(status, target)?;
+                self.check_raw(&entry.profile, target)
             }
             _ => Ok(()),
         }
+    }
+
+    /// The target as the register will hold it must fit the profile's range (the
+    /// register's type, min and max, and its sign encoding).
+    fn check_raw(&self, profile: &Profile, target: Target) -> Result<(), SubmitError> {
+        goal_raw(self.protocol.as_ref(), profile, target)
+            .map(|_| ())
+            .map_err(SubmitError::Invalid)
     }
 
     /// Arms `drive` for [`ARM_WINDOW`]: the next Enable within it is allowed.
@@ -250,6 +312,30 @@ impl LinkHandle {
             let _ = rx.await;
         }
     }
+}
+
+/// The goal register and its raw value for `target`: the SI value in the register's
+/// units, sign-encoded as the protocol does, checked against the profile's range.
+fn goal_raw<'p>(
+    protocol: &dyn LinkProtocol,
+    profile: &'p Profile,
+    target: Target,
+) -> Result<(&'p Register, i64), String> {
+    let (role, si) = match target {
+        Target::Position(rad) => (Role::GoalPosition, rad),
+        Target::Velocity(rad_s) => (Role::GoalVelocity, rad_s),
+    };
+    let register = protocol::role_register(profile, role)?;
+    let value = register.from_si(si).ok_or_else(|| {
+        format!(
+            "{si} {} does not fit {} ({})",
+            register.unit.as_deref().unwrap_or(""),
+            register.name,
+            register.ty
+        )
+    })?;
+    let raw = protocol::to_wire(protocol, profile, register, value)?;
+    Ok((register, raw))
 }
 
 fn check_target(status: &DriveStatus, target: Target) -> Result<(), SubmitError> {
@@ -313,8 +399,20 @@ where
             config.poll_hz
         )));
     }
-    if config.drives.is_empty() {
-        return Err(LinkError::Config("no drives configured".into()));
+    if config.baud == 0 {
+        return Err(LinkError::Config("the baud rate must be positive".into()));
+    }
+    let protocol: Arc<dyn LinkProtocol> = Arc::from(protocol::for_protocol(config.protocol()?));
+    if let Some((bad, _)) = config
+        .drives
+        .iter()
+        .find(|(id, _)| *id == 0 && protocol.protocol() == Protocol::ModbusRtu)
+        .or_else(|| config.drives.iter().find(|(id, _)| *id > protocol.max_id()))
+    {
+        return Err(LinkError::Config(format!(
+            "drive ID {bad} is not an address a {} drive can have",
+            protocol.name()
+        )));
     }
     let (requests, requests_rx) = mpsc::unbounded_channel();
     let (estops, estops_rx) = mpsc::unbounded_channel();
@@ -333,11 +431,15 @@ where
         log::warn!("{warning}");
     }
     let mut actor = Actor {
+        protocol: Arc::clone(&protocol),
         health: Arc::clone(&health),
         jogs: BTreeMap::new(),
         pending_estop: None,
         polls_in_window: 0,
         poll_window_start: Instant::now(),
+        line_free_at: Instant::now(),
+        telemetry_plan: None,
+        state_plan: None,
         id,
         io: Some(io),
         reopen,
@@ -357,6 +459,7 @@ where
     tokio::spawn(actor.run());
     Ok(LinkHandle {
         id,
+        protocol,
         requests,
         estops,
         drives,
@@ -367,6 +470,26 @@ where
 
 /// The fault text of a drive whose Bus Watchdog stopped it.
 const WATCHDOG_TRIPPED: &str = "bus watchdog tripped: the drive heard nothing for too long and stopped (disable, then enable again to clear it)";
+
+/// The roles telemetry reads every poll (present current is optional: DYNAMIXEL 1.0
+/// servos do not measure it, and their samples carry NaN for it).
+const TELEMETRY: [Role; 3] = [
+    Role::PresentCurrent,
+    Role::PresentVelocity,
+    Role::PresentPosition,
+];
+
+/// The roles the state poll reads, those a profile has (the watchdog where there is
+/// one; the statusword of CiA 402 drives, the torque flag of the others).
+const STATE: [Role; 4] = [
+    Role::TorqueEnable,
+    Role::StatusWord,
+    Role::HardwareError,
+    Role::BusWatchdog,
+];
+
+/// How many statusword reads a CiA 402 enable may take before it gives up.
+const CIA402_STEPS: usize = 12;
 
 /// Opens the link's port again after it was lost (`None` for streams that cannot be
 /// reopened, such as in-memory pipes: their link ends when they fail).
@@ -385,7 +508,8 @@ enum Exit {
 enum CommandError {
     /// No valid reply in time, twice.
     NoAnswer(String),
-    /// The drive answered with an error, or with something else than expected.
+    /// The drive answered with an error, or with something else than expected; or the
+    /// request could not be made (nothing was sent).
     Refused(String),
     /// The port failed: the link is lost.
     Io(String),
@@ -404,13 +528,30 @@ impl std::fmt::Display for CommandError {
 #[derive(Debug)]
 enum TxError {
     /// Not every expected reply came in time (those that did are kept).
-    Timeout { partial: Vec<Packet> },
+    Timeout { partial: Vec<Reply> },
     /// The port failed: the link is lost.
     Io(String),
 }
 
+/// One read of a poll: the block, the request, and the drives whose answers it brings.
+struct PlannedRead {
+    block: Block,
+    request: protocol::Request,
+    drives: Vec<(u8, Arc<Profile>)>,
+}
+
+/// The values a poll read from one drive: signed raw values by role, and the alarm
+/// bits its answers carried.
+#[derive(Default)]
+struct Readings {
+    values: HashMap<Role, i64>,
+    alarms: u8,
+    answered: bool,
+}
+
 struct Actor<T> {
     id: LinkId,
+    protocol: Arc<dyn LinkProtocol>,
     /// The port; `None` between a loss and a successful reopen (a serial port is
     /// opened exclusively, so the old handle must be closed before reopening).
     io: Option<T>,
@@ -425,6 +566,13 @@ struct Actor<T> {
     pending_estop: Option<oneshot::Sender<Result<(), String>>>,
     polls_in_window: u32,
     poll_window_start: Instant,
+    /// When the line was last busy (the last byte heard, or a broadcast's turnaround):
+    /// the protocol's silence before a request counts from here.
+    line_free_at: Instant,
+    /// The telemetry poll's reads, made once the drives are known.
+    telemetry_plan: Option<Arc<Vec<PlannedRead>>>,
+    /// The state poll's reads.
+    state_plan: Option<Arc<Vec<PlannedRead>>>,
     rx: BytesMut,
     config: LinkConfig,
     requests: mpsc::UnboundedReceiver<Request>,
@@ -434,6 +582,11 @@ struct Actor<T> {
     drives: SharedDrives,
     sink: Arc<dyn EventSink>,
     clock: Clock,
+}
+
+/// What an enable or disable means for a drive's profile.
+fn is_cia402(profile: &Profile) -> bool {
+    profile.enable == Enable::Cia402
 }
 
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
@@ -453,17 +606,28 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
             .map(|d| Arc::clone(&d.profile))
     }
 
-    /// Pings each configured drive, checks its model, reads its mode and limits.
+    fn link_up_event(&self, at: i64) -> Event {
+        Event::LinkUp {
+            link: self.id,
+            port: self.config.port.clone(),
+            protocol: self.protocol.name().into(),
+            baud: self.config.baud,
+            at,
+        }
+    }
+
+    /// Checks each configured drive's identity, reads its mode, limits and state.
     async fn discover(&mut self) -> Result<(), LinkError> {
         let expected = self.config.drives.clone();
         for (id, profile) in expected {
             match self.read_initial_status(id, &profile).await {
-                Ok(status) => {
+                Ok((status, return_delay)) => {
                     self.write_drives().insert(
                         id,
                         DriveEntry {
                             profile: Arc::clone(&profile),
                             status,
+                            return_delay,
                             armed_until: None,
                         },
                     );
@@ -474,14 +638,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         if self.write_drives().is_empty() {
             return Err(LinkError::NoDrives(self.config.port.clone()));
         }
+        self.plan_polls();
         let at = self.clock.now();
-        self.sink.emit(Event::LinkUp {
-            link: self.id,
-            port: self.config.port.clone(),
-            protocol: "dynamixel2".into(),
-            baud: self.config.baud,
-            at,
-        });
+        self.sink.emit(self.link_up_event(at));
         let statuses: Vec<DriveStatus> = self
             .write_drives()
             .values()
@@ -493,80 +652,300 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         Ok(())
     }
 
-    async fn read_u(&mut self, id: u8, profile: &Profile, role: Role) -> Result<i64, String> {
-        let register = profile
-            .role(role)
-            .ok_or_else(|| format!("profile {} lacks {role:?}", profile.name))?;
-        let request = Packet::read(id, register.address, register.size() as u16);
-        let reply = self
-            .command(&request, id)
-            .await
-            .map_err(|e| e.to_string())?;
-        let status = reply.as_status().ok_or("not a status packet")?;
-        register
-            .decode(status.data)
-            .ok_or_else(|| format!("short reply reading {}", register.name))
+    /// Plans the polls' reads for the drives now known: per model, the roles' registers
+    /// cut into blocks, each read from all the model's drives at once where the protocol
+    /// can (Sync Read), else from each drive.
+    fn plan_polls(&mut self) {
+        self.telemetry_plan = Some(Arc::new(self.plan(&TELEMETRY)));
+        self.state_plan = Some(Arc::new(self.plan(&STATE)));
+    }
+
+    fn plan(&self, roles: &[Role]) -> Vec<PlannedRead> {
+        let mut models: Vec<(Arc<Profile>, Vec<u8>)> = Vec::new();
+        for (id, profile) in self.drive_profiles() {
+            match models
+                .iter_mut()
+                .find(|(p, _)| Arc::ptr_eq(p, &profile) || **p == *profile)
+            {
+                Some((_, ids)) => ids.push(id),
+                None => models.push((profile, vec![id])),
+            }
+        }
+        let mut plan = Vec::new();
+        for (profile, ids) in models {
+            let registers: Vec<&Register> = roles
+                .iter()
+                .filter(|role| **role != Role::TorqueEnable || !is_cia402(&profile))
+                .filter_map(|role| profile.role(*role))
+                .collect();
+            for block in Block::plan(&registers, self.protocol.max_read()) {
+                match self.protocol.read_many(&block, &ids) {
+                    Ok(requests) => {
+                        for request in requests {
+                            let drives = request
+                                .expect
+                                .iter()
+                                .map(|id| (*id, Arc::clone(&profile)))
+                                .collect();
+                            plan.push(PlannedRead {
+                                block: block.clone(),
+                                request,
+                                drives,
+                            });
+                        }
+                    }
+                    Err(e) => log::error!("link {}: cannot poll {}: {e}", self.id, profile.name),
+                }
+            }
+        }
+        plan
+    }
+
+    /// Reads one role's value (signed, as the drive means it) from drive `id`.
+    async fn read_role(
+        &mut self,
+        id: u8,
+        profile: &Profile,
+        role: Role,
+    ) -> Result<i64, CommandError> {
+        let register = protocol::role_register(profile, role)?.clone();
+        self.read_register(id, profile, &register).await
+    }
+
+    async fn read_register(
+        &mut self,
+        id: u8,
+        profile: &Profile,
+        register: &Register,
+    ) -> Result<i64, CommandError> {
+        let block = Block::of(register);
+        let request = self.protocol.read(id, &block)?;
+        let reply = self.command(&request, id).await?;
+        let raw = block
+            .raw(register, &reply.data)
+            .ok_or_else(|| format!("short reply reading {}", register.name))?;
+        Ok(protocol::from_wire(
+            self.protocol.as_ref(),
+            profile,
+            register,
+            raw,
+        ))
+    }
+
+    /// A write of `value` (signed, as the drive means it) into `role`'s register,
+    /// checked against the profile first.
+    fn write_request(
+        &self,
+        profile: &Profile,
+        id: u8,
+        role: Role,
+        value: i64,
+    ) -> Result<protocol::Request, String> {
+        let register = protocol::role_register(profile, role)?;
+        self.write_register_request(profile, id, register, value)
+    }
+
+    fn write_register_request(
+        &self,
+        profile: &Profile,
+        id: u8,
+        register: &Register,
+        value: i64,
+    ) -> Result<protocol::Request, String> {
+        let raw = protocol::to_wire(self.protocol.as_ref(), profile, register, value)?;
+        self.protocol.write(id, register, raw)
+    }
+
+    /// Who the drive says it is: its ping's answer, else its Model Number entry; for
+    /// Modbus (no ping) the answer to a read of its statusword or enable register.
+    async fn identify(&mut self, id: u8, profile: &Profile) -> Result<Identity, String> {
+        let mut identity = Identity::default();
+        match self.protocol.ping(id) {
+            Some(ping) => {
+                let reply = self.command(&ping, id).await.map_err(|e| e.to_string())?;
+                identity = self.protocol.identify(&reply);
+            }
+            None => {
+                let role = if profile.role(Role::StatusWord).is_some() {
+                    Role::StatusWord
+                } else {
+                    Role::TorqueEnable
+                };
+                self.read_role(id, profile, role).await?;
+            }
+        }
+        if identity.model_number.is_none()
+            && let Some(register) = profile.register("Model Number").cloned()
+        {
+            identity.model_number = Some(self.read_register(id, profile, &register).await? as u16);
+        }
+        Ok(identity)
     }
 
     async fn read_initial_status(
         &mut self,
         id: u8,
         profile: &Profile,
-    ) -> Result<DriveStatus, String> {
-        let ping = self
-            .command(&Packet::ping(id), id)
-            .await
-            .map_err(|e| e.to_string())?;
-        let model = ping
-            .as_status()
-            .and_then(|s| s.data.get(..2).map(|b| u16::from_le_bytes([b[0], b[1]])))
-            .ok_or("ping reply without a model number")?;
-        if model != profile.model_number {
-            return Err(format!(
-                "answers as model {model}, but {} is model {}",
-                profile.name, profile.model_number
+    ) -> Result<(DriveStatus, Duration), String> {
+        let identity = self.identify(id, profile).await?;
+        match identity.model_number {
+            Some(model) if model != profile.model_number && profile.model_number != 0 => {
+                return Err(format!(
+                    "answers as model {model}, but {} is model {}",
+                    profile.name, profile.model_number
+                ));
+            }
+            _ => {}
+        }
+        let (enabled, cia402_fault) = self.read_enabled(id, profile).await?;
+        let mode = self.read_mode(id, profile).await?;
+        let velocity_limit = self.read_velocity_limit(id, profile).await?;
+        let position_limits = self.read_position_limits(id, profile).await?;
+        let fault = match profile.role(Role::HardwareError) {
+            Some(_) => {
+                let bits = self.read_role(id, profile, Role::HardwareError).await?;
+                self.protocol.error_text(bits)
+            }
+            // Alarms travel in status packets: ask for the torque flag and look.
+            None => self.read_alarms(id, profile).await?,
+        };
+        let fault = join_faults([cia402_fault, fault]);
+        let return_delay = match profile.role(Role::ReturnDelay).cloned() {
+            Some(register) => {
+                let raw = self.read_register(id, profile, &register).await?;
+                Duration::from_secs_f64(register.to_si(raw).clamp(0.0, 1.0))
+            }
+            None => Duration::ZERO,
+        };
+        Ok((
+            DriveStatus {
+                drive: self.drive_ref(id),
+                model: profile.name.clone(),
+                enabled,
+                mode,
+                fault,
+                target: None,
+                position_limits,
+                velocity_limit,
+            },
+            return_delay,
+        ))
+    }
+
+    /// Whether the drive's power stage is on, and for a CiA 402 drive in Fault, that.
+    async fn read_enabled(
+        &mut self,
+        id: u8,
+        profile: &Profile,
+    ) -> Result<(bool, Option<String>), String> {
+        if is_cia402(profile) {
+            let word = self.read_role(id, profile, Role::StatusWord).await?;
+            let state = Cia402State::from_statusword(word as u16);
+            return Ok((
+                state == Some(Cia402State::OperationEnabled),
+                cia402_fault_text(word),
             ));
         }
-        let enabled = self.read_u(id, profile, Role::TorqueEnable).await? != 0;
-        let mode_raw = self.read_u(id, profile, Role::OperatingMode).await?;
-        let mode = if mode_raw == profile.modes.velocity {
+        Ok((
+            self.read_role(id, profile, Role::TorqueEnable).await? != 0,
+            None,
+        ))
+    }
+
+    /// The alarm bits of the drive's answer to a read of its torque flag, in words.
+    async fn read_alarms(&mut self, id: u8, profile: &Profile) -> Result<Option<String>, String> {
+        let register = protocol::role_register(profile, Role::TorqueEnable)?;
+        let request = self.protocol.read(id, &Block::of(register))?;
+        let reply = self
+            .command(&request, id)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(self.protocol.alarm_text(reply.alarms))
+    }
+
+    /// The operating mode: from the mode register, or on DYNAMIXEL 1.0 from the angle
+    /// limits (both 0: wheel mode, a velocity mode).
+    async fn read_mode(&mut self, id: u8, profile: &Profile) -> Result<DriveMode, String> {
+        if profile.role(Role::OperatingMode).is_some() {
+            let raw = self.read_role(id, profile, Role::OperatingMode).await?;
+            return Ok(if raw == profile.modes.velocity {
+                DriveMode::Velocity
+            } else {
+                DriveMode::Position
+            });
+        }
+        let (Some(cw), Some(ccw)) = (
+            profile.register("CW Angle Limit").cloned(),
+            profile.register("CCW Angle Limit").cloned(),
+        ) else {
+            return Ok(DriveMode::Position);
+        };
+        let cw = self.read_register(id, profile, &cw).await?;
+        let ccw = self.read_register(id, profile, &ccw).await?;
+        Ok(if cw == 0 && ccw == 0 {
             DriveMode::Velocity
         } else {
             DriveMode::Position
+        })
+    }
+
+    /// The fastest target allowed, rad/s: the drive's velocity limit entry where it has
+    /// one set, never beyond what the goal register can carry.
+    async fn read_velocity_limit(&mut self, id: u8, profile: &Profile) -> Result<f64, String> {
+        let goal = protocol::role_register(profile, Role::GoalVelocity)?;
+        let carried = protocol::magnitude_limit(self.protocol.as_ref(), profile, goal) as f64
+            * goal.scale.abs();
+        let Some(register) = profile.role(Role::VelocityLimit).cloned() else {
+            return Ok(carried);
         };
-        let velocity_limit_raw = self.read_u(id, profile, Role::VelocityLimit).await?;
-        let velocity_limit = profile
-            .role(Role::GoalVelocity)
-            .map(|r| r.to_si(velocity_limit_raw).abs())
-            .unwrap_or(0.0);
-        let goal = profile.role(Role::GoalPosition).ok_or("no Goal Position")?;
-        let mut lo = goal.to_si(goal.min.unwrap_or(0));
-        let mut hi = goal.to_si(goal.max.unwrap_or(0));
-        // The drive's own position limit entries narrow the range further.
-        for (name, bound) in [
-            ("Min Position Limit", &mut lo),
-            ("Max Position Limit", &mut hi),
+        let raw = self.read_register(id, profile, &register).await?;
+        let limit = register.to_si(raw).abs();
+        // A limit entry of 0 is unset (Feetech publishes no factory value).
+        Ok(if limit > 0.0 {
+            limit.min(carried)
+        } else {
+            carried
+        })
+    }
+
+    /// The position range allowed, rad: the goal register's range, narrowed by the
+    /// drive's own limit entries where they are set (a pair of zeros means none: wheel
+    /// or multi-turn mode).
+    async fn read_position_limits(
+        &mut self,
+        id: u8,
+        profile: &Profile,
+    ) -> Result<(f64, f64), String> {
+        let goal = protocol::role_register(profile, Role::GoalPosition)?.clone();
+        let limits = goal.limits();
+        let signed = |raw: i64| protocol::from_wire(self.protocol.as_ref(), profile, &goal, raw);
+        let (mut lo, mut hi) = (
+            goal.to_si(signed(*limits.start())),
+            goal.to_si(signed(*limits.end())),
+        );
+        for (min_name, max_name) in [
+            ("Min Position Limit", "Max Position Limit"),
+            ("CW Angle Limit", "CCW Angle Limit"),
+            ("Min Angle Limit", "Max Angle Limit"),
         ] {
-            if let Some(register) = profile.register(name).cloned() {
-                let request = Packet::read(id, register.address, register.size() as u16);
-                if let Ok(reply) = self.command(&request, id).await
-                    && let Some(raw) = reply.as_status().and_then(|s| register.decode(s.data))
-                {
-                    *bound = goal.to_si(raw);
-                }
+            let (Some(min), Some(max)) = (
+                profile.register(min_name).cloned(),
+                profile.register(max_name).cloned(),
+            ) else {
+                continue;
+            };
+            let (Ok(min), Ok(max)) = (
+                self.read_register(id, profile, &min).await,
+                self.read_register(id, profile, &max).await,
+            ) else {
+                continue;
+            };
+            if min < max {
+                lo = lo.max(goal.to_si(min));
+                hi = hi.min(goal.to_si(max));
             }
         }
-        let hardware_error = self.read_u(id, profile, Role::HardwareError).await?;
-        Ok(DriveStatus {
-            drive: self.drive_ref(id),
-            model: profile.name.clone(),
-            enabled,
-            mode,
-            fault: dxl2::hardware_error_text(hardware_error),
-            target: None,
-            position_limits: (lo.min(hi), lo.max(hi)),
-            velocity_limit,
-        })
+        Ok((lo.min(hi), lo.max(hi)))
     }
 
     async fn run(mut self) {
@@ -729,42 +1108,48 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         }
     }
 
-    /// After a reconnect: every known drive must answer; any found with torque on is
-    /// switched off (it ran unwatched), then the link is announced up again.
+    /// After a reconnect: every known drive must answer; any found enabled is switched
+    /// off (it ran unwatched), then the link is announced up again.
     async fn rediscover(&mut self) -> Result<(), String> {
         let drives = self.drive_profiles();
         let mut statuses = Vec::new();
         for (id, profile) in &drives {
-            let mut status = self.read_initial_status(*id, profile).await?;
+            let (mut status, return_delay) = self.read_initial_status(*id, profile).await?;
             if status.enabled {
-                let off = dxl2::write_role(profile, *id, Role::TorqueEnable, 0)
-                    .ok_or("profile has no torque enable")?;
+                let off = self.power_off_request(profile, *id)?;
                 self.command(&off, *id).await.map_err(|e| e.to_string())?;
                 status.enabled = false;
             }
-            statuses.push(status);
+            statuses.push((status, return_delay));
         }
         {
             let mut table = self.write_drives();
-            for status in &statuses {
+            for (status, return_delay) in &statuses {
                 if let Some(entry) = table.get_mut(&status.drive.id) {
                     entry.status = status.clone();
+                    entry.return_delay = *return_delay;
                 }
             }
         }
+        self.plan_polls();
         self.up.store(true, Ordering::Release);
         let at = self.clock.now();
-        self.sink.emit(Event::LinkUp {
-            link: self.id,
-            port: self.config.port.clone(),
-            protocol: "dynamixel2".into(),
-            baud: self.config.baud,
-            at,
-        });
-        for status in statuses {
+        self.sink.emit(self.link_up_event(at));
+        for (status, _) in statuses {
             self.sink.emit(Event::DriveChanged { status, at });
         }
         Ok(())
+    }
+
+    /// The write that switches a drive's power stage off: torque flag 0, or CiA 402
+    /// Disable Voltage.
+    fn power_off_request(&self, profile: &Profile, id: u8) -> Result<protocol::Request, String> {
+        let value = if is_cia402(profile) {
+            i64::from(cia402::controlword::DISABLE_VOLTAGE)
+        } else {
+            0
+        };
+        self.write_request(profile, id, Role::TorqueEnable, value)
     }
 
     /// Moves every request waiting in the channel into the queue (a shutdown request is
@@ -847,35 +1232,43 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         }
     }
 
-    /// Writes `request` and collects `replies` status packets (or what came in time).
-    async fn transact(&mut self, request: &Packet, replies: usize) -> Result<Vec<Packet>, TxError> {
+    /// Writes `request` and collects its expected replies (or what came in time). A
+    /// broadcast write expects none and leaves the drives their turnaround time.
+    async fn transact(&mut self, request: &protocol::Request) -> Result<Vec<Reply>, TxError> {
+        let silence = self.protocol.silence_before_request(self.config.baud);
+        if !silence.is_zero() {
+            tokio::time::sleep_until(self.line_free_at + silence).await;
+        }
         // Bytes left over from an earlier, timed-out exchange belong to nobody now.
         self.rx.clear();
-        let bytes = request.encode();
         let io = self
             .io
             .as_mut()
             .ok_or_else(|| TxError::Io("the port is closed".into()))?;
-        io.write_all(&bytes)
+        io.write_all(&request.bytes)
             .await
             .map_err(|e| TxError::Io(e.to_string()))?;
         io.flush().await.map_err(|e| TxError::Io(e.to_string()))?;
         let written = Instant::now();
         self.health().exchanges += 1;
-        let mut out = Vec::with_capacity(replies);
-        if replies == 0 {
+        let expected = request.expect.len();
+        let mut out = Vec::with_capacity(expected);
+        if expected == 0 {
+            self.line_free_at = written
+                + protocol::wire_time(
+                    self.config.baud,
+                    self.protocol.bits_per_byte(),
+                    request.bytes.len(),
+                )
+                + self.protocol.broadcast_turnaround();
             return Ok(out);
         }
-        let mut deadline = Instant::now() + self.config.reply_timeout;
+        let mut deadline = written + self.reply_window(request);
         let mut estops_open = true;
         loop {
             loop {
-                match decode(&mut self.rx) {
-                    // Half-duplex adapters echo our own request: only status packets count.
-                    Ok(Some(packet)) if packet.instruction == instruction::STATUS => {
-                        out.push(packet)
-                    }
-                    Ok(Some(_)) => {}
+                match self.protocol.decode(&mut self.rx, request) {
+                    Ok(Some(reply)) => out.push(reply),
                     Ok(None) => break,
                     Err(e) => {
                         self.health().corrupt += 1;
@@ -883,13 +1276,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                     }
                 }
             }
-            if out.len() >= replies {
+            if out.len() >= expected {
                 self.silent = 0;
+                self.line_free_at = Instant::now();
                 let rtt = written.elapsed();
                 let mut health = self.health();
                 health.record_rtt(rtt);
-                for packet in &out {
-                    let drive = health.drives.entry(packet.id).or_default();
+                for reply in &out {
+                    let drive = health.drives.entry(reply.id).or_default();
                     drive.replies += 1;
                     drive.last_rtt = Some(rtt);
                 }
@@ -919,6 +1313,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
             };
             match read {
                 Err(_) => {
+                    self.line_free_at = Instant::now();
                     self.health().timeouts += 1;
                     if out.is_empty() {
                         self.silent += 1;
@@ -934,6 +1329,29 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         }
     }
 
+    /// How long the replies to `request` may take: request and replies on the wire,
+    /// each answering drive's return delay, and the configured allowance.
+    fn reply_window(&self, request: &protocol::Request) -> Duration {
+        let wire = protocol::wire_time(
+            self.config.baud,
+            self.protocol.bits_per_byte(),
+            request.bytes.len() + request.reply_bytes,
+        );
+        let delays = {
+            let drives = self.drives.read().unwrap_or_else(|e| e.into_inner());
+            request
+                .expect
+                .iter()
+                .map(|id| {
+                    drives
+                        .get(id)
+                        .map_or(UNKNOWN_RETURN_DELAY, |d| d.return_delay)
+                })
+                .sum::<Duration>()
+        };
+        wire + delays + self.config.reply_timeout
+    }
+
     /// How long a reply already on the wire may take to land: 64 bytes at the link's
     /// baud rate plus half a millisecond.
     fn estop_grace(&self) -> Duration {
@@ -943,7 +1361,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
 
     /// One request to one drive, one reply from it; retried once on timeout (unless an
     /// E-stop is waiting: it goes first).
-    async fn command(&mut self, request: &Packet, id: u8) -> Result<Packet, CommandError> {
+    async fn command(
+        &mut self,
+        request: &protocol::Request,
+        id: u8,
+    ) -> Result<Reply, CommandError> {
         let mut last = CommandError::NoAnswer(format!("drive {id} did not answer"));
         for attempt in 0..2 {
             if attempt > 0 {
@@ -952,8 +1374,13 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                 }
                 self.health().retries += 1;
             }
-            match self.transact(request, 1).await {
+            match self.transact(request).await {
                 Ok(mut replies) => {
+                    if replies.is_empty() {
+                        return Err(CommandError::Refused(format!(
+                            "a request to drive {id} that nobody answers"
+                        )));
+                    }
                     let reply = replies.remove(0);
                     if reply.id != id {
                         last = CommandError::Refused(format!(
@@ -962,13 +1389,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                         ));
                         continue;
                     }
-                    let error = reply.as_status().map(|s| s.error);
-                    return match error {
-                        Some(error) if error.is_ok() => Ok(reply),
-                        Some(error) => Err(CommandError::Refused(format!(
-                            "drive {id} refused: {error}"
-                        ))),
-                        None => Err(CommandError::Refused("not a status packet".into())),
+                    return match &reply.refused {
+                        None => Ok(reply),
+                        Some(text) => {
+                            Err(CommandError::Refused(format!("drive {id} refused: {text}")))
+                        }
                     };
                 }
                 Err(TxError::Timeout { .. }) => {
@@ -978,6 +1403,87 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
             }
         }
         Err(last)
+    }
+
+    /// What `command` takes on the wire for drive `id`; `Err` (nothing sent) when the
+    /// profile cannot express it.
+    fn plan_command(&self, command: &Command, profile: &Profile, id: u8) -> Result<Plan, String> {
+        Ok(match command {
+            Command::Enable { .. } if is_cia402(profile) => Plan::Cia402Enable,
+            Command::Enable { .. } => Plan::Writes(vec![self.write_request(
+                profile,
+                id,
+                Role::TorqueEnable,
+                1,
+            )?]),
+            Command::Disable { .. } => Plan::Writes(vec![self.power_off_request(profile, id)?]),
+            Command::SetMode { mode, .. } => Plan::Writes(self.mode_writes(profile, id, *mode)?),
+            Command::Jog { velocity, .. } => {
+                Plan::Writes(self.target_writes(profile, id, Target::Velocity(*velocity))?)
+            }
+            Command::SetTarget { target, .. } => {
+                Plan::Writes(self.target_writes(profile, id, *target)?)
+            }
+            Command::Arm { .. } | Command::EStop | Command::SafeStop { .. } => {
+                return Err("not a job for one drive".into());
+            }
+        })
+    }
+
+    /// The goal write; on a CiA 402 drive a position goal is then taken as a new set
+    /// point, at once (controlword bits 5 and 4: 0x2F, then 0x3F, a rising edge of 4).
+    fn target_writes(
+        &self,
+        profile: &Profile,
+        id: u8,
+        target: Target,
+    ) -> Result<Vec<protocol::Request>, String> {
+        let (register, raw) = goal_raw(self.protocol.as_ref(), profile, target)?;
+        let mut writes = vec![self.protocol.write(id, register, raw)?];
+        if is_cia402(profile) && matches!(target, Target::Position(_)) {
+            let enable = i64::from(cia402::controlword::ENABLE_OPERATION);
+            for bits in [0x20, 0x30] {
+                writes.push(self.write_request(profile, id, Role::TorqueEnable, enable | bits)?);
+            }
+        }
+        Ok(writes)
+    }
+
+    /// The writes that select `mode`: the operating-mode entry, or on DYNAMIXEL 1.0 the
+    /// angle limits (both 0 for wheel mode; their factory values for joint mode).
+    fn mode_writes(
+        &self,
+        profile: &Profile,
+        id: u8,
+        mode: DriveMode,
+    ) -> Result<Vec<protocol::Request>, String> {
+        if profile.role(Role::OperatingMode).is_some() {
+            let raw = match mode {
+                DriveMode::Position => profile.modes.position,
+                DriveMode::Velocity => profile.modes.velocity,
+            };
+            return Ok(vec![self.write_request(
+                profile,
+                id,
+                Role::OperatingMode,
+                raw,
+            )?]);
+        }
+        let (Some(cw), Some(ccw)) = (
+            profile.register("CW Angle Limit"),
+            profile.register("CCW Angle Limit"),
+        ) else {
+            return Err(format!("{} has no operating mode entry", profile.name));
+        };
+        let (cw_value, ccw_value) = match mode {
+            DriveMode::Velocity => (0, 0),
+            DriveMode::Position if ccw.default > cw.default => (cw.default, ccw.default),
+            DriveMode::Position => (*cw.limits().start(), *ccw.limits().end()),
+        };
+        Ok(vec![
+            self.write_register_request(profile, id, cw, cw_value)?,
+            self.write_register_request(profile, id, ccw, ccw_value)?,
+        ])
     }
 
     /// Runs one job to its terminal state. `Err` only when the link itself failed.
@@ -1002,42 +1508,18 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
             );
             return Ok(());
         };
-        let request = match &job.command {
-            Command::Enable { .. } => dxl2::write_role(&profile, drive.id, Role::TorqueEnable, 1),
-            Command::Arm { .. } => None,
-            Command::Disable { .. } => dxl2::write_role(&profile, drive.id, Role::TorqueEnable, 0),
-            Command::SetMode { mode, .. } => {
-                let raw = match mode {
-                    DriveMode::Position => profile.modes.position,
-                    DriveMode::Velocity => profile.modes.velocity,
-                };
-                dxl2::write_role(&profile, drive.id, Role::OperatingMode, raw)
+        let plan = match self.plan_command(&job.command, &profile, drive.id) {
+            Ok(plan) => plan,
+            Err(reason) => {
+                job.finish(
+                    JobState::Failed {
+                        reason: format!("{} cannot take this command: {reason}", profile.name),
+                    },
+                    self.sink.as_ref(),
+                    self.clock,
+                );
+                return Ok(());
             }
-            Command::Jog { velocity, .. } => profile
-                .role(Role::GoalVelocity)
-                .and_then(|r| r.from_si(*velocity))
-                .and_then(|raw| dxl2::write_role(&profile, drive.id, Role::GoalVelocity, raw)),
-            Command::SetTarget { target, .. } => {
-                let (role, si) = match target {
-                    Target::Position(rad) => (Role::GoalPosition, *rad),
-                    Target::Velocity(rad_s) => (Role::GoalVelocity, *rad_s),
-                };
-                profile
-                    .role(role)
-                    .and_then(|r| r.from_si(si))
-                    .and_then(|raw| dxl2::write_role(&profile, drive.id, role, raw))
-            }
-            Command::EStop | Command::SafeStop { .. } => None,
-        };
-        let Some(request) = request else {
-            job.finish(
-                JobState::Failed {
-                    reason: format!("{} cannot express this command", profile.name),
-                },
-                self.sink.as_ref(),
-                self.clock,
-            );
-            return Ok(());
         };
         if matches!(job.command, Command::Enable { .. })
             && let Some(entry) = self.write_drives().get_mut(&drive.id)
@@ -1063,8 +1545,21 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
             job.finish(JobState::Failed { reason }, self.sink.as_ref(), self.clock);
             return Ok(());
         }
-        let state = match self.command(&request, drive.id).await {
-            Ok(_) => {
+        let result = match plan {
+            Plan::Writes(requests) => {
+                let mut result = Ok(());
+                for request in &requests {
+                    if let Err(e) = self.command(request, drive.id).await {
+                        result = Err(e);
+                        break;
+                    }
+                }
+                result
+            }
+            Plan::Cia402Enable => self.cia402_enable(&profile, drive.id).await,
+        };
+        let state = match result {
+            Ok(()) => {
                 self.apply(&job.command);
                 JobState::Done
             }
@@ -1086,12 +1581,75 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         Ok(())
     }
 
+    /// Walks a CiA 402 drive to Operation Enabled: reads the statusword, writes the
+    /// controlword command that takes it one step closer (a Fault Reset first if it is
+    /// in Fault, once), and again, within [`CIA402_STEPS`] reads.
+    async fn cia402_enable(&mut self, profile: &Profile, id: u8) -> Result<(), CommandError> {
+        let mut reset_tried = false;
+        let mut last = None;
+        for _ in 0..CIA402_STEPS {
+            let word = self.read_role(id, profile, Role::StatusWord).await?;
+            let state = Cia402State::from_statusword(word as u16).ok_or_else(|| {
+                CommandError::Refused(format!(
+                    "drive {id}'s statusword 0x{word:04X} shows no CiA 402 state"
+                ))
+            })?;
+            last = Some(state);
+            if state == Cia402State::OperationEnabled {
+                return Ok(());
+            }
+            let Some(controlword) = state.next_to_enable() else {
+                // Initialising or reacting to a fault: it takes no command; look again.
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                continue;
+            };
+            if controlword == cia402::controlword::FAULT_RESET {
+                if reset_tried {
+                    return Err(CommandError::Refused(format!(
+                        "drive {id} stays in Fault after a fault reset{}",
+                        self.fault_detail(id, profile).await
+                    )));
+                }
+                reset_tried = true;
+                // The reset acts on a rising edge of bit 7: make sure it was low.
+                let low = self.write_request(
+                    profile,
+                    id,
+                    Role::TorqueEnable,
+                    i64::from(cia402::controlword::DISABLE_VOLTAGE),
+                )?;
+                self.command(&low, id).await?;
+            }
+            let step =
+                self.write_request(profile, id, Role::TorqueEnable, i64::from(controlword))?;
+            self.command(&step, id).await?;
+        }
+        Err(CommandError::Refused(format!(
+            "drive {id} did not reach Operation Enabled (last seen: {last:?})"
+        )))
+    }
+
+    /// ": <error text>" from the drive's error register, or nothing.
+    async fn fault_detail(&mut self, id: u8, profile: &Profile) -> String {
+        if profile.role(Role::HardwareError).is_none() {
+            return String::new();
+        }
+        match self.read_role(id, profile, Role::HardwareError).await {
+            Ok(bits) => self
+                .protocol
+                .error_text(bits)
+                .map(|text| format!(": {text}"))
+                .unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+
     /// Before torque on: clear a tripped Bus Watchdog and arm it, so the drive stops by
     /// itself if DriveDeck stops talking to it (a crash, a pulled cable). The time
     /// leaves room for a job to another drive retrying: 2 × 2 reply timeouts plus two
     /// poll periods, at least 250 ms.
     async fn arm_watchdog(&mut self, profile: &Profile, id: u8) -> Result<(), CommandError> {
-        let Some(register) = profile.role(Role::BusWatchdog) else {
+        let Some(register) = profile.role(Role::BusWatchdog).cloned() else {
             return Ok(());
         };
         let poll = Duration::from_secs_f64(1.0 / self.config.poll_hz);
@@ -1099,7 +1657,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         let units = (window.as_secs_f64() / register.scale).ceil() as i64;
         let units = units.clamp(1, register.max.unwrap_or(127));
         for raw in [0, units] {
-            let request = Packet::write(id, register.address, &register.encode(raw));
+            let request = self.write_register_request(profile, id, &register, raw)?;
             self.command(&request, id).await?;
         }
         Ok(())
@@ -1143,9 +1701,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         });
     }
 
-    /// The safe stop: motion jobs in the queue are cancelled, torque off goes out by
-    /// broadcast first (one frame for all drives), then each drive is read back; any
-    /// drive still on gets its own write.
+    /// The safe stop: motion jobs in the queue are cancelled, each profile's safe stop
+    /// goes out by broadcast first where the protocol has one (one frame for all drives),
+    /// then each drive is read back; any drive not stopped gets its own write.
     async fn estop(&mut self) -> Result<(), TxError> {
         self.jogs.clear();
         // Jobs submitted before the E-stop but still in the channel are cancelled too.
@@ -1156,14 +1714,19 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
             .partition(|job| job.command.is_motion());
         self.queue.extend(rest);
         let profiles = self.drive_profiles();
-        // Distinct torque-enable addresses: one broadcast each.
-        let mut broadcasts: Vec<Packet> = profiles
-            .iter()
-            .filter_map(|(_, p)| dxl2::broadcast_torque_off(p))
-            .collect();
-        broadcasts.dedup();
-        for packet in &broadcasts {
-            self.transact(packet, 0).await?;
+        // Distinct stop writes (register and value): one broadcast each.
+        let mut broadcasts: Vec<protocol::Request> = Vec::new();
+        if let Some(all) = self.protocol.broadcast_id() {
+            for (_, profile) in &profiles {
+                match self.safe_stop_request(profile, all) {
+                    Ok(request) if !broadcasts.contains(&request) => broadcasts.push(request),
+                    Ok(_) => {}
+                    Err(e) => log::error!("link {}: no broadcast stop: {e}", self.id),
+                }
+            }
+        }
+        for request in &broadcasts {
+            self.transact(request).await?;
         }
         for job in motion {
             job.finish(
@@ -1176,11 +1739,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         }
         let mut unconfirmed = Vec::new();
         for (id, profile) in &profiles {
-            let confirmed = match self.read_u(*id, profile, Role::TorqueEnable).await {
-                Ok(0) => true,
-                _ => match dxl2::write_role(profile, *id, Role::TorqueEnable, 0) {
-                    Some(packet) => self.command(&packet, *id).await.is_ok(),
-                    None => false,
+            let confirmed = match self.is_stopped(*id, profile).await {
+                Ok(true) => true,
+                _ => match self.safe_stop_request(profile, *id) {
+                    Ok(request) => self.command(&request, *id).await.is_ok(),
+                    Err(_) => false,
                 },
             };
             if !confirmed {
@@ -1212,6 +1775,24 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         }
     }
 
+    /// The profile's safe stop as a write to `id` (or to every drive, at the broadcast
+    /// address): torque off, or a CiA 402 Quick Stop / Disable Voltage.
+    fn safe_stop_request(&self, profile: &Profile, id: u8) -> Result<protocol::Request, String> {
+        self.write_request(profile, id, Role::TorqueEnable, profile.safe_stop.value())
+    }
+
+    /// Whether the drive reads back as stopped: torque off, or a CiA 402 drive out of
+    /// Operation Enabled (braking in Quick Stop Active counts: that is its safe stop).
+    async fn is_stopped(&mut self, id: u8, profile: &Profile) -> Result<bool, CommandError> {
+        if is_cia402(profile) {
+            let word = self.read_role(id, profile, Role::StatusWord).await?;
+            return Ok(
+                Cia402State::from_statusword(word as u16) != Some(Cia402State::OperationEnabled)
+            );
+        }
+        Ok(self.read_role(id, profile, Role::TorqueEnable).await? == 0)
+    }
+
     fn expired_jog(&self) -> Option<u8> {
         let now = Instant::now();
         self.jogs
@@ -1230,8 +1811,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         let Some(profile) = self.profile_of(id) else {
             return Ok(());
         };
-        let Some(stop) = dxl2::write_role(&profile, id, Role::GoalVelocity, 0) else {
-            return Ok(());
+        let stop = match self.write_request(&profile, id, Role::GoalVelocity, 0) {
+            Ok(stop) => stop,
+            Err(e) => {
+                log::error!("link {}: cannot stop the jog of drive {id}: {e}", self.id);
+                return Ok(());
+            }
         };
         match self.command(&stop, id).await {
             Ok(_) => {
@@ -1286,67 +1871,90 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
             .collect()
     }
 
-    /// One Sync Read of the block covering `roles`, from every drive on the link. The
-    /// replies that came in time are returned even when some drive stayed silent; `None`
-    /// when there is nothing to read.
-    async fn sync_read_roles(
+    /// Runs the reads of a poll plan and gathers each drive's values of `roles`. Drives
+    /// that stayed silent count as missed; an E-stop waiting ends the poll early.
+    async fn poll(
         &mut self,
+        plan: &[PlannedRead],
         roles: &[Role],
-    ) -> Result<Option<(Vec<(u8, Arc<Profile>)>, Span, Vec<Packet>)>, TxError> {
-        let drives = self.drive_profiles();
-        let Some(span) = drives
-            .first()
-            .and_then(|(_, profile)| Span::covering(profile, roles))
-        else {
-            return Ok(None);
-        };
-        let ids: Vec<u8> = drives.iter().map(|(id, _)| *id).collect();
-        let request = Packet::sync_read(span.address, span.length, &ids);
-        let replies = match self.transact(&request, ids.len()).await {
-            Ok(replies) => replies,
-            Err(TxError::Timeout { partial }) => {
-                let mut health = self.health();
-                for id in ids
-                    .iter()
-                    .filter(|id| !partial.iter().any(|p| p.id == **id))
-                {
-                    health.drives.entry(*id).or_default().missed += 1;
-                }
-                partial
+    ) -> Result<BTreeMap<u8, Readings>, TxError> {
+        let mut readings: BTreeMap<u8, Readings> = BTreeMap::new();
+        for read in plan {
+            if self.pending_estop.is_some() {
+                break;
             }
-            Err(e) => return Err(e),
-        };
-        Ok(Some((drives, span, replies)))
+            let replies = match self.transact(&read.request).await {
+                Ok(replies) => replies,
+                Err(TxError::Timeout { partial }) => {
+                    let mut health = self.health();
+                    for id in read
+                        .request
+                        .expect
+                        .iter()
+                        .filter(|id| !partial.iter().any(|r| r.id == **id))
+                    {
+                        health.drives.entry(*id).or_default().missed += 1;
+                    }
+                    partial
+                }
+                Err(e) => return Err(e),
+            };
+            for reply in replies {
+                let Some((_, profile)) = read.drives.iter().find(|(id, _)| *id == reply.id) else {
+                    continue;
+                };
+                if reply.refused.is_some() {
+                    continue;
+                }
+                let entry = readings.entry(reply.id).or_default();
+                entry.answered = true;
+                entry.alarms |= reply.alarms;
+                for role in roles {
+                    if let Some(register) = profile.role(*role)
+                        && let Some(raw) = read.block.raw(register, &reply.data)
+                    {
+                        let value =
+                            protocol::from_wire(self.protocol.as_ref(), profile, register, raw);
+                        entry.values.insert(*role, value);
+                    }
+                }
+            }
+        }
+        Ok(readings)
     }
 
     async fn poll_telemetry(&mut self) -> Result<(), TxError> {
-        let Some((drives, span, replies)) = self.sync_read_roles(&dxl2::TELEMETRY).await? else {
+        let Some(plan) = self.telemetry_plan.clone() else {
             return Ok(());
         };
+        let readings = self.poll(&plan, &TELEMETRY).await?;
         let t_us = self.clock.now();
-        let mut samples = Vec::with_capacity(replies.len());
-        for reply in &replies {
-            let Some(status) = reply.as_status() else {
-                continue;
-            };
-            let Some((_, profile)) = drives.iter().find(|(id, _)| *id == reply.id) else {
-                continue;
-            };
-            let si = |role: Role| {
-                let raw = span.value(profile, role, status.data)?;
-                Some(profile.role(role)?.to_si(raw))
-            };
-            if let (Some(position), Some(velocity), Some(current)) = (
-                si(Role::PresentPosition),
-                si(Role::PresentVelocity),
-                si(Role::PresentCurrent),
-            ) {
+        let mut samples = Vec::with_capacity(readings.len());
+        {
+            let drives = self.drives.read().unwrap_or_else(|e| e.into_inner());
+            for (id, reading) in &readings {
+                let Some(entry) = drives.get(id) else {
+                    continue;
+                };
+                let si = |role: Role| {
+                    let value = *reading.values.get(&role)?;
+                    Some(entry.profile.role(role)?.to_si(value))
+                };
+                let (Some(position), Some(velocity)) =
+                    (si(Role::PresentPosition), si(Role::PresentVelocity))
+                else {
+                    continue;
+                };
                 samples.push(TelemetrySample {
-                    drive: self.drive_ref(reply.id),
+                    drive: DriveRef {
+                        link: self.id,
+                        id: *id,
+                    },
                     t_us,
                     position,
                     velocity,
-                    current,
+                    // Not measured by every drive (DYNAMIXEL 1.0): a gap, not a zero.
+                    current: si(Role::PresentCurrent).unwrap_or(f64::NAN),
                 });
             }
         }
@@ -1357,41 +1965,47 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
     }
 
     async fn poll_state(&mut self) -> Result<(), TxError> {
-        let watched = self
-            .drive_profiles()
-            .first()
-            .is_some_and(|(_, p)| p.role(Role::BusWatchdog).is_some());
-        let roles: &[Role] = if watched {
-            &[Role::TorqueEnable, Role::HardwareError, Role::BusWatchdog]
-        } else {
-            &dxl2::STATE
-        };
-        let Some((_, span, replies)) = self.sync_read_roles(roles).await? else {
+        let Some(plan) = self.state_plan.clone() else {
             return Ok(());
         };
+        let readings = self.poll(&plan, &STATE).await?;
         let at = self.clock.now();
         let mut changed = Vec::new();
         {
             let mut table = self.write_drives();
-            for reply in &replies {
-                let (Some(status), Some(entry)) = (reply.as_status(), table.get_mut(&reply.id))
-                else {
+            for (id, reading) in &readings {
+                let Some(entry) = table.get_mut(id) else {
                     continue;
                 };
-                let enabled = span.value(&entry.profile, Role::TorqueEnable, status.data);
-                let error = span.value(&entry.profile, Role::HardwareError, status.data);
-                let (Some(enabled), Some(error)) = (enabled, error) else {
-                    continue;
+                let profile = Arc::clone(&entry.profile);
+                let (enabled, cia402_fault) = if is_cia402(&profile) {
+                    let Some(word) = reading.values.get(&Role::StatusWord) else {
+                        continue;
+                    };
+                    (
+                        Cia402State::from_statusword(*word as u16)
+                            == Some(Cia402State::OperationEnabled),
+                        cia402_fault_text(*word),
+                    )
+                } else {
+                    let Some(torque) = reading.values.get(&Role::TorqueEnable) else {
+                        continue;
+                    };
+                    (*torque != 0, None)
                 };
-                let tripped =
-                    span.value(&entry.profile, Role::BusWatchdog, status.data) == Some(-1);
-                let fault = match (dxl2::hardware_error_text(error), tripped) {
-                    (Some(hardware), true) => Some(format!("{hardware}; {WATCHDOG_TRIPPED}")),
-                    (None, true) => Some(WATCHDOG_TRIPPED.to_string()),
-                    (hardware, false) => hardware,
+                let hardware = match reading.values.get(&Role::HardwareError) {
+                    Some(bits) => self.protocol.error_text(*bits),
+                    None if profile.role(Role::HardwareError).is_some() => continue,
+                    None => self.protocol.alarm_text(reading.alarms),
                 };
-                if entry.status.enabled != (enabled != 0) || entry.status.fault != fault {
-                    entry.status.enabled = enabled != 0;
+                let tripped = reading.values.get(&Role::BusWatchdog) == Some(&-1);
+                let fault = join_faults([
+                    cia402_fault,
+                    hardware,
+                    tripped.then(|| WATCHDOG_TRIPPED.to_string()),
+                ]);
+                if entry.status.enabled != enabled || entry.status.fault != fault {
+                    entry.status.enabled = enabled;
                     entry.status.fault = fault;
                     changed.push(entry.status.clone());
                 }
@@ -1401,5 +2015,48 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
             self.sink.emit(Event::DriveChanged { status, at });
         }
         Ok(())
+    }
+}
+
+/// What a command takes on the wire.
+enum Plan {
+    /// These writes, in order, each confirmed by the drive.
+    Writes(Vec<protocol::Request>),
+    /// The CiA 402 enable sequence, step by step as the statusword says.
+    Cia402Enable,
+}
+
+/// The return delay assumed for a drive not read yet: the longest a DYNAMIXEL or
+/// Feetech drive can be set to (254 × 2 µs).
+const UNKNOWN_RETURN_DELAY: Duration = Duration::from_micros(508);
+
+/// "CiA 402 fault …" when the statusword shows Fault or Fault Reaction Active.
+fn cia402_fault_text(statusword: i64) -> Option<String> {
+    match Cia402State::from_statusword(statusword as u16) {
+        Some(Cia402State::Fault) => Some(format!(
+            "CiA 402 fault (statusword 0x{statusword:04X}; enabling resets it)"
+        )),
+        Some(Cia402State::FaultReactionActive) => Some(format!(
+            "CiA 402 fault reaction active (statusword 0x{statusword:04X})"
+        )),
+        _ => None,
+    }
+}
+
+/// The faults present, joined with "; "; `None` when there are none.
+fn join_faults<const N: usize>(faults: [Option<String>; N]) -> Option<String> {
+    let present: Vec<String> = faults.into_iter().flatten().collect();
+    (!present.is_empty()).then(|| present.join("; "))
+}
+
+impl From<CommandError> for String {
+    fn from(error: CommandError) -> String {
+        error.to_string()
+    }
+}
+
+impl From<String> for CommandError {
+    fn from(reason: String) -> CommandError {
+        CommandError::Refused(reason)
     }
 }

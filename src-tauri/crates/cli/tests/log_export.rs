@@ -230,8 +230,15 @@ fn bad_export_and_log_arguments_are_refused_and_create_nothing() {
         (&["--ids", "1,1", "--duration", "1s"], "twice"),
         (&["--ids", "1", "--duration", "soon"], "duration"),
         (
-            &["--ids", "1", "--duration", "1s", "--protocol", "modbus-rtu"],
-            "dynamixel2 today",
+            &[
+                "--ids",
+                "248",
+                "--duration",
+                "1s",
+                "--protocol",
+                "modbus-rtu",
+            ],
+            "not a modbus-rtu drive address",
         ),
     ];
     let log_db = dir.path().join("log.db");

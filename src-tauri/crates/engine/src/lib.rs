@@ -8,12 +8,22 @@
 //! - Everything the bus reports is written to the store by its single writer; the UI
 //!   reads it back through [`Engine::reader`] (a read-only connection).
 //! - [`Engine::connect_sim_rig`] starts simulated drives on a pseudo-terminal and opens
-//!   that pty like any USB adapter, so the simulated rig takes the hardware path.
+//!   that pty like any USB adapter, so the simulated rig takes the hardware path; any
+//!   protocol the simulator speaks.
+//! - [`Engine::connect_serial`] connects drives on a serial port in any protocol;
+//!   [`ports`] lists the machine's serial ports and [`Engine::scan`] finds the drives
+//!   on one.
 
+pub use drivedeck_bus::ports::{PortInfo, PortKind};
+pub use drivedeck_bus::scan::{FoundDrive, ScanOptions, ScanReport};
+pub use drivedeck_proto::profile::Protocol;
+
+pub use drivedeck_bus::protocol::{protocol_from_name, protocol_name};
+use drivedeck_bus::scan::ScanError;
 use drivedeck_bus::{Bus, EventSink, JobHandle, LinkConfig, LinkError, SubmitError};
 use drivedeck_domain::{Clock, Command, Event, JobState, LinkId};
 use drivedeck_proto::profile::Profile;
-use drivedeck_sim::{RigError, SimRig};
+use drivedeck_sim::{RigError, RigOptions, SimRig};
 use drivedeck_store::{Reader, SessionId, Store, StoreError, StoreWriter};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -35,6 +45,15 @@ pub enum EngineError {
     /// A command was refused before it reached the wire.
     #[error(transparent)]
     Submit(#[from] SubmitError),
+    /// A scan could not run.
+    #[error(transparent)]
+    Scan(#[from] ScanError),
+    /// The serial ports could not be listed.
+    #[error("{0}")]
+    Ports(String),
+    /// The request makes no sense (a profile for another protocol, no built-in model).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// How to start an engine.
@@ -171,15 +190,34 @@ impl Engine {
         self.clock
     }
 
-    /// Starts a simulated rig of `ids` (XM430-W350 drives on Dynamixel 2.0) on a pty
-    /// and connects to it through the serial port path, like hardware.
-    pub async fn connect_sim_rig(&self, ids: &[u8]) -> Result<LinkId, EngineError> {
-        let profile = Arc::new(Profile::xm430_w350());
-        let rig = SimRig::spawn(&profile, ids)?;
+    /// Starts a simulated rig of `ids` speaking `protocol` (its built-in drive: XM430-W350
+    /// on DYNAMIXEL 2.0, AX-12A on 1.0, STS3215 on Feetech, Kinco FD5P on Modbus RTU)
+    /// on a pty and connects to it through the serial port path, like hardware.
+    pub async fn connect_sim_rig(
+        &self,
+        protocol: Protocol,
+        ids: &[u8],
+    ) -> Result<LinkId, EngineError> {
+        let profile = builtin_profile(protocol)?;
+        self.connect_sim_rig_with(profile, ids, RigOptions::default())
+            .await
+    }
+
+    /// Starts a simulated rig of `ids`, all of model `profile`, with `options` (pacing,
+    /// line faults), and connects to it like hardware at the options' baud rate.
+    pub async fn connect_sim_rig_with(
+        &self,
+        profile: Profile,
+        ids: &[u8],
+        options: RigOptions,
+    ) -> Result<LinkId, EngineError> {
+        let profile = Arc::new(profile);
+        let rig = SimRig::spawn_with(&profile, ids, options)?;
         let port = rig.port().to_string_lossy().into_owned();
+        let baud = if options.pace { options.baud } else { SIM_BAUD };
         let mut config = LinkConfig::new(
             port.clone(),
-            SIM_BAUD,
+            baud,
             ids.iter().map(|id| (*id, Arc::clone(&profile))).collect(),
         );
         config.poll_hz = self.config.poll_hz;
@@ -195,21 +233,31 @@ impl Engine {
             .push(LinkInfo {
                 id: link,
                 port,
-                protocol: "dynamixel2".into(),
-                baud: SIM_BAUD,
+                protocol: protocol_name(profile.protocol).into(),
+                baud,
                 simulated: true,
             });
         Ok(link)
     }
 
-    /// Connects to drives `ids` of model `profile` on a serial port.
+    /// Connects to drives `ids` of model `profile` speaking `protocol` on a serial port
+    /// at `baud`. The profile must be one of `protocol`'s.
     pub async fn connect_serial(
         &self,
         port: &str,
+        protocol: Protocol,
         baud: u32,
         profile: Profile,
         ids: &[u8],
     ) -> Result<LinkId, EngineError> {
+        if profile.protocol != protocol {
+            return Err(EngineError::Invalid(format!(
+                "profile {} speaks {}, not {}",
+                profile.name,
+                protocol_name(profile.protocol),
+                protocol_name(protocol)
+            )));
+        }
         let profile = Arc::new(profile);
         let mut config = LinkConfig::new(
             port,
@@ -224,11 +272,28 @@ impl Engine {
             .push(LinkInfo {
                 id: link,
                 port: port.to_string(),
-                protocol: "dynamixel2".into(),
+                protocol: protocol_name(protocol).into(),
                 baud,
                 simulated: false,
             });
         Ok(link)
+    }
+
+    /// Finds the drives on `port`: each of `protocols` at each of `bauds` (empty: the
+    /// protocol's usual rates), matched against the built-in profiles. A port a link
+    /// holds cannot be scanned (it is open exclusively).
+    pub async fn scan(
+        &self,
+        port: &str,
+        protocols: &[Protocol],
+        bauds: &[u32],
+    ) -> Result<ScanReport, EngineError> {
+        let mut options = ScanOptions::new(Profile::builtin());
+        if !protocols.is_empty() {
+            options.protocols = protocols.to_vec();
+        }
+        options.bauds = bauds.to_vec();
+        scan(port, &options).await
     }
 
     /// The UI is alive (see [`EngineConfig::heartbeat_timeout`]).
@@ -329,6 +394,28 @@ impl Engine {
         writer.stop_session(self.clock.now());
         let _ = writer.flush();
     }
+}
+
+/// The serial ports of this machine with their USB identities (pseudo-terminals, the
+/// simulator's among them, are not listed).
+pub fn ports() -> Result<Vec<PortInfo>, EngineError> {
+    drivedeck_bus::ports::list().map_err(EngineError::Ports)
+}
+
+/// Finds the drives on `port` with `options` (no engine needed: the CLI scans with
+/// this).
+pub async fn scan(port: &str, options: &ScanOptions) -> Result<ScanReport, EngineError> {
+    Ok(drivedeck_bus::scan::scan_serial(port, options).await?)
+}
+
+/// The built-in drive model of `protocol`.
+pub fn builtin_profile(protocol: Protocol) -> Result<Profile, EngineError> {
+    Profile::default_for(protocol).ok_or_else(|| {
+        EngineError::Invalid(format!(
+            "there is no built-in {} drive model yet",
+            protocol_name(protocol)
+        ))
+    })
 }
 
 fn session_name() -> String {

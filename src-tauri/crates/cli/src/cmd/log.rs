@@ -7,7 +7,7 @@
 //! everything recorded so far committed).
 
 use anyhow::{Context, bail};
-use drivedeck_engine::{Engine, EngineConfig};
+use drivedeck_engine::{Engine, EngineConfig, builtin_profile, protocol_from_name, protocol_name};
 use drivedeck_proto::profile::{Profile, Protocol};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -57,9 +57,16 @@ fn check(args: &Args) -> anyhow::Result<()> {
     if ids.windows(2).any(|w| w[0] == w[1]) {
         bail!("--ids lists a drive twice");
     }
-    if args.protocol != "dynamixel2" {
+    let protocol = protocol_from_name(&args.protocol)
+        .with_context(|| format!("unknown protocol {}", args.protocol))?;
+    let max = if protocol == Protocol::ModbusRtu {
+        247
+    } else {
+        252
+    };
+    if let Some(id) = args.ids.iter().find(|id| **id > max) {
         bail!(
-            "the engine's links speak dynamixel2 today; {} arrives with the wire-protocols work",
+            "--ids: {id} is not a {} drive address (1..={max})",
             args.protocol
         );
     }
@@ -69,15 +76,17 @@ fn check(args: &Args) -> anyhow::Result<()> {
 /// Records the session.
 pub fn run(args: Args) -> anyhow::Result<()> {
     check(&args)?;
+    let protocol = protocol_from_name(&args.protocol)
+        .with_context(|| format!("unknown protocol {}", args.protocol))?;
     let profile = match &args.profile {
         Some(path) => Profile::load(path)?,
-        None => Profile::xm430_w350(),
+        None => builtin_profile(protocol)?,
     };
-    if profile.protocol != Protocol::Dynamixel2 {
+    if profile.protocol != protocol {
         bail!(
-            "profile {} speaks {:?}, not {}",
+            "profile {} speaks {}, not {}",
             profile.name,
-            profile.protocol,
+            protocol_name(profile.protocol),
             args.protocol
         );
     }
@@ -99,7 +108,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
         let session = engine.start_session(&name, &notes)?;
         let connected = engine
-            .connect_serial(&args.port, args.baud, profile, &args.ids)
+            .connect_serial(&args.port, protocol, args.baud, profile, &args.ids)
             .await
             .with_context(|| format!("connecting to {}", args.port));
         if let Err(e) = connected {
