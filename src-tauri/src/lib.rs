@@ -105,6 +105,7 @@ pub fn run() {
             commands::channels,
             commands::tail,
             commands::window,
+            commands::export_range,
             commands::settings_get,
             commands::settings_set_chart,
         ])
