@@ -322,7 +322,13 @@ pub async fn export_range(
     let safe: String = row
         .name
         .chars()
-        .map(|c| if c.is_alphanumeric() || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let path = dir.join(format!("{safe}_{from_s:.3}-{to_s:.3}s.{format}"));
     let range = ExportRange {
