@@ -5,6 +5,12 @@
 //!   tests (unit, integration, engine ⇄ simulator over a pty), the UI's unit tests, and
 //!   the end-to-end tests of the real app window under Xvfb through WebDriver.
 //! - `cargo xtask setup`: only the set-up both of them start with.
+//! - `cargo xtask bundle [--target TRIPLE]`: set up, then the installers (.deb and .rpm
+//!   on Linux) with the Tauri CLI pinned in `ui/package.json`, `drivedeck-cli` inside.
+//! - `cargo xtask sidecar [--target TRIPLE]`: only `drivedeck-cli` in release, put where
+//!   the bundler takes it from (the release workflow runs this before the Tauri action).
+//! - `cargo xtask install-test`: `bundle`, then `tests/install/install-test.sh` on the
+//!   .deb (installs it on this machine: run it on a machine you may change).
 //!
 //! Set-up installs what a fresh Debian/Ubuntu machine lacks: the apt packages Tauri and
 //! the tests need (with sudo when not root), the en_US.UTF-8 locale, the UI's npm
@@ -214,6 +220,157 @@ fn test() -> Result {
     ))
 }
 
+/// The folder cargo builds into (`CARGO_TARGET_DIR` or `target/`).
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|dir| {
+            if dir.is_absolute() {
+                dir
+            } else {
+                root().join(dir)
+            }
+        })
+        .unwrap_or_else(|| root().join("target"))
+}
+
+/// The triple rustc builds for by default.
+fn host_triple() -> Result<String> {
+    let info = output(Command::new("rustc").arg("-vV")).ok_or("could not run `rustc -vV`")?;
+    info.lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .map(|host| host.trim().to_string())
+        .ok_or_else(|| "`rustc -vV` printed no host triple".into())
+}
+
+/// Builds `drivedeck-cli` in release for `target` (the host if none) and copies it to
+/// `src-tauri/binaries/drivedeck-cli-<triple>[.exe]`, the name Tauri's `externalBin`
+/// (in `src-tauri/tauri.bundle.conf.json`) looks for. Installers put it beside the app:
+/// `/usr/bin/drivedeck-cli` on Linux, next to `DriveDeck.exe` on Windows, in
+/// `DriveDeck.app/Contents/MacOS/` on macOS.
+fn sidecar(target: Option<&str>) -> Result<PathBuf> {
+    let triple = match target {
+        Some(triple) => triple.to_string(),
+        None => host_triple()?,
+    };
+    step(&format!("building drivedeck-cli (release, {triple})"));
+    let mut build = cargo();
+    build.args(["build", "--release", "--package", "drivedeck-cli"]);
+    let mut built = target_dir();
+    if let Some(triple) = target {
+        build.args(["--target", triple]);
+        built.push(triple);
+    }
+    run(&mut build)?;
+    let exe = if triple.contains("windows") {
+        ".exe"
+    } else {
+        ""
+    };
+    let from = built.join("release").join(format!("drivedeck-cli{exe}"));
+    let dir = root().join("src-tauri/binaries");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let to = dir.join(format!("drivedeck-cli-{triple}{exe}"));
+    std::fs::copy(&from, &to)
+        .map_err(|e| format!("cannot copy {} to {}: {e}", from.display(), to.display()))?;
+    Ok(to)
+}
+
+/// The pinned Tauri CLI (`@tauri-apps/cli` in `ui/package.json`), run from the
+/// repository root so it finds `src-tauri/` and takes `ui/` as the frontend folder.
+fn tauri_cli() -> Command {
+    let mut cmd = Command::new(if cfg!(windows) { "npx.cmd" } else { "npx" });
+    cmd.args(["--no-install", "--prefix", "ui", "tauri"])
+        .current_dir(root());
+    cmd
+}
+
+/// The installers this machine can build without downloading tools: .deb and .rpm on
+/// Linux (AppImage fetches its AppRun and linuxdeploy at build time, so only the
+/// release workflow builds it), .msi and NSIS on Windows, .app and .dmg on macOS.
+fn offline_bundles() -> &'static str {
+    if cfg!(target_os = "windows") {
+        "msi,nsis"
+    } else if cfg!(target_os = "macos") {
+        "app,dmg"
+    } else {
+        "deb,rpm"
+    }
+}
+
+/// Builds the installers; returns the folder they are in.
+fn bundle(target: Option<&str>) -> Result<PathBuf> {
+    setup()?;
+    sidecar(target)?;
+    step("building the app in release and bundling it (tauri build)");
+    let mut build = tauri_cli();
+    build.args([
+        "build",
+        "--ci",
+        "--config",
+        "src-tauri/tauri.bundle.conf.json",
+        "--bundles",
+        offline_bundles(),
+    ]);
+    let mut out = target_dir();
+    if let Some(triple) = target {
+        build.args(["--target", triple]);
+        out.push(triple);
+    }
+    run(&mut build)?;
+    let out = out.join("release/bundle");
+    step(&format!("installers in {}", out.display()));
+    for kind in std::fs::read_dir(&out)
+        .map_err(|e| format!("no bundles in {}: {e}", out.display()))?
+        .flatten()
+    {
+        for file in std::fs::read_dir(kind.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if let Ok(meta) = file.metadata()
+                && meta.is_file()
+            {
+                eprintln!(
+                    "  {:>6.2} MB  {}",
+                    meta.len() as f64 / 1e6,
+                    file.path().display()
+                );
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Builds the .deb and runs the install test on it (installs, launches, upgrades,
+/// removes and purges it on this machine).
+fn install_test() -> Result {
+    let out = bundle(None)?;
+    let deb = std::fs::read_dir(out.join("deb"))
+        .map_err(|e| format!("no .deb built: {e}"))?
+        .flatten()
+        .map(|entry| entry.path())
+        .find(|path| path.extension().is_some_and(|ext| ext == "deb"))
+        .ok_or("no .deb built")?;
+    step("install test");
+    run(Command::new("bash")
+        .arg(root().join("tests/install/install-test.sh"))
+        .arg(&deb)
+        .current_dir(root()))
+}
+
+/// `--target TRIPLE` among `args`, if given.
+fn target_arg(args: &[String]) -> Result<Option<&str>> {
+    match args {
+        [] => Ok(None),
+        [flag, triple] if flag == "--target" => Ok(Some(triple.as_str())),
+        _ => Err(format!(
+            "unexpected arguments {args:?} (expected: --target TRIPLE)"
+        )),
+    }
+}
+
 /// The same command under coreutils `timeout`: killed after `seconds`, so a hang fails
 /// the run with a message instead of eating CI's time.
 fn bounded(cmd: &mut Command, seconds: u32) -> Command {
@@ -247,7 +404,14 @@ fn main() -> ExitCode {
             app_run(&rest)
         }
         Some("test") => test(),
-        _ => Err("usage: cargo xtask (run [-- APP ARGS] | test | setup)".into()),
+        Some("bundle") => target_arg(&args[1..]).and_then(|target| bundle(target).map(drop)),
+        Some("sidecar") => target_arg(&args[1..]).and_then(|target| sidecar(target).map(drop)),
+        Some("install-test") => install_test(),
+        _ => Err(
+            "usage: cargo xtask (run [-- APP ARGS] | test | setup | bundle [--target TRIPLE] \
+                  | sidecar [--target TRIPLE] | install-test)"
+                .into(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
