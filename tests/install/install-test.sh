@@ -14,7 +14,8 @@
 #   3. drivedeck-cli from /usr/bin serves simulated drives on a pty
 #   4. the installed app, started with a throwaway HOME under Xvfb through
 #      WebKitWebDriver, opens on the simulated rig; its first run creates the data
-#      folder (database, settings, profiles/) under ~/.local/share
+#      folder (database, settings, profiles/) under ~/.local/share. Then its start-up
+#      time: the median of 5 first starts, to first paint and to the main screen
 #   5. an upgrade (the same package as a newer version) keeps that data, and the app
 #      opens on it again: a second session in the same database
 #   6. dpkg -r then dpkg -P remove the binaries; the user's data stays
@@ -128,6 +129,12 @@ check "  …with the database" test -s "$DATA/drivedeck.db"
 check "  …holding the session just recorded" test "$(sessions)" -ge 1
 check "  …the settings" test -s "$DATA/settings.json"
 check "  …and profiles/ with its README and example" test -f "$DATA/profiles/README.txt" -a -f "$DATA/profiles/robotis-xm430-w350.toml.example"
+
+step "4. start-up time of the installed app: median of 5 first starts (printed, not asserted)"
+timeout 300 xvfb-run -a -s "-screen 0 1280x800x24" \
+  node "$ROOT/tests/install/window.mjs" --app /usr/bin/drivedeck --home "$WORK/startup" --runs 5 --fresh |
+  sed 's/,"status".*}$/}/' | sed 's/^/  /'
+
 SESSIONS_BEFORE=$(sessions)
 # What a user adds and changes by hand must survive the upgrade.
 cp "$DATA/profiles/robotis-xm430-w350.toml.example" "$DATA/profiles/my-drive.toml"
