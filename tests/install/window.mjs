@@ -7,14 +7,16 @@
 //     (polled every 5 ms).
 //
 // usage: node tests/install/window.mjs --app /usr/bin/drivedeck --home DIR
-//          [--runs N] [--fresh] [--shot FILE]
+//          [--root DIR] [--runs N] [--fresh] [--shot FILE]
 //   --home   HOME for the app (XDG_* variables are removed, so the defaults apply)
+//   --root   run WebKitWebDriver, and so the app, in this chroot (--app and --home are
+//            paths inside it)
 //   --runs   start the app N times and print the median (default 1)
 //   --fresh  give each run a new empty HOME under DIR (a first start every time)
 // Prints one JSON line per run and a summary; exits non-zero if any check fails.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Session, until } from '../ui/webdriver.mjs';
 
@@ -23,7 +25,7 @@ function options(argv) {
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     if (flag === '--fresh') opts.fresh = true;
-    else if (['--app', '--home', '--runs', '--shot'].includes(flag) && i + 1 < argv.length) {
+    else if (['--app', '--home', '--root', '--runs', '--shot'].includes(flag) && i + 1 < argv.length) {
       opts[flag.slice(2)] = argv[++i];
     } else throw new Error(`unexpected argument ${JSON.stringify(flag)}`);
   }
@@ -46,15 +48,57 @@ async function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** The processes `pid` started (Linux /proc). */
+function childrenOf(pid) {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+      readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
+  }
+}
+
+/** Whether `pid` still runs (a zombie counts as ended). */
+function running(pid) {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Ends the apps WebKitWebDriver started: closing the session does not end the app
+ * process, which would otherwise stay on the X server. SIGTERM, then SIGKILL after 5 s.
+ */
+async function endApps(pids) {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {}
+  }
+  const deadline = Date.now() + 5_000;
+  while (Date.now() < deadline && pids.some(running)) await sleep(50);
+  for (const pid of pids.filter(running)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {}
+  }
+}
+
 /** One start of the app with HOME=home: checks the window, returns the timings (ms). */
-async function startOnce(app, home, shot) {
-  mkdirSync(home, { recursive: true });
+async function startOnce(app, home, shot, root) {
+  mkdirSync(root ? join(root, home) : home, { recursive: true });
   const env = { ...process.env, HOME: home, TAURI_WEBVIEW_AUTOMATION: 'true', RUST_LOG: 'warn' };
   for (const key of ['XDG_DATA_HOME', 'XDG_CONFIG_HOME', 'XDG_CACHE_HOME', 'XDG_STATE_HOME']) {
     delete env[key];
   }
   const port = await freePort();
-  const driver = spawn('/usr/bin/WebKitWebDriver', [`--port=${port}`], {
+  const [command, ...args] = root
+    ? ['chroot', root, '/usr/bin/WebKitWebDriver', `--port=${port}`]
+    : ['/usr/bin/WebKitWebDriver', `--port=${port}`];
+  const driver = spawn(command, args, {
     env,
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -107,7 +151,9 @@ async function startOnce(app, home, shot) {
       status,
     };
   } finally {
+    const apps = childrenOf(driver.pid);
     if (session) await fetch(`${base}/session/${session.id}`, { method: 'DELETE' }).catch(() => {});
+    await endApps(apps);
     driver.kill('SIGTERM');
     await sleep(300);
   }
@@ -124,7 +170,7 @@ const opts = options(process.argv.slice(2));
 const runs = [];
 for (let i = 0; i < opts.runs; i++) {
   const home = opts.fresh ? join(opts.home, `run-${i + 1}`) : opts.home;
-  const run = await startOnce(opts.app, home, i === 0 ? opts.shot : undefined);
+  const run = await startOnce(opts.app, home, i === 0 ? opts.shot : undefined, opts.root);
   console.log(JSON.stringify({ run: i + 1, ...run }));
   runs.push(run);
 }

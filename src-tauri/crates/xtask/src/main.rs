@@ -9,8 +9,10 @@
 //!   on Linux) with the Tauri CLI pinned in `ui/package.json`, `drivedeck-cli` inside.
 //! - `cargo xtask sidecar [--target TRIPLE]`: only `drivedeck-cli` in release, put where
 //!   the bundler takes it from (the release workflow runs this before the Tauri action).
-//! - `cargo xtask install-test`: `bundle`, then `tests/install/install-test.sh` on the
-//!   .deb (installs it on this machine: run it on a machine you may change).
+//! - `cargo xtask install-test [--here]`: `bundle`, then `tests/install/install-test.sh`
+//!   on the .deb: installed into a fresh Debian root made with debootstrap (root or
+//!   sudo needed), or with `--here` onto this machine (run that on a machine you may
+//!   change).
 //!
 //! Set-up installs what a fresh Debian/Ubuntu machine lacks: the apt packages Tauri and
 //! the tests need (with sudo when not root), the en_US.UTF-8 locale, the UI's npm
@@ -344,8 +346,8 @@ fn bundle(target: Option<&str>) -> Result<PathBuf> {
 }
 
 /// Builds the .deb and runs the install test on it (installs, launches, upgrades,
-/// removes and purges it on this machine).
-fn install_test() -> Result {
+/// removes and purges it), in a fresh debootstrap root unless `here`.
+fn install_test(here: bool) -> Result {
     let out = bundle(None)?;
     let deb = std::fs::read_dir(out.join("deb"))
         .map_err(|e| format!("no .deb built: {e}"))?
@@ -354,10 +356,12 @@ fn install_test() -> Result {
         .find(|path| path.extension().is_some_and(|ext| ext == "deb"))
         .ok_or("no .deb built")?;
     step("install test");
-    run(Command::new("bash")
-        .arg(root().join("tests/install/install-test.sh"))
-        .arg(&deb)
-        .current_dir(root()))
+    let mut test = privileged("bash");
+    test.arg(root().join("tests/install/install-test.sh"));
+    if !here {
+        test.arg("--chroot");
+    }
+    run(test.arg(&deb).current_dir(root()))
 }
 
 /// `--target TRIPLE` among `args`, if given.
@@ -406,10 +410,14 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("bundle") => target_arg(&args[1..]).and_then(|target| bundle(target).map(drop)),
         Some("sidecar") => target_arg(&args[1..]).and_then(|target| sidecar(target).map(drop)),
-        Some("install-test") => install_test(),
+        Some("install-test") => match &args[1..] {
+            [] => install_test(false),
+            [flag] if flag == "--here" => install_test(true),
+            other => Err(format!("unexpected arguments {other:?} (expected: --here)")),
+        },
         _ => Err(
             "usage: cargo xtask (run [-- APP ARGS] | test | setup | bundle [--target TRIPLE] \
-                  | sidecar [--target TRIPLE] | install-test)"
+                  | sidecar [--target TRIPLE] | install-test [--here])"
                 .into(),
         ),
     };
