@@ -87,6 +87,8 @@ pub struct AppStatus {
     session: Option<SessionView>,
     links: Vec<LinkView>,
     committed_cursor: i64,
+    /// Why the store stopped recording (disk full, file read-only…), if it did.
+    store_failure: Option<String>,
 }
 
 /// A drive with its last status and readings.
@@ -162,6 +164,7 @@ pub async fn app_status(state: State<'_, AppState>) -> Result<AppStatus, IpcErro
         }),
         links,
         committed_cursor: engine.committed(),
+        store_failure: engine.store_failure(),
     })
 }
 
@@ -275,6 +278,75 @@ pub async fn window(
         .reader()
         .window(session, &channels, from_s, to_s, width_px)?;
     Ok(tauri::ipc::Response::new(batch.to_bytes()))
+}
+
+/// Exports `[from_s, to_s]` of `channels` (the chart's visible range) as CSV, PNG or
+/// SVG into the `exports` folder beside the database; returns the file written.
+#[tauri::command]
+pub async fn export_range(
+    state: State<'_, AppState>,
+    session: i64,
+    channels: Vec<i64>,
+    from_s: f64,
+    to_s: f64,
+    format: String,
+) -> Result<String, IpcError> {
+    use drivedeck_store::export::{ChartFormat, ExportRange, write_chart, write_csv};
+    let chart = match format.as_str() {
+        "csv" => None,
+        "png" => Some(ChartFormat::Png),
+        "svg" => Some(ChartFormat::Svg),
+        other => {
+            return Err(IpcError::new(
+                "invalid",
+                format!("unknown export format {other:?} (csv, png or svg)"),
+            ));
+        }
+    };
+    if !(from_s.is_finite() && to_s.is_finite() && from_s < to_s) {
+        return Err(IpcError::new(
+            "invalid",
+            format!("the range [{from_s}, {to_s}] s is empty"),
+        ));
+    }
+    let reader = state.reader();
+    let row = reader.session(session)?;
+    let dir = state
+        .engine
+        .db_path()
+        .parent()
+        .map(|p| p.join("exports"))
+        .unwrap_or_else(|| "exports".into());
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| IpcError::new("store", format!("{}: {e}", dir.display())))?;
+    let safe: String = row
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let path = dir.join(format!("{safe}_{from_s:.3}-{to_s:.3}s.{format}"));
+    let range = ExportRange {
+        session,
+        channels,
+        from_s: Some(from_s),
+        to_s: Some(to_s),
+    };
+    match chart {
+        None => {
+            let mut out = Vec::new();
+            write_csv(&reader, &range, &mut out)?;
+            std::fs::write(&path, out)
+                .map_err(|e| IpcError::new("store", format!("{}: {e}", path.display())))?;
+        }
+        Some(format) => write_chart(&reader, &range, format, &path, (1600, 900))?,
+    }
+    Ok(path.display().to_string())
 }
 
 #[tauri::command]

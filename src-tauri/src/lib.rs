@@ -3,13 +3,16 @@
 //! - [`run`]: builds the window, starts the engine on the app's database, connects the
 //!   last connection (the simulated rig by default) and registers the IPC commands.
 //! - `commands`: one function per IPC call, each a single engine call.
+//! - `data`: the user's data folder (database, settings, drive profiles), set up on
+//!   the first run.
 //! - `settings`: window size, last connection, chart choices (tauri-plugin-store).
 //! - `error`: the `{ kind, message }` error the UI receives.
 //!
 //! Command line: `drivedeck [--db FILE]` (default: `drivedeck.db` in the app's data
-//! folder).
+//! folder, see `data`).
 
 mod commands;
+mod data;
 mod error;
 mod settings;
 
@@ -36,6 +39,29 @@ fn db_arg() -> Result<Option<PathBuf>, String> {
     Ok(db)
 }
 
+/// Reads the user's drive profiles and logs each one, with the reason for any refused.
+fn check_user_profiles(data: &data::DataDir) {
+    match data.user_profiles() {
+        Ok(found) => {
+            for (path, profile) in found {
+                match profile {
+                    Ok(profile) => log::info!(
+                        "drive profile {} {} from {}",
+                        profile.vendor,
+                        profile.name,
+                        path.display()
+                    ),
+                    Err(e) => log::warn!("drive profile refused: {e}"),
+                }
+            }
+        }
+        Err(e) => log::warn!(
+            "cannot read the profiles folder {}: {e}",
+            data.profiles().display()
+        ),
+    }
+}
+
 /// Runs the desktop app until its window closes.
 pub fn run() {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
@@ -50,10 +76,10 @@ pub fn run() {
         .plugin(tauri_plugin_store::Builder::default().build())
         .setup(move |app| {
             let handle = app.handle().clone();
-            let db_path = match db.clone() {
-                Some(path) => path,
-                None => app.path().app_data_dir()?.join("drivedeck.db"),
-            };
+            let data = data::DataDir::prepare(&app.path().app_data_dir()?)?;
+            log::info!("data folder: {}", data.root().display());
+            check_user_profiles(&data);
+            let db_path = db.clone().unwrap_or_else(|| data.database());
             log::info!("store: {}", db_path.display());
             let engine = tauri::async_runtime::block_on(async {
                 let mut config = EngineConfig::new(&db_path);
@@ -107,6 +133,7 @@ pub fn run() {
             commands::channels,
             commands::tail,
             commands::window,
+            commands::export_range,
             commands::settings_get,
             commands::settings_set_chart,
         ])

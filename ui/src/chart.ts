@@ -50,6 +50,14 @@ export class LiveChart {
     }
   }
 
+  /** The time range on screen, s since the session started (null before data). */
+  visibleRange(): [number, number] | null {
+    const last = this.buffers.get('position')!.last();
+    if (!last) return null;
+    const from = Math.max(0, last.t - this.windowSeconds);
+    return from < last.t ? [from, last.t] : null;
+  }
+
   /** Trims to the window and redraws. */
   draw(): void {
     const x = this.buffers.get('position')!;

@@ -4,7 +4,8 @@
 import './locale'; // first: uPlot reads navigator.language at import time
 import './style.css';
 import { pickBackend } from './backend/index';
-import type { ChannelName, DriveRef, DriveView, Settings, TailCursor } from './backend/types';
+import type { ChannelName, DriveRef, DriveView, ExportFormat, Settings, TailCursor } from './backend/types';
+import { errorMessage } from './backend/types';
 import { advanceCursor } from './backend/tail';
 import { CHANNEL_ORDER, LiveChart } from './chart';
 import { ControlPanel } from './views/control';
@@ -28,6 +29,12 @@ const LAYOUT = `
         <div class="chart-head">
           <h2>Live</h2>
           <span id="chart-choices"></span>
+          <span class="export">
+            <select id="export-format" title="Export format">
+              <option value="csv">CSV</option><option value="png">PNG</option><option value="svg">SVG</option>
+            </select>
+            <button id="export" title="Export what the chart shows">Export</button>
+          </span>
         </div>
         <div id="chart"></div>
       </div>
@@ -49,13 +56,14 @@ async function start(): Promise<void> {
 
   const banner = $('banner');
   let bannerTimer: ReturnType<typeof setTimeout> | undefined;
-  installEStop(document, backend, (ok, message) => {
+  const showBanner = (ok: boolean, message: string): void => {
     banner.textContent = message;
     banner.hidden = false;
     banner.classList.toggle('bad', !ok);
     clearTimeout(bannerTimer);
     bannerTimer = setTimeout(() => (banner.hidden = true), 4000);
-  });
+  };
+  installEStop(document, backend, showBanner);
 
   let selected: DriveRef | null = null;
   let drives: DriveView[] = [];
@@ -131,11 +139,26 @@ async function start(): Promise<void> {
     return setInterval(() => void tick(), ms);
   };
 
+  $('export').addEventListener('click', () => {
+    const range = chart.visibleRange();
+    const ids = chart.channels();
+    if (session === null || !range || ids.length === 0) {
+      showBanner(false, 'Nothing to export yet: the chart has no samples.');
+      return;
+    }
+    const format = ($('export-format') as HTMLSelectElement).value as ExportFormat;
+    backend
+      .exportRange(session, ids, range[0], range[1], format)
+      .then((path) => showBanner(true, `Exported ${range[0].toFixed(2)}–${range[1].toFixed(2)} s to ${path}`))
+      .catch((e) => showBanner(false, `Export failed: ${errorMessage(e)}`));
+  });
+
   every(1000, async () => {
     const status = await backend.appStatus();
-    $('status').textContent = status.links.length
+    $('status').textContent = (status.links.length
       ? status.links.map(linkText).join('  |  ') + ` · ${status.session?.name ?? ''}`
-      : 'no link';
+      : 'no link') + (status.storeFailure ? ` · ⚠ NOT RECORDING: ${status.storeFailure}` : '');
+    $('status').classList.toggle('bad', !!status.storeFailure);
     const warning = status.links.map((l) => l.health?.adapterWarning).find((w) => !!w);
     $('status').title = warning ?? '';
     if (status.session && status.session.id !== session) {

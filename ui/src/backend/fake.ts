@@ -4,7 +4,7 @@
 import type { Backend } from './index';
 import { encodeTail, decodeTail } from './tail';
 import type {
-  AppStatus, ChannelName, ChannelView, ChartSettings, Command, DriveRef, DriveView, JobView, Settings, TailBatch, TailCursor,
+  AppStatus, ChannelName, ChannelView, ChartSettings, Command, DriveRef, DriveView, JobView, Settings, TailBatch, TailCursor, ExportFormat,
 } from './types';
 
 type Sample = { seq: number; channel: number; t: number; v: number };
@@ -90,6 +90,7 @@ export class FakeBackend implements Backend {
         },
       }],
       committedCursor: this.samples.length,
+      storeFailure: this.storeFailure,
     };
   }
 
@@ -190,6 +191,18 @@ export class FakeBackend implements Backend {
       return { channel, t: mine.map((s) => s.t), v: mine.map((s) => s.v) };
     });
     return decodeTail(encodeTail({ window: true, series }));
+  }
+
+  /** What appStatus reports as the store's failure (tests set it). */
+  storeFailure: string | null = null;
+
+  /** Files "written" by exportRange, for tests. */
+  exports: { session: number; channels: number[]; fromS: number; toS: number; format: ExportFormat }[] = [];
+
+  async exportRange(session: number, channels: number[], fromS: number, toS: number, format: ExportFormat): Promise<string> {
+    if (!(fromS < toS)) throw { kind: 'invalid', message: `the range [${fromS}, ${toS}] s is empty` };
+    this.exports.push({ session, channels, fromS, toS, format });
+    return `/fake/exports/session-${session}.${format}`;
   }
 
   async settings(): Promise<Settings> {

@@ -1,6 +1,6 @@
 // All IPC behind one interface: the Tauri implementation in the app, an in-memory fake in
 // unit tests and in a plain browser (`npm run dev`).
-import type { AppStatus, ChannelView, ChartSettings, Command, DriveView, JobView, Settings, TailBatch, TailCursor } from './types';
+import type { AppStatus, ChannelView, ChartSettings, Command, DriveView, ExportFormat, JobView, Settings, TailBatch, TailCursor } from './types';
 
 export interface Backend {
   appStatus(): Promise<AppStatus>;
@@ -15,6 +15,8 @@ export interface Backend {
   tail(session: number, after: TailCursor, channels: number[]): Promise<TailBatch>;
   /** `[fromS, toS]` of a session, decimated for a chart `widthPx` wide. */
   window(session: number, channels: number[], fromS: number, toS: number, widthPx: number): Promise<TailBatch>;
+  /** Writes `[fromS, toS]` of `channels` to a file; resolves with its path. */
+  exportRange(session: number, channels: number[], fromS: number, toS: number, format: ExportFormat): Promise<string>;
   settings(): Promise<Settings>;
   setChartSettings(chart: ChartSettings): Promise<void>;
 }

@@ -3,7 +3,7 @@
 import { invoke } from '@tauri-apps/api/core';
 import type { Backend } from './index';
 import { decodeTail } from './tail';
-import type { AppStatus, ChannelView, ChartSettings, Command, DriveView, JobView, Settings, TailBatch, TailCursor } from './types';
+import type { AppStatus, ChannelView, ChartSettings, Command, DriveView, ExportFormat, JobView, Settings, TailBatch, TailCursor } from './types';
 
 export class TauriBackend implements Backend {
   appStatus(): Promise<AppStatus> {
@@ -27,6 +27,10 @@ export class TauriBackend implements Backend {
   async window(session: number, channels: number[], fromS: number, toS: number, widthPx: number): Promise<TailBatch> {
     const buffer = await invoke<ArrayBuffer>('window', { session, channels, fromS, toS, widthPx });
     return decodeTail(buffer);
+  }
+
+  async exportRange(session: number, channels: number[], fromS: number, toS: number, format: ExportFormat): Promise<string> {
+    return invoke<string>('export_range', { session, channels, fromS, toS, format });
   }
 
   async tail(session: number, after: TailCursor, channels: number[]): Promise<TailBatch> {

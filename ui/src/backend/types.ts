@@ -44,7 +44,11 @@ export type AppStatus = {
   session: { id: number; name: string; startedAtMs: number } | null;
   links: LinkView[];
   committedCursor: number;
+  /** Why the store stopped recording (disk full, read-only file), if it did. */
+  storeFailure: string | null;
 };
+
+export type ExportFormat = 'csv' | 'png' | 'svg';
 
 export type DriveView = {
   drive: DriveRef;

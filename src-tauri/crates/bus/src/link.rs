@@ -112,6 +112,13 @@ pub enum LinkError {
         /// The operating system's words.
         reason: String,
     },
+    /// The port exists but this user may not open it (EACCES on Linux and macOS,
+    /// "access denied" on Windows). The message says how to get access.
+    #[error("permission denied opening {port}: {}", permission_help())]
+    PermissionDenied {
+        /// The port.
+        port: String,
+    },
     /// None of the expected drives answered.
     #[error("no drive answered on {0}")]
     NoDrives(String),
@@ -125,23 +132,40 @@ pub fn open_serial(port: &str, baud: u32) -> Result<tokio_serial::SerialStream, 
     use tokio_serial::SerialPortBuilderExt;
     tokio_serial::new(port, baud)
         .open_native_async()
-        .map_err(|e| LinkError::Open {
-            port: port.to_string(),
-            reason: open_error_text(port, &e),
-        })
+        .map_err(|e| open_error(port, &e))
 }
 
-/// The operating system's reason, with what to do about the usual ones.
-pub(crate) fn open_error_text(port: &str, error: &tokio_serial::Error) -> String {
+/// Turns the error from opening `port` into a [`LinkError`]; a permission error gets
+/// its own variant, whose message says how to fix it.
+pub fn open_error(port: &str, error: &tokio_serial::Error) -> LinkError {
     match error.kind() {
-        tokio_serial::ErrorKind::NoDevice => format!("{error} (is {port} plugged in?)"),
-        tokio_serial::ErrorKind::Io(std::io::ErrorKind::NotFound) => {
-            format!("no such port ({error})")
+        tokio_serial::ErrorKind::Io(std::io::ErrorKind::PermissionDenied) => {
+            LinkError::PermissionDenied {
+                port: port.to_string(),
+            }
         }
-        tokio_serial::ErrorKind::Io(std::io::ErrorKind::PermissionDenied) => format!(
-            "permission denied ({error}); on Linux add yourself to the port's group (usually `dialout`) and log in again"
-        ),
-        _ => error.to_string(),
+        _ => LinkError::Open {
+            port: port.to_string(),
+            reason: error.to_string(),
+        },
+    }
+}
+
+/// How a user gets access to a serial port they may not open, on this platform.
+pub fn permission_help() -> &'static str {
+    if cfg!(target_os = "linux") {
+        "your user may not use serial ports. Add it to the group that owns them \
+         (`sudo usermod -aG dialout $USER` on Debian, Ubuntu and Fedora; \
+         `sudo usermod -aG uucp $USER` on Arch), then log out and in again; \
+         or give your user the adapter with a udev rule \
+         (`SUBSYSTEM==\"tty\", ATTRS{idVendor}==\"0403\", MODE=\"0660\", TAG+=\"uaccess\"` \
+         in /etc/udev/rules.d/70-drivedeck.rules, with your adapter's vendor ID from `lsusb`)"
+    } else if cfg!(target_os = "windows") {
+        "another program has the port open (a vendor tool or a serial monitor): close it \
+         and try again"
+    } else {
+        "your user may not use this port, or another program has it open: check its \
+         owner and mode with `ls -l`, and close any other program using it"
     }
 }
 
@@ -2058,5 +2082,60 @@ impl From<CommandError> for String {
 impl From<String> for CommandError {
     fn from(reason: String) -> CommandError {
         CommandError::Refused(reason)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serial_error(kind: std::io::ErrorKind, text: &str) -> tokio_serial::Error {
+        tokio_serial::Error::new(tokio_serial::ErrorKind::Io(kind), text)
+    }
+
+    #[test]
+    fn a_permission_error_says_how_to_get_access() {
+        let error = open_error(
+            "/dev/ttyUSB0",
+            &serial_error(std::io::ErrorKind::PermissionDenied, "Permission denied"),
+        );
+        assert_eq!(
+            error,
+            LinkError::PermissionDenied {
+                port: "/dev/ttyUSB0".into()
+            }
+        );
+        let message = error.to_string();
+        assert!(message.starts_with("permission denied opening /dev/ttyUSB0: "));
+        if cfg!(target_os = "linux") {
+            for needle in ["dialout", "uucp", "log out", "udev"] {
+                assert!(
+                    message.contains(needle),
+                    "{needle:?} missing from {message}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn other_open_errors_keep_the_systems_words() {
+        let error = open_error(
+            "/dev/ttyUSB9",
+            &serial_error(std::io::ErrorKind::NotFound, "No such file or directory"),
+        );
+        assert_eq!(
+            error.to_string(),
+            "cannot open /dev/ttyUSB9: No such file or directory"
+        );
+        assert!(!error.to_string().contains("dialout"));
+    }
+
+    #[test]
+    fn opening_a_missing_port_is_an_open_error() {
+        match open_serial("/dev/drivedeck-no-such-port", 57_600) {
+            Err(LinkError::Open { port, .. }) => assert_eq!(port, "/dev/drivedeck-no-such-port"),
+            Err(other) => panic!("expected LinkError::Open, got {other}"),
+            Ok(_) => panic!("a missing port opened"),
+        }
     }
 }

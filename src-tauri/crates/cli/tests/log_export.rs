@@ -7,7 +7,8 @@ use std::process::{Child, Command, Output, Stdio};
 
 const CLI: &str = env!("CARGO_BIN_EXE_drivedeck-cli");
 
-/// A `drivedeck-cli sim` child and the pty it serves.
+/// A `drivedeck-cli sim` child and the pty it serves. Its stdout stays open (read by a
+/// thread) so the simulator never meets a closed pipe.
 fn sim(ids: &str) -> (Child, String) {
     let mut child = Command::new(CLI)
         .args(["sim", "--ids", ids, "--until-stdin-closes"])
@@ -16,9 +17,9 @@ fn sim(ids: &str) -> (Child, String) {
         .spawn()
         .expect("start the simulator");
     let mut first = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut first)
-        .expect("first line");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    stdout.read_line(&mut first).expect("first line");
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
     let port = first
         .trim()
         .strip_prefix("port: ")

@@ -9,6 +9,14 @@
 //!   `src-tauri/crates/proto/fuzz`) for SECONDS each, 10 by default; installs cargo-fuzz
 //!   first if it is missing.
 //! - `cargo xtask setup`: only the set-up both of them start with.
+//! - `cargo xtask bundle [--target TRIPLE]`: set up, then the installers (.deb and .rpm
+//!   on Linux) with the Tauri CLI pinned in `ui/package.json`, `drivedeck-cli` inside.
+//! - `cargo xtask sidecar [--target TRIPLE]`: only `drivedeck-cli` in release, put where
+//!   the bundler takes it from (the release workflow runs this before the Tauri action).
+//! - `cargo xtask install-test [--here]`: `bundle`, then `tests/install/install-test.sh`
+//!   on the .deb: installed into a fresh Debian root made with debootstrap (root or
+//!   sudo needed), or with `--here` onto this machine (run that on a machine you may
+//!   change).
 //!
 //! Set-up installs what a fresh Debian/Ubuntu machine lacks: the apt packages Tauri and
 //! the tests need (with sudo when not root), the en_US.UTF-8 locale, the UI's npm
@@ -172,14 +180,6 @@ fn setup() -> Result {
     ui_build()
 }
 
-/// Where cargo puts what it builds: `CARGO_TARGET_DIR` when set, else `target/`.
-fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) if !dir.is_empty() => root().join(dir),
-        _ => root().join("target"),
-    }
-}
-
 fn cargo() -> Command {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(root());
@@ -257,10 +257,7 @@ fn fuzz(seconds: u32) -> Result {
         step("installing cargo-fuzz (once per machine)");
         run(cargo().args(["install", "cargo-fuzz", "--locked"]))?;
     }
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target"))
-        .join("fuzz");
+    let target_dir = target_dir().join("fuzz");
     let listed = output(cargo_fuzz().arg("list"))
         .ok_or("`cargo fuzz list` failed in src-tauri/crates/proto")?;
     let targets: Vec<&str> = listed
@@ -314,6 +311,159 @@ fn fuzz(seconds: u32) -> Result {
     Ok(())
 }
 
+/// The folder cargo builds into (`CARGO_TARGET_DIR` or `target/`).
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|dir| {
+            if dir.is_absolute() {
+                dir
+            } else {
+                root().join(dir)
+            }
+        })
+        .unwrap_or_else(|| root().join("target"))
+}
+
+/// The triple rustc builds for by default.
+fn host_triple() -> Result<String> {
+    let info = output(Command::new("rustc").arg("-vV")).ok_or("could not run `rustc -vV`")?;
+    info.lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .map(|host| host.trim().to_string())
+        .ok_or_else(|| "`rustc -vV` printed no host triple".into())
+}
+
+/// Builds `drivedeck-cli` in release for `target` (the host if none) and copies it to
+/// `src-tauri/binaries/drivedeck-cli-<triple>[.exe]`, the name Tauri's `externalBin`
+/// (in `src-tauri/tauri.bundle.conf.json`) looks for. Installers put it beside the app:
+/// `/usr/bin/drivedeck-cli` on Linux, next to `DriveDeck.exe` on Windows, in
+/// `DriveDeck.app/Contents/MacOS/` on macOS.
+fn sidecar(target: Option<&str>) -> Result<PathBuf> {
+    let triple = match target {
+        Some(triple) => triple.to_string(),
+        None => host_triple()?,
+    };
+    step(&format!("building drivedeck-cli (release, {triple})"));
+    let mut build = cargo();
+    build.args(["build", "--release", "--package", "drivedeck-cli"]);
+    let mut built = target_dir();
+    if let Some(triple) = target {
+        build.args(["--target", triple]);
+        built.push(triple);
+    }
+    run(&mut build)?;
+    let exe = if triple.contains("windows") {
+        ".exe"
+    } else {
+        ""
+    };
+    let from = built.join("release").join(format!("drivedeck-cli{exe}"));
+    let dir = root().join("src-tauri/binaries");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let to = dir.join(format!("drivedeck-cli-{triple}{exe}"));
+    std::fs::copy(&from, &to)
+        .map_err(|e| format!("cannot copy {} to {}: {e}", from.display(), to.display()))?;
+    Ok(to)
+}
+
+/// The pinned Tauri CLI (`@tauri-apps/cli` in `ui/package.json`), run from the
+/// repository root so it finds `src-tauri/` and takes `ui/` as the frontend folder.
+fn tauri_cli() -> Command {
+    let mut cmd = Command::new(if cfg!(windows) { "npx.cmd" } else { "npx" });
+    cmd.args(["--no-install", "--prefix", "ui", "tauri"])
+        .current_dir(root());
+    cmd
+}
+
+/// The installers this machine can build without downloading tools: .deb and .rpm on
+/// Linux (AppImage fetches its AppRun and linuxdeploy at build time, so only the
+/// release workflow builds it), .msi and NSIS on Windows, .app and .dmg on macOS.
+fn offline_bundles() -> &'static str {
+    if cfg!(target_os = "windows") {
+        "msi,nsis"
+    } else if cfg!(target_os = "macos") {
+        "app,dmg"
+    } else {
+        "deb,rpm"
+    }
+}
+
+/// Builds the installers; returns the folder they are in.
+fn bundle(target: Option<&str>) -> Result<PathBuf> {
+    setup()?;
+    sidecar(target)?;
+    step("building the app in release and bundling it (tauri build)");
+    let mut build = tauri_cli();
+    build.args([
+        "build",
+        "--ci",
+        "--config",
+        "src-tauri/tauri.bundle.conf.json",
+        "--bundles",
+        offline_bundles(),
+    ]);
+    let mut out = target_dir();
+    if let Some(triple) = target {
+        build.args(["--target", triple]);
+        out.push(triple);
+    }
+    run(&mut build)?;
+    let out = out.join("release/bundle");
+    step(&format!("installers in {}", out.display()));
+    for kind in std::fs::read_dir(&out)
+        .map_err(|e| format!("no bundles in {}: {e}", out.display()))?
+        .flatten()
+    {
+        for file in std::fs::read_dir(kind.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if let Ok(meta) = file.metadata()
+                && meta.is_file()
+            {
+                eprintln!(
+                    "  {:>6.2} MB  {}",
+                    meta.len() as f64 / 1e6,
+                    file.path().display()
+                );
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Builds the .deb and runs the install test on it (installs, launches, upgrades,
+/// removes and purges it), in a fresh debootstrap root unless `here`.
+fn install_test(here: bool) -> Result {
+    let out = bundle(None)?;
+    let deb = std::fs::read_dir(out.join("deb"))
+        .map_err(|e| format!("no .deb built: {e}"))?
+        .flatten()
+        .map(|entry| entry.path())
+        .find(|path| path.extension().is_some_and(|ext| ext == "deb"))
+        .ok_or("no .deb built")?;
+    step("install test");
+    let mut test = privileged("bash");
+    test.arg(root().join("tests/install/install-test.sh"));
+    if !here {
+        test.arg("--chroot");
+    }
+    run(test.arg(&deb).current_dir(root()))
+}
+
+/// `--target TRIPLE` among `args`, if given.
+fn target_arg(args: &[String]) -> Result<Option<&str>> {
+    match args {
+        [] => Ok(None),
+        [flag, triple] if flag == "--target" => Ok(Some(triple.as_str())),
+        _ => Err(format!(
+            "unexpected arguments {args:?} (expected: --target TRIPLE)"
+        )),
+    }
+}
+
 /// The same command under coreutils `timeout`: killed after `seconds`, so a hang fails
 /// the run with a message instead of eating CI's time.
 fn bounded(cmd: &mut Command, seconds: u32) -> Command {
@@ -355,7 +505,18 @@ fn main() -> ExitCode {
                 args[1]
             )),
         },
-        _ => Err("usage: cargo xtask (run [-- APP ARGS] | test | fuzz [SECONDS] | setup)".into()),
+        Some("bundle") => target_arg(&args[1..]).and_then(|target| bundle(target).map(drop)),
+        Some("sidecar") => target_arg(&args[1..]).and_then(|target| sidecar(target).map(drop)),
+        Some("install-test") => match &args[1..] {
+            [] => install_test(false),
+            [flag] if flag == "--here" => install_test(true),
+            other => Err(format!("unexpected arguments {other:?} (expected: --here)")),
+        },
+        _ => Err(
+            "usage: cargo xtask (run [-- APP ARGS] | test | fuzz [SECONDS] | setup \
+                  | bundle [--target TRIPLE] | sidecar [--target TRIPLE] | install-test [--here])"
+                .into(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
