@@ -1,16 +1,17 @@
 //! `drivedeck-cli`: DriveDeck without a window.
 //!
 //! One subcommand per file under `cmd/`, each with its arguments (`Args`) and its `run`.
-//! `sim` (serve a simulated rig on a pseudo-terminal), `log` (record a session
-//! headless), `export` (CSV/PNG/SVG of a session), `bench` (measured figures). No
-//! webview is linked into this binary.
+//! `sim` (serve a simulated rig on a pseudo-terminal), `ports` (list serial ports),
+//! `scan` (find the drives on a port), `log` (record a session headless), `export`
+//! (CSV/PNG/SVG of a session), `bench` (measured figures). No webview is linked into
+//! this binary.
 
 mod cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-/// DriveDeck without a window: simulator, headless logging, exports, benchmarks.
+/// DriveDeck without a window: simulator, discovery, headless logging, exports, benchmarks.
 #[derive(Parser)]
 #[command(name = "drivedeck-cli", version, about, long_about = None)]
 struct Cli {
@@ -22,6 +23,10 @@ struct Cli {
 enum Commands {
     /// Serve simulated drives on a pseudo-terminal until killed.
     Sim(cmd::sim::Args),
+    /// List the serial ports, with their USB identities.
+    Ports(cmd::ports::Args),
+    /// Find the drives on a serial port: protocols × baud rates × IDs.
+    Scan(cmd::scan::Args),
     /// Record a session from drives on a serial port, headless.
     Log(cmd::log::Args),
     /// Export a recorded session as CSV, PNG or SVG.
@@ -35,6 +40,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Commands::Sim(args) => cmd::sim::run(args),
+        Commands::Ports(args) => cmd::ports::run(args),
+        Commands::Scan(args) => cmd::scan::run(args),
         Commands::Log(args) => cmd::log::run(args),
         Commands::Export(args) => cmd::export::run(args),
         Commands::Bench(args) => cmd::bench::run(args),

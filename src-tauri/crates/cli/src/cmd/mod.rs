@@ -3,4 +3,6 @@
 pub mod bench;
 pub mod export;
 pub mod log;
+pub mod ports;
+pub mod scan;
 pub mod sim;
