@@ -350,14 +350,24 @@ fn goal_raw<'p>(
         Target::Velocity(rad_s) => (Role::GoalVelocity, rad_s),
     };
     let register = protocol::role_register(profile, role)?;
-    let value = register.from_si(si).ok_or_else(|| {
+    let does_not_fit = || {
         format!(
             "{si} {} does not fit {} ({})",
             register.unit.as_deref().unwrap_or(""),
             register.name,
             register.ty
         )
-    })?;
+    };
+    let value = if protocol.sign_bit(profile, register).is_some() {
+        // Sign-magnitude: the sign goes into a bit of the register, not into its type.
+        let counts = (si / register.scale).round();
+        if !counts.is_finite() || counts.abs() > f64::from(i32::MAX) {
+            return Err(does_not_fit());
+        }
+        counts as i64
+    } else {
+        register.from_si(si).ok_or_else(does_not_fit)?
+    };
     let raw = protocol::to_wire(protocol, profile, register, value)?;
     Ok((register, raw))
 }

@@ -238,6 +238,7 @@ where
         baud,
         allowance: options.timeout,
         line_free_at: Instant::now(),
+        late: Vec::new(),
     };
     let mut found = match protocol {
         Protocol::Dynamixel2 => probe.dynamixel2().await?,
@@ -253,6 +254,10 @@ where
     found.sort_by_key(|d| d.id);
     Ok(found)
 }
+
+/// The least allowance for questions to drives known to be there (reads of a found
+/// drive, IDs that answered late): a busy host may take this long to serve the port.
+const LATE_ALLOWANCE: Duration = Duration::from_millis(50);
 
 /// What one question brought back.
 #[derive(Default)]
@@ -278,6 +283,8 @@ struct Probe<'a, T> {
     baud: u32,
     allowance: Duration,
     line_free_at: Instant,
+    /// IDs whose answer came in late, while another ID was being asked.
+    late: Vec<u8>,
 }
 
 /// A drive's answer to one ID, judged.
@@ -340,6 +347,28 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Probe<'_, T> {
                     self.rx.extend_from_slice(&chunk[..n]);
                 }
                 Ok(Err(e)) => return Err(e.to_string()),
+            }
+        }
+        log::debug!(
+            "scan: {:02x?} → {} replies {:?}, {} corrupt, {} bytes, window {window:?}, took {:?}",
+            &request.bytes,
+            heard.replies.len(),
+            heard
+                .replies
+                .iter()
+                .map(|(r, t)| (r.id, *t))
+                .collect::<Vec<_>>(),
+            heard.corrupt,
+            heard.bytes,
+            written.elapsed()
+        );
+        // An answer from a drive not asked (one asked before, answering late on a busy
+        // host) is remembered to be asked again, with more patience.
+        if let [asked] = request.expect.as_slice() {
+            for (reply, _) in &heard.replies {
+                if reply.id != *asked && !self.late.contains(&reply.id) {
+                    self.late.push(reply.id);
+                }
             }
         }
         // Whatever is left undecoded when the window closes was garbled.
@@ -469,9 +498,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Probe<'_, T> {
         Ok(found)
     }
 
-    /// Pings every ID alone.
+    /// Pings every ID alone; IDs that answered late are asked again with a longer
+    /// allowance.
     async fn ping_each(&mut self) -> Result<Vec<FoundDrive>, String> {
-        let mut found = Vec::new();
+        let mut found: Vec<FoundDrive> = Vec::new();
         for id in 0..=self.proto.max_id() {
             let Some(ping) = self.proto.ping(id) else {
                 continue;
@@ -479,10 +509,36 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Probe<'_, T> {
             let answer = self.ask_one(&ping, id).await?;
             found.extend(self.found(id, answer));
         }
+        self.ask_late_again(&mut found, |proto, id| proto.ping(id))
+            .await?;
         Ok(found)
     }
 
-    /// Reads `register` of drive `id`; `None` if it did not answer or refused.
+    /// Asks the IDs that answered late (and are not found yet) once more, with
+    /// [`LATE_ALLOWANCE`] at least.
+    async fn ask_late_again(
+        &mut self,
+        found: &mut Vec<FoundDrive>,
+        question: impl Fn(&dyn LinkProtocol, u8) -> Option<Request>,
+    ) -> Result<(), String> {
+        let allowance = self.allowance;
+        self.allowance = allowance.max(LATE_ALLOWANCE);
+        for id in std::mem::take(&mut self.late) {
+            if found.iter().any(|d| d.id == id) {
+                continue;
+            }
+            let Some(request) = question(self.proto, id) else {
+                continue;
+            };
+            let answer = self.ask_one(&request, id).await?;
+            found.extend(self.found(id, answer));
+        }
+        self.allowance = allowance;
+        Ok(())
+    }
+
+    /// Reads `register` of a drive found, `id`, with [`LATE_ALLOWANCE`] at least and
+    /// once more if it stays silent; `None` if it did not answer or refused.
     async fn read(
         &mut self,
         id: u8,
@@ -493,14 +549,20 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Probe<'_, T> {
         let Ok(request) = self.proto.read(id, &block) else {
             return Ok(None);
         };
-        let window = self.window(&request, request.reply_bytes);
-        let heard = self.ask(&request, window, Some(1), Duration::ZERO).await?;
-        Ok(heard
-            .answers_of(id)
-            .first()
-            .filter(|(r, _)| r.refused.is_none())
-            .and_then(|(r, _)| block.raw(register, &r.data))
-            .map(|raw| protocol::from_wire(self.proto, profile, register, raw)))
+        let window = self.wire(request.bytes.len() + request.reply_bytes)
+            + self.allowance.max(LATE_ALLOWANCE);
+        for _ in 0..2 {
+            let heard = self.ask(&request, window, Some(1), Duration::ZERO).await?;
+            if let Some((reply, _)) = heard.answers_of(id).first() {
+                return Ok(reply
+                    .refused
+                    .is_none()
+                    .then(|| block.raw(register, &reply.data))
+                    .flatten()
+                    .map(|raw| protocol::from_wire(self.proto, profile, register, raw)));
+            }
+        }
+        Ok(None)
     }
 
     /// Fills in model and firmware: from the ping's answer, else from the control table
@@ -637,6 +699,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Probe<'_, T> {
             }
             found.extend(drive);
         }
+        // A unit that answered late is asked its first question again, patiently.
+        let (_, register, _) = questions[0];
+        let block = Block::of(register);
+        self.ask_late_again(&mut found, |proto, unit| proto.read(unit, &block).ok())
+            .await?;
         Ok(found)
     }
 }

@@ -1,0 +1,502 @@
+//! Every protocol end to end: the engine against the simulator over a real pty.
+//!
+//! For DYNAMIXEL 2.0 (XM430-W350), DYNAMIXEL 1.0 (AX-12A) and Feetech (STS3215):
+//! - a scan finds exactly the simulated IDs and their models;
+//! - a position and a velocity target land in the simulated drive's goal registers as
+//!   the raw counts the profile's scale and the protocol's sign encoding make, and the
+//!   telemetry read back is the simulated drive's present values, scaled;
+//! - a target outside the profile's range is refused before the wire: the simulator
+//!   hears no write;
+//! - an over-temperature fault raised in the simulator shows in the store's drive status
+//!   in the protocol's words.
+
+use drivedeck_bus::SubmitError;
+use drivedeck_domain::{Command, DriveMode, DriveRef, JobState, Target};
+use drivedeck_engine::{Engine, EngineConfig, EngineError, ScanOptions};
+use drivedeck_proto::profile::{Profile, Protocol, Role};
+use drivedeck_sim::{HeardPacket, SimRig};
+use std::time::Duration;
+
+const DRIVE_1: DriveRef = DriveRef { link: 1, id: 1 };
+const DRIVE_2: DriveRef = DriveRef { link: 1, id: 2 };
+
+/// One rig at a time (a vanished pty's number is reused by the next one opened).
+static RIGS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// What differs between the protocols in these tests.
+struct Case {
+    profile: Profile,
+    /// A velocity the drive can turn at (negative where the profile allows reverse).
+    velocity: f64,
+    /// The raw Goal Velocity register value that velocity must become.
+    velocity_raw: i64,
+    /// Targets the profile's range refuses, with a word the refusal must contain.
+    refused: Vec<(Target, &'static str)>,
+    /// The temperature limit entry to lower, and the fault text that must appear.
+    temperature_limit: &'static str,
+    fault: &'static str,
+}
+
+fn case(protocol: Protocol) -> Case {
+    match protocol {
+        Protocol::Dynamixel2 => Case {
+            profile: Profile::xm430_w350(),
+            velocity: -1.5,
+            // 0.229 rev/min per count: -1.5 rad/s is -62.55 counts, two's complement.
+            velocity_raw: -63,
+            refused: vec![
+                (Target::Position(7.0), "outside"),
+                (Target::Position(-0.1), "outside"),
+            ],
+            temperature_limit: "Temperature Limit",
+            fault: "overheating",
+        },
+        Protocol::Dynamixel1 => Case {
+            profile: Profile::ax12a(),
+            velocity: -1.5,
+            // 0.111 rev/min per count: 129 counts clockwise, bit 10 set (sign-magnitude).
+            velocity_raw: 1024 + 129,
+            refused: vec![
+                // 1023 counts of 0.29° is 5.24 rad.
+                (Target::Position(5.5), "outside"),
+                (Target::Position(-0.1), "outside"),
+            ],
+            temperature_limit: "Temperature Limit",
+            fault: "Overheating Error",
+        },
+        Protocol::Feetech => Case {
+            profile: Profile::sts3215(),
+            velocity: 1.5,
+            // 4096 steps per turn: 977.9 steps/s.
+            velocity_raw: 978,
+            refused: vec![
+                (Target::Position(7.0), "outside"),
+                // The profile keeps Goal Speed at 0..=32767: reverse (bit 15) is refused.
+                (Target::Velocity(-1.5), "Goal Speed"),
+            ],
+            temperature_limit: "Max Temperature Limit",
+            fault: "Overheat Error",
+        },
+        Protocol::ModbusRtu => unreachable!("Modbus has its own tests"),
+    }
+}
+
+async fn engine(dir: &tempfile::TempDir, protocol: Protocol) -> Engine {
+    let engine = Engine::start(EngineConfig::new(dir.path().join("e2e.db"))).expect("engine");
+    let link = engine
+        .connect_sim_rig(protocol, &[1, 2])
+        .await
+        .expect("sim rig");
+    assert_eq!(link, 1);
+    engine
+}
+
+async fn run(engine: &Engine, command: Command) -> JobState {
+    let job = engine.submit(command.clone()).expect("accepted");
+    tokio::time::timeout(Duration::from_secs(10), job.outcome())
+        .await
+        .unwrap_or_else(|_| panic!("{command:?} ended within 10 s"))
+}
+
+async fn enable(engine: &Engine, drive: DriveRef) {
+    assert_eq!(run(engine, Command::Arm { drive }).await, JobState::Done);
+    assert_eq!(run(engine, Command::Enable { drive }).await, JobState::Done);
+}
+
+/// Waits (bounded) until the drive's stored state satisfies `pred`.
+async fn wait_for_drive(
+    engine: &Engine,
+    drive: DriveRef,
+    what: &str,
+    pred: impl Fn(&drivedeck_store::DriveRow) -> bool,
+) -> drivedeck_store::DriveRow {
+    let reader = engine.reader().expect("reader");
+    let mut last = None;
+    for _ in 0..400 {
+        if let Some(row) = reader
+            .drives(engine.session())
+            .expect("drives")
+            .into_iter()
+            .find(|r| r.drive == drive)
+        {
+            if pred(&row) {
+                return row;
+            }
+            last = Some(row);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{drive} never reached: {what}; last seen {last:?}");
+}
+
+fn raw(engine: &Engine, id: u8, role: Role) -> i64 {
+    engine
+        .inspect_sim(1, |drives| {
+            drives
+                .iter()
+                .find(|d| d.id() == id)
+                .map(|d| d.raw(role))
+                .expect("simulated drive")
+        })
+        .expect("a simulated link")
+}
+
+fn raw_named(engine: &Engine, id: u8, name: &str) -> i64 {
+    engine
+        .inspect_sim(1, |drives| {
+            drives
+                .iter()
+                .find(|d| d.id() == id)
+                .and_then(|d| d.raw_named(name))
+                .expect("entry")
+        })
+        .expect("a simulated link")
+}
+
+fn heard(engine: &Engine) -> Vec<HeardPacket> {
+    engine
+        .with_sim_rig(1, |rig| rig.counters().instructions())
+        .expect("a simulated link")
+}
+
+/// Write instructions heard (DYNAMIXEL 1.0, 2.0 and Feetech all use 0x03).
+fn writes(engine: &Engine) -> usize {
+    heard(engine)
+        .iter()
+        .filter(|p| p.instruction == 0x03)
+        .count()
+}
+
+// ---------------------------------------------------------------------------------------
+// Scan
+
+async fn scan_finds_exactly_the_simulated_ids_and_models(protocol: Protocol) {
+    let _rig = RIGS.lock().await;
+    let profile = case(protocol).profile;
+    let rig = SimRig::spawn(&profile, &[3, 8, 21]).expect("rig");
+    let options = ScanOptions {
+        protocols: vec![protocol],
+        bauds: vec![1_000_000],
+        timeout: Duration::from_millis(10),
+        ..ScanOptions::new(Profile::builtin())
+    };
+    let report = drivedeck_engine::scan(&rig.port().to_string_lossy(), &options)
+        .await
+        .expect("scan");
+    let found: Vec<(u8, Option<&str>, Option<u16>, bool)> = report
+        .drives
+        .iter()
+        .map(|d| (d.id, d.model.as_deref(), d.model_number, d.id_conflict))
+        .collect();
+    let expected: Vec<(u8, Option<&str>, Option<u16>, bool)> = [3, 8, 21]
+        .into_iter()
+        .map(|id| {
+            (
+                id,
+                Some(profile.name.as_str()),
+                Some(profile.model_number),
+                false,
+            )
+        })
+        .collect();
+    assert_eq!(found, expected, "{report:?}");
+    assert!(
+        report
+            .drives
+            .iter()
+            .all(|d| d.rtt_us > 0 && d.baud == 1_000_000)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_dynamixel2() {
+    scan_finds_exactly_the_simulated_ids_and_models(Protocol::Dynamixel2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_dynamixel1() {
+    scan_finds_exactly_the_simulated_ids_and_models(Protocol::Dynamixel1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_feetech() {
+    scan_finds_exactly_the_simulated_ids_and_models(Protocol::Feetech).await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Reads and writes
+
+async fn reads_and_writes_land_at_the_right_addresses_with_the_right_scaling(protocol: Protocol) {
+    let _rig = RIGS.lock().await;
+    let case = case(protocol);
+    let profile = &case.profile;
+    let dir = tempfile::tempdir().expect("dir");
+    let engine = engine(&dir, protocol).await;
+    let goal = profile.role(Role::GoalPosition).expect("goal position");
+    let present = profile
+        .role(Role::PresentPosition)
+        .expect("present position");
+
+    // Position: 2 rad becomes round(2 / scale) counts in Goal Position.
+    enable(&engine, DRIVE_1).await;
+    assert!(
+        engine
+            .inspect_sim(1, |d| d[0].torque_enabled())
+            .expect("sim")
+    );
+    let target = 2.0;
+    assert_eq!(
+        run(
+            &engine,
+            Command::SetTarget {
+                drive: DRIVE_1,
+                target: Target::Position(target),
+            }
+        )
+        .await,
+        JobState::Done
+    );
+    assert_eq!(
+        raw(&engine, 1, Role::GoalPosition),
+        (target / goal.scale).round() as i64
+    );
+    // The drive gets there; what the store holds is the drive's Present Position.
+    wait_for_drive(&engine, DRIVE_1, "2 rad at rest", |r| {
+        r.position.is_some_and(|p| (p - target).abs() < 0.03)
+            && r.velocity.is_some_and(|v| v.abs() < 0.05)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let stored = wait_for_drive(&engine, DRIVE_1, "a sample", |r| r.position.is_some())
+        .await
+        .position
+        .expect("position");
+    let at_the_drive = present.to_si(raw(&engine, 1, Role::PresentPosition));
+    assert!(
+        (stored - at_the_drive).abs() <= 2.0 * present.scale,
+        "stored {stored} rad, the drive says {at_the_drive} rad"
+    );
+
+    // Velocity: the mode is changed with the drive off, then the target lands in Goal
+    // Velocity in the protocol's own encoding.
+    assert_eq!(
+        run(&engine, Command::Disable { drive: DRIVE_1 }).await,
+        JobState::Done
+    );
+    assert!(
+        !engine
+            .inspect_sim(1, |d| d[0].torque_enabled())
+            .expect("sim")
+    );
+    assert_eq!(
+        run(
+            &engine,
+            Command::SetMode {
+                drive: DRIVE_1,
+                mode: DriveMode::Velocity,
+            }
+        )
+        .await,
+        JobState::Done
+    );
+    if protocol == Protocol::Dynamixel1 {
+        // Wheel mode: both angle limits 0.
+        assert_eq!(raw_named(&engine, 1, "CW Angle Limit"), 0);
+        assert_eq!(raw_named(&engine, 1, "CCW Angle Limit"), 0);
+    } else {
+        assert_eq!(raw(&engine, 1, Role::OperatingMode), profile.modes.velocity);
+    }
+    enable(&engine, DRIVE_1).await;
+    assert_eq!(
+        run(
+            &engine,
+            Command::SetTarget {
+                drive: DRIVE_1,
+                target: Target::Velocity(case.velocity),
+            }
+        )
+        .await,
+        JobState::Done
+    );
+    assert_eq!(raw(&engine, 1, Role::GoalVelocity), case.velocity_raw);
+    // Present Velocity read back with its sign, in rad/s.
+    let velocity = case.velocity;
+    wait_for_drive(&engine, DRIVE_1, "the velocity target", |r| {
+        r.velocity.is_some_and(|v| (v - velocity).abs() < 0.35)
+    })
+    .await;
+    // Drive 2 was never touched: torque off, still at its goal defaults.
+    assert!(
+        !engine
+            .inspect_sim(1, |d| d[1].torque_enabled())
+            .expect("sim")
+    );
+    // The DYNAMIXEL 1.0 servo does not measure current: the store holds a gap, not 0.
+    let row = wait_for_drive(&engine, DRIVE_2, "a sample", |r| {
+        r.current.is_some() || r.position.is_some()
+    })
+    .await;
+    if protocol == Protocol::Dynamixel1 {
+        assert!(row.current.is_none_or(f64::is_nan), "{row:?}");
+    } else {
+        assert!(row.current.is_some_and(f64::is_finite), "{row:?}");
+    }
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_and_writes_dynamixel2() {
+    reads_and_writes_land_at_the_right_addresses_with_the_right_scaling(Protocol::Dynamixel2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_and_writes_dynamixel1() {
+    reads_and_writes_land_at_the_right_addresses_with_the_right_scaling(Protocol::Dynamixel1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_and_writes_feetech() {
+    reads_and_writes_land_at_the_right_addresses_with_the_right_scaling(Protocol::Feetech).await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Range
+
+async fn out_of_range_targets_are_refused_before_the_wire(protocol: Protocol) {
+    let _rig = RIGS.lock().await;
+    let case = case(protocol);
+    let dir = tempfile::tempdir().expect("dir");
+    let engine = engine(&dir, protocol).await;
+    enable(&engine, DRIVE_1).await;
+    for (target, _) in &case.refused {
+        if target.mode() == DriveMode::Velocity {
+            assert_eq!(
+                run(&engine, Command::Disable { drive: DRIVE_1 }).await,
+                JobState::Done
+            );
+            assert_eq!(
+                run(
+                    &engine,
+                    Command::SetMode {
+                        drive: DRIVE_1,
+                        mode: DriveMode::Velocity
+                    }
+                )
+                .await,
+                JobState::Done
+            );
+            enable(&engine, DRIVE_1).await;
+            break;
+        }
+    }
+    let goal_before = (
+        raw(&engine, 1, Role::GoalPosition),
+        raw(&engine, 1, Role::GoalVelocity),
+    );
+    let writes_before = writes(&engine);
+    for (target, needle) in &case.refused {
+        if target.mode() == DriveMode::Position
+            && case
+                .refused
+                .iter()
+                .any(|(t, _)| t.mode() == DriveMode::Velocity)
+        {
+            continue; // the drive is in velocity mode for the velocity case
+        }
+        match engine.submit(Command::SetTarget {
+            drive: DRIVE_1,
+            target: *target,
+        }) {
+            Err(EngineError::Submit(SubmitError::Invalid(message))) => {
+                assert!(message.contains(needle), "{target:?}: {message}")
+            }
+            Err(other) => panic!("{target:?}: unexpected error {other}"),
+            Ok(_) => panic!("{target:?} was accepted"),
+        }
+    }
+    // Telemetry goes on; not one write reached the drives, and the goals are as before.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(writes(&engine), writes_before);
+    assert_eq!(
+        (
+            raw(&engine, 1, Role::GoalPosition),
+            raw(&engine, 1, Role::GoalVelocity)
+        ),
+        goal_before
+    );
+    assert!(heard(&engine).len() > 5, "telemetry kept polling");
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_range_dynamixel2() {
+    out_of_range_targets_are_refused_before_the_wire(Protocol::Dynamixel2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_range_dynamixel1() {
+    out_of_range_targets_are_refused_before_the_wire(Protocol::Dynamixel1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_range_feetech() {
+    out_of_range_targets_are_refused_before_the_wire(Protocol::Feetech).await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Faults
+
+async fn a_fault_raised_in_the_sim_appears_decoded(protocol: Protocol) {
+    let _rig = RIGS.lock().await;
+    let case = case(protocol);
+    let dir = tempfile::tempdir().expect("dir");
+    let engine = engine(&dir, protocol).await;
+    wait_for_drive(&engine, DRIVE_2, "a status", |r| {
+        r.status.as_ref().is_some_and(|s| s.fault.is_none())
+    })
+    .await;
+    // The winding (25 °C ambient) is now above the drive's temperature limit.
+    let limit = case
+        .profile
+        .register(case.temperature_limit)
+        .expect("temperature limit")
+        .clone();
+    engine
+        .inspect_sim(1, |drives| {
+            let drive = drives.iter_mut().find(|d| d.id() == 2).expect("drive 2");
+            drive
+                .write(limit.address, &limit.encode(10))
+                .expect("the drive takes the lower limit")
+        })
+        .expect("sim");
+    let fault = case.fault;
+    let row = wait_for_drive(&engine, DRIVE_2, fault, |r| {
+        r.status
+            .as_ref()
+            .and_then(|s| s.fault.as_deref())
+            .is_some_and(|f| f.contains(fault))
+    })
+    .await;
+    assert!(!row.status.expect("status").enabled);
+    // Drive 1 is fine.
+    wait_for_drive(&engine, DRIVE_1, "no fault", |r| {
+        r.status.as_ref().is_some_and(|s| s.fault.is_none())
+    })
+    .await;
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fault_dynamixel2() {
+    a_fault_raised_in_the_sim_appears_decoded(Protocol::Dynamixel2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fault_dynamixel1() {
+    a_fault_raised_in_the_sim_appears_decoded(Protocol::Dynamixel1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fault_feetech() {
+    a_fault_raised_in_the_sim_appears_decoded(Protocol::Feetech).await;
+}
