@@ -312,7 +312,19 @@ fn bad_arguments_are_refused_with_a_message() {
         (vec!["sim", "--ids", "1,253"], "253"),
         (vec!["sim", "--ids", "1,1"], "twice"),
         (vec!["sim", "--protocol", "canopen"], "canopen"),
-        (vec!["sim", "--protocol", "modbus-rtu"], "modbus-rtu"),
+        (
+            vec!["sim", "--protocol", "modbus-rtu", "--ids", "1,0"],
+            "1..=247",
+        ),
+        (
+            vec!["sim", "--protocol", "modbus-rtu", "--ids", "248"],
+            "1..=247",
+        ),
+        (
+            vec!["sim", "--protocol", "modbus-rtu", "--reply-delay-ms", "-1"],
+            "delay",
+        ),
+        (vec!["sim", "--reply-delay-ms", "2"], "modbus-rtu only"),
         (
             vec!["sim", "--protocol", "feetech", "--profile", xm430],
             "--protocol is feetech",

@@ -34,16 +34,23 @@
 //!   stops (holds its position, or velocity 0), the entry reads −1, and writes to the goal
 //!   entries are refused until the watchdog is written 0 again.
 
+pub mod table;
+
 use crate::motor::{Motor, MotorParams};
-use drivedeck_proto::profile::{Access, MotorSpec, Profile, Protocol, Register, Role};
+use drivedeck_proto::profile::{
+    Access, AddressSpace, MotorSpec, Profile, Protocol, Register, Role,
+};
 use std::f64::consts::TAU;
 use std::sync::Arc;
+pub use table::Table;
 
 /// Why the drive refused a read or write (maps onto the protocol's status error codes).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TableError {
-    /// Outside the control table, a partial/unknown entry, read-only, or locked.
+    /// Outside the control table, a partial/unknown entry, or locked.
     Access(String),
+    /// A write to a read-only entry.
+    ReadOnly(String),
     /// A value outside the entry's range.
     Range(String),
     /// DYNAMIXEL 1.0: a Goal Position outside the CW/CCW Angle Limits.
@@ -184,20 +191,12 @@ impl Entries {
     }
 }
 
-fn get(table: &[u8], register: &Register) -> i64 {
-    let start = usize::from(register.address);
-    table
-        .get(start..start + register.size())
-        .and_then(|bytes| register.decode(bytes))
-        .unwrap_or(0)
+fn get(table: &Table, register: &Register) -> i64 {
+    table.get(register)
 }
 
-fn put(table: &mut [u8], register: &Register, raw: i64) {
-    let start = usize::from(register.address);
-    let bytes = register.encode(raw);
-    if let Some(slot) = table.get_mut(start..start + bytes.len()) {
-        slot.copy_from_slice(&bytes);
-    }
+fn put(table: &mut Table, register: &Register, raw: i64) {
+    table.put(register, raw);
 }
 
 /// A sign-magnitude raw value (sign at `bit`) as a signed number.
@@ -246,7 +245,7 @@ pub struct SimDrive {
     /// Shared, so the per-step code can hold it while it changes the table.
     entries: Arc<Entries>,
     spec: MotorSpec,
-    table: Vec<u8>,
+    table: Table,
     motor: Motor,
     velocity_integral: f64,
     fallback_id: u8,
@@ -282,7 +281,7 @@ impl SimDrive {
 
     /// Like [`SimDrive::new`], with the measurement noise seeded by `seed`.
     pub fn with_seed(profile: Profile, id: u8, seed: u64) -> SimDrive {
-        let mut table = vec![0u8; profile.table_len()];
+        let mut table = Table::for_profile(&profile);
         for register in &profile.registers {
             put(&mut table, register, register.default);
         }
@@ -345,11 +344,14 @@ impl SimDrive {
         &self.motor
     }
 
-    /// Reads `len` bytes of the table from `address`.
+    /// Reads `len` bytes of the table from `address` (byte-addressed tables only).
     pub fn read(&self, address: u16, len: u16) -> Result<&[u8], TableError> {
-        let start = usize::from(address);
-        let end = start + usize::from(len);
-        self.table.get(start..end).ok_or_else(|| {
+        if matches!(self.table, Table::Registers { .. }) {
+            return Err(TableError::Access(
+                "a Modbus drive's table is read by register, not by byte".into(),
+            ));
+        }
+        self.table.bytes(address, len).ok_or_else(|| {
             TableError::Access(format!(
                 "read of {len} bytes at {address} is outside the {}-byte control table",
                 self.table.len()
@@ -357,30 +359,97 @@ impl SimDrive {
         })
     }
 
-    /// Writes `data` at `address`, entry by entry, as the firmware would: all or nothing.
+    /// Writes `data` at `address`, entry by entry, as the firmware would: all or nothing
+    /// (byte-addressed tables only).
     pub fn write(&mut self, address: u16, data: &[u8]) -> Result<(), TableError> {
         let updates = self.plan(address, data)?;
         self.apply(updates);
         Ok(())
     }
 
+    /// Modbus: `count` registers of the `space` table from `address`. Every register must
+    /// belong to an entry of that table and no entry may be read in part, else
+    /// [`TableError::Access`] (the Modbus Illegal Data Address).
+    pub fn read_registers(
+        &self,
+        space: AddressSpace,
+        address: u16,
+        count: u16,
+    ) -> Result<Vec<u16>, TableError> {
+        self.cover(space, address, usize::from(count))?;
+        self.table
+            .words(space, address, usize::from(count))
+            .map(<[u16]>::to_vec)
+            .ok_or_else(|| TableError::Access(format!("registers {address}+{count} are unmapped")))
+    }
+
+    /// Modbus: writes holding registers from `address`, entry by entry, all or nothing;
+    /// refused like [`SimDrive::write`], and with [`TableError::Access`] when a register is
+    /// not part of an entry or an entry would be written in part.
+    pub fn write_registers(&mut self, address: u16, values: &[u16]) -> Result<(), TableError> {
+        let entries = self.cover(AddressSpace::Holding, address, values.len())?;
+        let mut updates = Vec::with_capacity(entries.len());
+        for register in entries {
+            let offset = usize::from(register.address) - usize::from(address);
+            let raw = register
+                .decode_words(&values[offset..offset + register.span()])
+                .ok_or_else(|| TableError::Access(format!("short data for {}", register.name)))?;
+            self.check_write(&register, raw)?;
+            updates.push((register, raw));
+        }
+        self.apply(updates);
+        Ok(())
+    }
+
+    /// The entries of `space` that exactly cover `count` registers from `address`.
+    fn cover(
+        &self,
+        space: AddressSpace,
+        address: u16,
+        count: usize,
+    ) -> Result<Vec<Register>, TableError> {
+        if matches!(self.table, Table::Bytes(_)) || space == AddressSpace::Bytes {
+            return Err(TableError::Access(
+                "this drive's table is addressed by byte, not by register".into(),
+            ));
+        }
+        let (start, end) = (usize::from(address), usize::from(address) + count);
+        let mut entries = Vec::new();
+        let mut at = start;
+        while at < end {
+            let register = self
+                .profile
+                .registers
+                .iter()
+                .find(|r| r.space == space && usize::from(r.address) <= at && at < r.end())
+                .ok_or_else(|| TableError::Access(format!("register {at:#06x} is not mapped")))?;
+            if usize::from(register.address) < start || register.end() > end {
+                return Err(TableError::Access(format!(
+                    "registers {start:#06x}..{end:#06x} cover only part of {}",
+                    register.name
+                )));
+            }
+            at = register.end();
+            entries.push(register.clone());
+        }
+        Ok(entries)
+    }
+
     /// Validates a write without applying it: the entries and raw values it would set.
     fn plan(&self, address: u16, data: &[u8]) -> Result<Vec<(Register, i64)>, TableError> {
         let start = usize::from(address);
         let end = start + data.len();
+        if matches!(self.table, Table::Registers { .. }) {
+            return Err(TableError::Access(
+                "a Modbus drive's table is written by register, not by byte".into(),
+            ));
+        }
         if end > self.table.len() {
             return Err(TableError::Access(format!(
                 "write of {} bytes at {address} is outside the control table",
                 data.len()
             )));
         }
-        let torque_on = self.torque_enabled();
-        let locked = self.firmware == Firmware::Dynamixel1
-            && self
-                .entries
-                .lock
-                .as_ref()
-                .is_some_and(|r| get(&self.table, r) != 0);
         let mut updates = Vec::new();
         let mut offset = start;
         while offset < end {
@@ -399,42 +468,54 @@ impl SimDrive {
                     register.name
                 )));
             }
-            if register.access == Access::R {
-                return Err(TableError::Access(format!(
-                    "{} is read-only",
-                    register.name
-                )));
-            }
-            if self.firmware == Firmware::DynamixelX && register.persistent && torque_on {
-                return Err(TableError::Access(format!(
-                    "{} is in EEPROM and cannot change while torque is on",
-                    register.name
-                )));
-            }
-            // AX/MX Lock: "only addresses 24 to 35 can be written" until power-off.
-            if locked && !(24..=35).contains(&register.address) {
-                return Err(TableError::Access(format!(
-                    "{} cannot change while Lock is set",
-                    register.name
-                )));
-            }
             let raw = register
                 .decode(&data[offset - start..offset - start + size])
                 .ok_or_else(|| TableError::Access(format!("short data for {}", register.name)))?;
-            self.check_range(register, raw)?;
-            let goal = [&self.entries.goal_position, &self.entries.goal_velocity]
-                .iter()
-                .any(|r| r.as_ref().is_some_and(|r| r.address == register.address));
-            if goal && self.watchdog_hold.is_some() {
-                return Err(TableError::Range(format!(
-                    "{} is locked: the Bus Watchdog tripped (write it 0 to clear)",
-                    register.name
-                )));
-            }
+            self.check_write(register, raw)?;
             updates.push((register.clone(), raw));
             offset += size;
         }
         Ok(updates)
+    }
+
+    /// The firmware's rules for writing `raw` to `register`, whatever the addressing.
+    fn check_write(&self, register: &Register, raw: i64) -> Result<(), TableError> {
+        if register.access == Access::R || register.space == AddressSpace::Input {
+            return Err(TableError::ReadOnly(format!(
+                "{} is read-only",
+                register.name
+            )));
+        }
+        if self.firmware == Firmware::DynamixelX && register.persistent && self.torque_enabled() {
+            return Err(TableError::Access(format!(
+                "{} is in EEPROM and cannot change while torque is on",
+                register.name
+            )));
+        }
+        // AX/MX Lock: "only addresses 24 to 35 can be written" until power-off.
+        let locked = self.firmware == Firmware::Dynamixel1
+            && self
+                .entries
+                .lock
+                .as_ref()
+                .is_some_and(|r| get(&self.table, r) != 0);
+        if locked && !(24..=35).contains(&register.address) {
+            return Err(TableError::Access(format!(
+                "{} cannot change while Lock is set",
+                register.name
+            )));
+        }
+        self.check_range(register, raw)?;
+        let goal = [&self.entries.goal_position, &self.entries.goal_velocity]
+            .iter()
+            .any(|r| r.as_ref().is_some_and(|r| r.address == register.address));
+        if goal && self.watchdog_hold.is_some() {
+            return Err(TableError::Range(format!(
+                "{} is locked: the Bus Watchdog tripped (write it 0 to clear)",
+                register.name
+            )));
+        }
+        Ok(())
     }
 
     fn apply(&mut self, updates: Vec<(Register, i64)>) {
@@ -1108,7 +1189,7 @@ mod tests {
         // Read-only entry.
         assert!(matches!(
             write_role(&mut drive, Role::PresentPosition, 5),
-            Err(TableError::Access(_))
+            Err(TableError::ReadOnly(_))
         ));
         // Goal Position outside 0..4095.
         assert!(matches!(
