@@ -622,14 +622,13 @@ impl SimDrive {
         for (register, raw) in updates {
             put(&mut self.table, &register, raw);
             if self.cia402.is_some() {
+                // The controlword steps the state machine rather than being a flag.
                 if is(&self.entries.torque_enable, &register) {
                     self.controlword_written(raw as u16);
                 } else if is(&self.entries.operating_mode, &register) {
                     self.mode_written();
                 }
-                continue;
-            }
-            if is(&self.entries.torque_enable, &register) {
+            } else if is(&self.entries.torque_enable, &register) {
                 if raw == 0 {
                     self.velocity_integral = 0.0;
                 } else {
