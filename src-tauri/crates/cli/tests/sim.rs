@@ -1,11 +1,15 @@
 //! `drivedeck-cli sim` as a user runs it: a child process whose first line names a pty
 //! that a serial port library opens and the simulated drives on it answer — in DYNAMIXEL
-//! 2.0, DYNAMIXEL 1.0 and Feetech, paced to a baud rate or not, with faults injected.
+//! 2.0, DYNAMIXEL 1.0, Feetech and Modbus RTU (CiA 402 drives), paced to a baud rate or
+//! not, with faults injected.
 //!
 //! Timing checks assert lower bounds only (a reply cannot come before its wire time), so
 //! a slow machine can never make them fail.
 
 use bytes::BytesMut;
+use drivedeck_proto::cia402::{State, controlword};
+use drivedeck_proto::modbus::{self, ExceptionCode, RequestFrame, Response};
+use drivedeck_proto::profile::{Profile, Role};
 use drivedeck_proto::{dxl1, dxl2};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdout, Command, Stdio};
@@ -197,6 +201,197 @@ fn feetech_sts3215_answers_broadcast_ping_and_sync_read_in_order() {
     sim.stop();
 }
 
+/// Sends `request` and waits (up to 3 s) for its answer.
+fn transact(port: &mut dyn serialport::SerialPort, request: &RequestFrame) -> Option<Response> {
+    port.write_all(&request.encode().expect("a valid request"))
+        .expect("write");
+    read_frames(port, 1, |buf| {
+        modbus::decode_response(buf, request).ok().flatten()
+    })
+    .pop()
+    .map(|frame| {
+        assert_eq!(frame.slave, request.slave);
+        frame.response
+    })
+}
+
+/// Writes `raw` to a Kinco FD5P entry (06 for one register, 16 for two) and checks the
+/// echo.
+fn write_entry(port: &mut dyn serialport::SerialPort, unit: u8, name: &str, raw: i64) {
+    let register = Profile::kinco_fd5p().register(name).expect("entry").clone();
+    let words = register.encode_words(raw);
+    let request = if words.len() == 1 {
+        RequestFrame::write_single_register(unit, register.address, words[0])
+    } else {
+        RequestFrame::write_multiple_registers(unit, register.address, &words)
+    }
+    .expect("valid");
+    let answer = transact(port, &request).expect("an answer");
+    assert_eq!(answer.exception(), None, "{name}: {answer:?}");
+}
+
+/// Reads a Kinco FD5P entry with 03.
+fn read_entry(port: &mut dyn serialport::SerialPort, unit: u8, name: &str) -> i64 {
+    let register = Profile::kinco_fd5p().register(name).expect("entry").clone();
+    let request =
+        RequestFrame::read_holding_registers(unit, register.address, register.span() as u16)
+            .expect("valid");
+    let answer = transact(port, &request).expect("an answer");
+    let words = answer.registers().expect("registers");
+    register.decode_words(words).expect("whole entry")
+}
+
+fn cia402_state(port: &mut dyn serialport::SerialPort, unit: u8) -> State {
+    let word = read_entry(port, unit, "Statusword") as u16;
+    State::from_statusword(word).expect("a defined state")
+}
+
+#[test]
+fn modbus_rtu_kinco_drives_enable_move_and_refuse_what_the_drive_would() {
+    let sim = Sim::start(&["--protocol", "modbus-rtu", "--ids", "1,2"]);
+    let mut serial = sim.open();
+    let port = serial.as_mut();
+    assert_eq!(cia402_state(port, 1), State::SwitchOnDisabled);
+    // The manual's velocity example, byte for byte: 01 10 6F 00 00 02 04 4E 82 00 1B ED 56
+    // sets Target Velocity to 100 rpm, and the drive echoes address and quantity.
+    port.write_all(&[
+        0x01, 0x10, 0x6F, 0x00, 0x00, 0x02, 0x04, 0x4E, 0x82, 0x00, 0x1B, 0xED, 0x56,
+    ])
+    .expect("write");
+    let mut echo = [0u8; 8];
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut got = 0;
+    while got < echo.len() && Instant::now() < deadline {
+        if let Ok(n) = port.read(&mut echo[got..]) {
+            got += n;
+        }
+    }
+    assert_eq!(echo, [0x01, 0x10, 0x6F, 0x00, 0x00, 0x02, 0x5C, 0xDC]);
+    assert_eq!(read_entry(port, 1, "Target Velocity"), 0x001B_4E82);
+    // Profile velocity at 5 rad/s (the simulated motor's no-load speed is 10 rad/s).
+    let profile = Profile::kinco_fd5p();
+    let velocity = profile.role(Role::GoalVelocity).expect("60FFh").clone();
+    let target = velocity.from_si(5.0).expect("representable");
+    write_entry(port, 1, "Modes of Operation", 3);
+    write_entry(port, 1, "Target Velocity", target);
+    // A target in Switched On moves nothing.
+    write_entry(port, 1, "Controlword", controlword::SHUTDOWN.into());
+    write_entry(port, 1, "Controlword", controlword::SWITCH_ON.into());
+    assert_eq!(cia402_state(port, 1), State::SwitchedOn);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(read_entry(port, 1, "Velocity Actual Value"), 0);
+    write_entry(port, 1, "Controlword", controlword::ENABLE_OPERATION.into());
+    assert_eq!(cia402_state(port, 1), State::OperationEnabled);
+    std::thread::sleep(Duration::from_millis(1500));
+    let actual = velocity.to_si(read_entry(port, 1, "Velocity Actual Value"));
+    assert!((actual - 5.0).abs() < 0.2, "{actual} rad/s");
+    assert_ne!(
+        read_entry(port, 1, "Statusword") & 0x0400,
+        0,
+        "target reached"
+    );
+    // Unit 2 heard none of it.
+    assert_eq!(cia402_state(port, 2), State::SwitchOnDisabled);
+    assert_eq!(read_entry(port, 2, "Target Velocity"), 0);
+    // Exceptions, as the drive answers them.
+    for (request, code) in [
+        // Only half of Target Velocity: Illegal Data Address.
+        (
+            RequestFrame::read_holding_registers(1, 0x6F01, 1),
+            ExceptionCode::IllegalDataAddress,
+        ),
+        // Modes of Operation 2 is not a mode this drive runs: Illegal Data Value.
+        (
+            RequestFrame::write_single_register(2, 0x3500, 2),
+            ExceptionCode::IllegalDataValue,
+        ),
+        // The statusword is read-only: Server Device Failure.
+        (
+            RequestFrame::write_single_register(2, 0x3200, 0),
+            ExceptionCode::ServerDeviceFailure,
+        ),
+    ] {
+        let request = request.expect("valid");
+        let answer = transact(port, &request).expect("an exception answer");
+        assert_eq!(answer.exception(), Some(code), "{request:?}");
+    }
+    // Read Coils (01): Illegal Function.
+    let mut coils = vec![0x02, 0x01, 0x00, 0x00, 0x00, 0x01];
+    coils.extend_from_slice(&modbus::crc16(&coils).to_le_bytes());
+    port.write_all(&coils).expect("write");
+    let mut reply = [0u8; 5];
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut got = 0;
+    while got < reply.len() && Instant::now() < deadline {
+        if let Ok(n) = port.read(&mut reply[got..]) {
+            got += n;
+        }
+    }
+    assert_eq!(reply[..3], [0x02, 0x81, 0x01]);
+    assert_eq!(modbus::crc16(&reply[..3]).to_le_bytes(), reply[3..]);
+    // Unit 9 is not on the bus: silence.
+    let absent = RequestFrame::read_holding_registers(9, 0x3200, 1).expect("valid");
+    port.write_all(&absent.encode().expect("encodes"))
+        .expect("write");
+    let mut chunk = [0u8; 64];
+    let deadline = Instant::now() + Duration::from_millis(300);
+    while Instant::now() < deadline {
+        if let Ok(n) = port.read(&mut chunk) {
+            panic!("unit 9 does not exist, yet {:02X?} came back", &chunk[..n]);
+        }
+    }
+    // A broadcast Quick Stop reaches both drives, answered by neither; unit 1 brakes and
+    // switches off (option code 2).
+    let stop =
+        RequestFrame::write_single_register(modbus::BROADCAST, 0x3100, controlword::QUICK_STOP)
+            .expect("valid");
+    port.write_all(&stop.encode().expect("encodes"))
+        .expect("write");
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(port.bytes_to_read().expect("pending"), 0, "nobody answered");
+    assert_eq!(cia402_state(port, 1), State::SwitchOnDisabled);
+    assert_eq!(read_entry(port, 1, "Controlword"), 0x0002);
+    assert_eq!(read_entry(port, 2, "Controlword"), 0x0002);
+    assert!(
+        velocity
+            .to_si(read_entry(port, 1, "Velocity Actual Value"))
+            .abs()
+            < 0.1
+    );
+    sim.stop();
+}
+
+#[test]
+fn modbus_replies_wait_for_the_wire_the_silence_and_the_reply_delay() {
+    // 19200 baud, paced: 11 bits a character, t3.5 = 3.5 characters ≈ 2.0 ms, then the
+    // configured 3 ms of processing.
+    let baud = 19_200u32;
+    let sim = Sim::start(&[
+        "--protocol",
+        "modbus-rtu",
+        "--ids",
+        "7",
+        "--baud",
+        &baud.to_string(),
+        "--pace",
+        "--reply-delay-ms",
+        "3",
+    ]);
+    let mut serial = sim.open();
+    let request = RequestFrame::read_holding_registers(7, 0x3200, 1).expect("valid");
+    let started = Instant::now();
+    let answer = transact(serial.as_mut(), &request).expect("answer");
+    let elapsed = started.elapsed();
+    assert_eq!(answer.registers().map(<[u16]>::len), Some(1));
+    // 8 bytes out, 7 back.
+    let wire = modbus::wire_time(baud, 8 + 7).expect("baud > 0");
+    let silence = modbus::Silence::for_baud(baud).expect("baud > 0").t3_5;
+    let floor = wire + silence + Duration::from_millis(3);
+    assert!(elapsed >= floor, "{elapsed:?} < {floor:?}");
+    eprintln!("paced Modbus read at {baud} baud: {elapsed:?} (floor {floor:?})");
+    sim.stop();
+}
+
 #[test]
 fn paced_replies_never_arrive_before_their_wire_time() {
     // 12 STS3215s at 115200 baud; Sync Read 60 bytes from each.
@@ -312,7 +507,19 @@ fn bad_arguments_are_refused_with_a_message() {
         (vec!["sim", "--ids", "1,253"], "253"),
         (vec!["sim", "--ids", "1,1"], "twice"),
         (vec!["sim", "--protocol", "canopen"], "canopen"),
-        (vec!["sim", "--protocol", "modbus-rtu"], "modbus-rtu"),
+        (
+            vec!["sim", "--protocol", "modbus-rtu", "--ids", "1,0"],
+            "1..=247",
+        ),
+        (
+            vec!["sim", "--protocol", "modbus-rtu", "--ids", "248"],
+            "1..=247",
+        ),
+        (
+            vec!["sim", "--protocol", "modbus-rtu", "--reply-delay-ms", "-1"],
+            "delay",
+        ),
+        (vec!["sim", "--reply-delay-ms", "2"], "modbus-rtu only"),
         (
             vec!["sim", "--protocol", "feetech", "--profile", xm430],
             "--protocol is feetech",

@@ -828,19 +828,33 @@ impl Profile {
         .expect("the built-in AX-12A profile is valid (see its test)")
     }
 
+    /// The built-in Kinco FD5P profile (CiA 402 over Modbus RTU).
+    pub fn kinco_fd5p() -> Profile {
+        Profile::parse(
+            include_str!("../profiles/kinco-fd5p.toml"),
+            "profiles/kinco-fd5p.toml",
+        )
+        .expect("the built-in FD5P profile is valid (see its test)")
+    }
+
     /// Every built-in profile.
     pub fn builtin() -> Vec<Profile> {
-        vec![Profile::xm430_w350(), Profile::ax12a(), Profile::sts3215()]
+        vec![
+            Profile::xm430_w350(),
+            Profile::ax12a(),
+            Profile::sts3215(),
+            Profile::kinco_fd5p(),
+        ]
     }
 
     /// The built-in profile a simulator or scan uses for `protocol` when none is given:
-    /// XM430-W350 (2.0), AX-12A (1.0), STS3215 (Feetech); none for Modbus RTU yet.
+    /// XM430-W350 (2.0), AX-12A (1.0), STS3215 (Feetech), Kinco FD5P (Modbus RTU).
     pub fn default_for(protocol: Protocol) -> Option<Profile> {
         match protocol {
             Protocol::Dynamixel2 => Some(Profile::xm430_w350()),
             Protocol::Dynamixel1 => Some(Profile::ax12a()),
             Protocol::Feetech => Some(Profile::sts3215()),
-            Protocol::ModbusRtu => None,
+            Protocol::ModbusRtu => Some(Profile::kinco_fd5p()),
         }
     }
 }

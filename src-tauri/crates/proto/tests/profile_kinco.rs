@@ -31,6 +31,20 @@ fn loads() {
     assert_eq!(profile.safe_stop, SafeStop::QuickStop);
     assert_eq!((profile.modes.position, profile.modes.velocity), (1, 3));
     assert!(profile.motor.is_none());
+    // Built in, and the profile a Modbus RTU simulator or scan starts from.
+    assert_eq!(Profile::kinco_fd5p(), profile);
+    assert!(Profile::builtin().contains(&profile));
+    assert_eq!(
+        Profile::default_for(Protocol::ModbusRtu),
+        Some(profile.clone())
+    );
+    // Quick Stop brakes, then switches off (CiA 402's default option code 2).
+    assert_eq!(
+        profile
+            .register("Quick Stop Option Code")
+            .map(|r| r.default),
+        Some(2)
+    );
     // Every register is a holding register (the manual: "mapped to 4X").
     for register in &profile.registers {
         assert_eq!(register.space, AddressSpace::Holding, "{}", register.name);

@@ -33,17 +33,39 @@
 //!   no instruction reaches the drive for that long while torque is on; the drive then
 //!   stops (holds its position, or velocity 0), the entry reads −1, and writes to the goal
 //!   entries are refused until the watchdog is written 0 again.
+//! - CiA 402 drives (profile `enable = "cia402"`, [`Firmware::Cia402`]) are powered through
+//!   the state machine of [`cia402`] rather than a torque flag: the controlword entry (the
+//!   `torque_enable` role) drives it, the `status_word` entry shows it, targets act only in
+//!   Operation Enabled, and every protection is a fault: it brakes (Fault Reaction
+//!   Active), then waits in Fault with the cause in the hardware-error entry (the alarm
+//!   bits above) and in an "Error Code" entry (603Fh) where the profile has one, until a
+//!   fault reset. A CiA 402 profile without a "Temperature Limit" entry trips at
+//!   [`CIA402_TEMPERATURE_LIMIT`]. Overload (a saturated output) is not a CiA 402 fault
+//!   here: the thermal model is what stops a stalled drive.
+//!
+//! The table itself ([`table`]) is bytes for DYNAMIXEL and Feetech and 16-bit holding and
+//! input registers for Modbus, with 32-bit values in the profile's word order.
+
+pub mod cia402;
+pub mod table;
 
 use crate::motor::{Motor, MotorParams};
-use drivedeck_proto::profile::{Access, MotorSpec, Profile, Protocol, Register, Role};
+use cia402::Mode;
+use drivedeck_proto::cia402::State;
+use drivedeck_proto::profile::{
+    Access, AddressSpace, Enable, MotorSpec, Profile, Protocol, Register, Role,
+};
 use std::f64::consts::TAU;
 use std::sync::Arc;
+pub use table::Table;
 
 /// Why the drive refused a read or write (maps onto the protocol's status error codes).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TableError {
-    /// Outside the control table, a partial/unknown entry, read-only, or locked.
+    /// Outside the control table, a partial/unknown entry, or locked.
     Access(String),
+    /// A write to a read-only entry.
+    ReadOnly(String),
     /// A value outside the entry's range.
     Range(String),
     /// DYNAMIXEL 1.0: a Goal Position outside the CW/CCW Angle Limits.
@@ -65,6 +87,19 @@ pub mod alarm {
 /// output"); one second is this simulator's choice.
 pub const OVERLOAD_TIME: f64 = 1.0;
 
+/// Winding temperature at which a CiA 402 drive whose profile has no temperature limit
+/// entry faults, °C: below the 130 °C of class B insulation. The simulator's choice; the
+/// Kinco FD5P profile maps no temperature object.
+pub const CIA402_TEMPERATURE_LIMIT: f64 = 120.0;
+
+/// A CiA 402 drive in profile position mode has reached its target within this, rad
+/// (position window 6067h, when the profile maps none).
+pub const POSITION_WINDOW: f64 = 0.01;
+
+/// A CiA 402 drive in profile velocity mode is at its target within this, rad/s (velocity
+/// window 606Dh); below it the speed counts as 0 (velocity threshold 606Fh).
+pub const VELOCITY_WINDOW: f64 = 0.05;
+
 /// The firmware family, whose rules the drive follows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Firmware {
@@ -74,6 +109,8 @@ pub enum Firmware {
     Dynamixel1,
     /// Feetech SCS/STS.
     Feetech,
+    /// A CiA 402 drive (profile `enable = "cia402"`), whatever bus carries its objects.
+    Cia402,
     /// Any other drive: the generic table rules only.
     Generic,
 }
@@ -86,6 +123,15 @@ impl Firmware {
             Protocol::Dynamixel1 => Firmware::Dynamixel1,
             Protocol::Feetech => Firmware::Feetech,
             Protocol::ModbusRtu => Firmware::Generic,
+        }
+    }
+
+    /// The firmware a drive of `profile` runs: [`Firmware::Cia402`] for a CiA 402 profile,
+    /// else its protocol's family.
+    pub fn for_profile(profile: &Profile) -> Firmware {
+        match profile.enable {
+            Enable::Cia402 => Firmware::Cia402,
+            Enable::Flag => Firmware::of(profile.protocol),
         }
     }
 }
@@ -139,6 +185,14 @@ struct Entries {
     velocity_p: Option<Register>,
     velocity_i: Option<Register>,
     firmware_version: Option<Register>,
+    status_word: Option<Register>,
+    modes_display: Option<Register>,
+    error_code: Option<Register>,
+    profile_velocity: Option<Register>,
+    profile_acceleration: Option<Register>,
+    profile_deceleration: Option<Register>,
+    quick_stop_deceleration: Option<Register>,
+    quick_stop_option: Option<Register>,
 }
 
 impl Entries {
@@ -180,24 +234,24 @@ impl Entries {
             velocity_p: named(&["Velocity P Gain"]),
             velocity_i: named(&["Velocity I Gain"]),
             firmware_version: named(&["Firmware Version", "Firmware Major Version"]),
+            status_word: role(Role::StatusWord),
+            modes_display: named(&["Modes of Operation Display"]),
+            error_code: named(&["Error Code"]),
+            profile_velocity: named(&["Profile Velocity"]),
+            profile_acceleration: named(&["Profile Acceleration"]),
+            profile_deceleration: named(&["Profile Deceleration"]),
+            quick_stop_deceleration: named(&["Quick Stop Deceleration"]),
+            quick_stop_option: named(&["Quick Stop Option Code"]),
         }
     }
 }
 
-fn get(table: &[u8], register: &Register) -> i64 {
-    let start = usize::from(register.address);
-    table
-        .get(start..start + register.size())
-        .and_then(|bytes| register.decode(bytes))
-        .unwrap_or(0)
+fn get(table: &Table, register: &Register) -> i64 {
+    table.get(register)
 }
 
-fn put(table: &mut [u8], register: &Register, raw: i64) {
-    let start = usize::from(register.address);
-    let bytes = register.encode(raw);
-    if let Some(slot) = table.get_mut(start..start + bytes.len()) {
-        slot.copy_from_slice(&bytes);
-    }
+fn put(table: &mut Table, register: &Register, raw: i64) {
+    table.put(register, raw);
 }
 
 /// A sign-magnitude raw value (sign at `bit`) as a signed number.
@@ -246,7 +300,7 @@ pub struct SimDrive {
     /// Shared, so the per-step code can hold it while it changes the table.
     entries: Arc<Entries>,
     spec: MotorSpec,
-    table: Vec<u8>,
+    table: Table,
     motor: Motor,
     velocity_integral: f64,
     fallback_id: u8,
@@ -270,7 +324,43 @@ pub struct SimDrive {
     registered: Option<(u16, Vec<u8>)>,
     /// Encoder counts per output revolution.
     encoder_counts: f64,
+    /// Shaft angle at which the reported position is 0 (moved by CiA 402 homing), rad.
+    position_offset: f64,
+    /// The CiA 402 state machine, for [`Firmware::Cia402`] drives.
+    cia402: Option<Cia402>,
     rng: fastrand::Rng,
+}
+
+/// A CiA 402 drive's state beyond its table.
+#[derive(Clone, Debug, PartialEq)]
+struct Cia402 {
+    state: State,
+    /// The last controlword written (for bit 4's and bit 7's edges).
+    controlword: u16,
+    /// 603Fh: what caused the fault, 0 when none.
+    error_code: u16,
+    /// Profile position: the set point being approached, in the reported frame, rad.
+    position_set: f64,
+    /// Profile position: a new set point was taken and bit 4 is still high.
+    set_point_acknowledged: bool,
+    /// Homing: the present position was made home.
+    homing_attained: bool,
+    /// The ramped velocity set point, rad/s.
+    ramp: f64,
+}
+
+impl Cia402 {
+    fn new() -> Cia402 {
+        Cia402 {
+            state: State::SwitchOnDisabled,
+            controlword: 0,
+            error_code: 0,
+            position_set: 0.0,
+            set_point_acknowledged: false,
+            homing_attained: false,
+            ramp: 0.0,
+        }
+    }
 }
 
 impl SimDrive {
@@ -282,7 +372,7 @@ impl SimDrive {
 
     /// Like [`SimDrive::new`], with the measurement noise seeded by `seed`.
     pub fn with_seed(profile: Profile, id: u8, seed: u64) -> SimDrive {
-        let mut table = vec![0u8; profile.table_len()];
+        let mut table = Table::for_profile(&profile);
         for register in &profile.registers {
             put(&mut table, register, register.default);
         }
@@ -293,8 +383,11 @@ impl SimDrive {
             (None, Some(position)) => TAU / position.scale.abs(),
             (None, None) => 4096.0,
         };
+        let firmware = Firmware::for_profile(&profile);
         let mut drive = SimDrive {
-            firmware: Firmware::of(profile.protocol),
+            firmware,
+            position_offset: 0.0,
+            cia402: (firmware == Firmware::Cia402).then(Cia402::new),
             motor: Motor::new(MotorParams::from_spec(&spec)),
             supply_voltage: spec.supply_voltage,
             spec,
@@ -318,6 +411,7 @@ impl SimDrive {
             put(&mut drive.table, &reg, i64::from(id));
         }
         drive.publish_measurements();
+        drive.publish_status();
         drive
     }
 
@@ -345,11 +439,14 @@ impl SimDrive {
         &self.motor
     }
 
-    /// Reads `len` bytes of the table from `address`.
+    /// Reads `len` bytes of the table from `address` (byte-addressed tables only).
     pub fn read(&self, address: u16, len: u16) -> Result<&[u8], TableError> {
-        let start = usize::from(address);
-        let end = start + usize::from(len);
-        self.table.get(start..end).ok_or_else(|| {
+        if matches!(self.table, Table::Registers { .. }) {
+            return Err(TableError::Access(
+                "a Modbus drive's table is read by register, not by byte".into(),
+            ));
+        }
+        self.table.bytes(address, len).ok_or_else(|| {
             TableError::Access(format!(
                 "read of {len} bytes at {address} is outside the {}-byte control table",
                 self.table.len()
@@ -357,30 +454,97 @@ impl SimDrive {
         })
     }
 
-    /// Writes `data` at `address`, entry by entry, as the firmware would: all or nothing.
+    /// Writes `data` at `address`, entry by entry, as the firmware would: all or nothing
+    /// (byte-addressed tables only).
     pub fn write(&mut self, address: u16, data: &[u8]) -> Result<(), TableError> {
         let updates = self.plan(address, data)?;
         self.apply(updates);
         Ok(())
     }
 
+    /// Modbus: `count` registers of the `space` table from `address`. Every register must
+    /// belong to an entry of that table and no entry may be read in part, else
+    /// [`TableError::Access`] (the Modbus Illegal Data Address).
+    pub fn read_registers(
+        &self,
+        space: AddressSpace,
+        address: u16,
+        count: u16,
+    ) -> Result<Vec<u16>, TableError> {
+        self.cover(space, address, usize::from(count))?;
+        self.table
+            .words(space, address, usize::from(count))
+            .map(<[u16]>::to_vec)
+            .ok_or_else(|| TableError::Access(format!("registers {address}+{count} are unmapped")))
+    }
+
+    /// Modbus: writes holding registers from `address`, entry by entry, all or nothing;
+    /// refused like [`SimDrive::write`], and with [`TableError::Access`] when a register is
+    /// not part of an entry or an entry would be written in part.
+    pub fn write_registers(&mut self, address: u16, values: &[u16]) -> Result<(), TableError> {
+        let entries = self.cover(AddressSpace::Holding, address, values.len())?;
+        let mut updates = Vec::with_capacity(entries.len());
+        for register in entries {
+            let offset = usize::from(register.address) - usize::from(address);
+            let raw = register
+                .decode_words(&values[offset..offset + register.span()])
+                .ok_or_else(|| TableError::Access(format!("short data for {}", register.name)))?;
+            self.check_write(&register, raw)?;
+            updates.push((register, raw));
+        }
+        self.apply(updates);
+        Ok(())
+    }
+
+    /// The entries of `space` that exactly cover `count` registers from `address`.
+    fn cover(
+        &self,
+        space: AddressSpace,
+        address: u16,
+        count: usize,
+    ) -> Result<Vec<Register>, TableError> {
+        if matches!(self.table, Table::Bytes(_)) || space == AddressSpace::Bytes {
+            return Err(TableError::Access(
+                "this drive's table is addressed by byte, not by register".into(),
+            ));
+        }
+        let (start, end) = (usize::from(address), usize::from(address) + count);
+        let mut entries = Vec::new();
+        let mut at = start;
+        while at < end {
+            let register = self
+                .profile
+                .registers
+                .iter()
+                .find(|r| r.space == space && usize::from(r.address) <= at && at < r.end())
+                .ok_or_else(|| TableError::Access(format!("register {at:#06x} is not mapped")))?;
+            if usize::from(register.address) < start || register.end() > end {
+                return Err(TableError::Access(format!(
+                    "registers {start:#06x}..{end:#06x} cover only part of {}",
+                    register.name
+                )));
+            }
+            at = register.end();
+            entries.push(register.clone());
+        }
+        Ok(entries)
+    }
+
     /// Validates a write without applying it: the entries and raw values it would set.
     fn plan(&self, address: u16, data: &[u8]) -> Result<Vec<(Register, i64)>, TableError> {
         let start = usize::from(address);
         let end = start + data.len();
+        if matches!(self.table, Table::Registers { .. }) {
+            return Err(TableError::Access(
+                "a Modbus drive's table is written by register, not by byte".into(),
+            ));
+        }
         if end > self.table.len() {
             return Err(TableError::Access(format!(
                 "write of {} bytes at {address} is outside the control table",
                 data.len()
             )));
         }
-        let torque_on = self.torque_enabled();
-        let locked = self.firmware == Firmware::Dynamixel1
-            && self
-                .entries
-                .lock
-                .as_ref()
-                .is_some_and(|r| get(&self.table, r) != 0);
         let mut updates = Vec::new();
         let mut offset = start;
         while offset < end {
@@ -399,53 +563,72 @@ impl SimDrive {
                     register.name
                 )));
             }
-            if register.access == Access::R {
-                return Err(TableError::Access(format!(
-                    "{} is read-only",
-                    register.name
-                )));
-            }
-            if self.firmware == Firmware::DynamixelX && register.persistent && torque_on {
-                return Err(TableError::Access(format!(
-                    "{} is in EEPROM and cannot change while torque is on",
-                    register.name
-                )));
-            }
-            // AX/MX Lock: "only addresses 24 to 35 can be written" until power-off.
-            if locked && !(24..=35).contains(&register.address) {
-                return Err(TableError::Access(format!(
-                    "{} cannot change while Lock is set",
-                    register.name
-                )));
-            }
             let raw = register
                 .decode(&data[offset - start..offset - start + size])
                 .ok_or_else(|| TableError::Access(format!("short data for {}", register.name)))?;
-            self.check_range(register, raw)?;
-            let goal = [&self.entries.goal_position, &self.entries.goal_velocity]
-                .iter()
-                .any(|r| r.as_ref().is_some_and(|r| r.address == register.address));
-            if goal && self.watchdog_hold.is_some() {
-                return Err(TableError::Range(format!(
-                    "{} is locked: the Bus Watchdog tripped (write it 0 to clear)",
-                    register.name
-                )));
-            }
+            self.check_write(register, raw)?;
             updates.push((register.clone(), raw));
             offset += size;
         }
         Ok(updates)
     }
 
+    /// The firmware's rules for writing `raw` to `register`, whatever the addressing.
+    fn check_write(&self, register: &Register, raw: i64) -> Result<(), TableError> {
+        if register.access == Access::R || register.space == AddressSpace::Input {
+            return Err(TableError::ReadOnly(format!(
+                "{} is read-only",
+                register.name
+            )));
+        }
+        if self.firmware == Firmware::DynamixelX && register.persistent && self.torque_enabled() {
+            return Err(TableError::Access(format!(
+                "{} is in EEPROM and cannot change while torque is on",
+                register.name
+            )));
+        }
+        // AX/MX Lock: "only addresses 24 to 35 can be written" until power-off.
+        let locked = self.firmware == Firmware::Dynamixel1
+            && self
+                .entries
+                .lock
+                .as_ref()
+                .is_some_and(|r| get(&self.table, r) != 0);
+        if locked && !(24..=35).contains(&register.address) {
+            return Err(TableError::Access(format!(
+                "{} cannot change while Lock is set",
+                register.name
+            )));
+        }
+        self.check_range(register, raw)?;
+        let goal = [&self.entries.goal_position, &self.entries.goal_velocity]
+            .iter()
+            .any(|r| r.as_ref().is_some_and(|r| r.address == register.address));
+        if goal && self.watchdog_hold.is_some() {
+            return Err(TableError::Range(format!(
+                "{} is locked: the Bus Watchdog tripped (write it 0 to clear)",
+                register.name
+            )));
+        }
+        Ok(())
+    }
+
     fn apply(&mut self, updates: Vec<(Register, i64)>) {
         let is = |entry: &Option<Register>, register: &Register| {
             entry
                 .as_ref()
-                .is_some_and(|r| r.address == register.address)
+                .is_some_and(|r| r.address == register.address && r.space == register.space)
         };
         for (register, raw) in updates {
             put(&mut self.table, &register, raw);
-            if is(&self.entries.torque_enable, &register) {
+            if self.cia402.is_some() {
+                // The controlword steps the state machine rather than being a flag.
+                if is(&self.entries.torque_enable, &register) {
+                    self.controlword_written(raw as u16);
+                } else if is(&self.entries.operating_mode, &register) {
+                    self.mode_written();
+                }
+            } else if is(&self.entries.torque_enable, &register) {
                 if raw == 0 {
                     self.velocity_integral = 0.0;
                 } else {
@@ -459,6 +642,7 @@ impl SimDrive {
             }
         }
         self.refresh_alarms();
+        self.publish_status();
     }
 
     fn check_range(&self, register: &Register, raw: i64) -> Result<(), TableError> {
@@ -466,8 +650,19 @@ impl SimDrive {
         let is = |entry: &Option<Register>| {
             entry
                 .as_ref()
-                .is_some_and(|r| r.address == register.address)
+                .is_some_and(|r| r.address == register.address && r.space == register.space)
         };
+        // CiA 402: only the modes the simulator runs may be selected.
+        if self.firmware == Firmware::Cia402
+            && is(&self.entries.operating_mode)
+            && Mode::from_raw(raw).is_none()
+        {
+            return Err(TableError::Range(format!(
+                "{} {raw} is not a mode this drive runs (1 profile position, 3 profile \
+                 velocity, 6 homing)",
+                register.name
+            )));
+        }
         // X series: Goal Velocity is bounded by the Velocity Limit entry.
         if self.firmware == Firmware::DynamixelX
             && is(&self.entries.goal_velocity)
@@ -558,6 +753,9 @@ impl SimDrive {
     }
 
     fn restart(&mut self) {
+        if self.cia402.is_some() {
+            self.cia402 = Some(Cia402::new());
+        }
         self.velocity_integral = 0.0;
         self.watchdog_hold = None;
         self.registered = None;
@@ -567,6 +765,7 @@ impl SimDrive {
         self.heard_at = self.time;
         self.refresh_alarms();
         self.publish_measurements();
+        self.publish_status();
     }
 
     /// The raw value of a role's entry (0 when the profile lacks the role).
@@ -596,8 +795,12 @@ impl SimDrive {
         self.watchdog_hold.is_some()
     }
 
-    /// Torque Enable is set.
+    /// The power stage drives the motor: Torque Enable is set, or a CiA 402 drive is in
+    /// Operation Enabled, Quick Stop Active or Fault Reaction Active.
     pub fn torque_enabled(&self) -> bool {
+        if let Some(cia) = &self.cia402 {
+            return cia.state.is_powered();
+        }
         self.entries
             .torque_enable
             .as_ref()
@@ -638,6 +841,11 @@ impl SimDrive {
     /// DYNAMIXEL 2.0: the alert flag (bit 7 of every status packet's error byte) is up.
     pub fn alert(&self) -> bool {
         self.firmware == Firmware::DynamixelX && self.alarms != 0
+    }
+
+    /// The CiA 402 state, for a CiA 402 drive.
+    pub fn cia402_state(&self) -> Option<State> {
+        self.cia402.as_ref().map(|c| c.state)
     }
 
     /// Fault injection: the voltage at the drive's supply input.
@@ -732,7 +940,7 @@ impl SimDrive {
                 .iter()
                 .any(|r| same(entry, r))
                 .then_some(10),
-            Firmware::DynamixelX | Firmware::Generic => None,
+            Firmware::DynamixelX | Firmware::Cia402 | Firmware::Generic => None,
         }
     }
 
@@ -773,6 +981,8 @@ impl SimDrive {
         let mut limit = self
             .entry_si(&self.entries.current_limit)
             .map(f64::abs)
+            // Modbus drives' limits default to 0 in their profiles: unset, not zero.
+            .filter(|l| *l > 0.0 || !matches!(self.firmware, Firmware::Cia402 | Firmware::Generic))
             .unwrap_or(stall);
         // Torque Limit (AX/MX, Feetech) scales the output, in % of the maximum torque.
         if let Some(percent) = self.entry_si(&self.entries.torque_limit) {
@@ -792,7 +1002,9 @@ impl SimDrive {
             let gains = self.gains();
             let velocity_limit = self.velocity_limit();
             let current_limit = self.current_limit();
-            let velocity_set = if self.velocity_mode() {
+            let velocity_set = if self.cia402.is_some() {
+                self.cia402_velocity_set(gains, velocity_limit, dt)
+            } else if self.velocity_mode() {
                 if self.watchdog_hold.is_some() {
                     0.0
                 } else {
@@ -822,7 +1034,9 @@ impl SimDrive {
         }
         self.track_overload(dt);
         self.refresh_alarms();
+        self.cia402_settle();
         self.publish_measurements();
+        self.publish_status();
     }
 
     fn track_overload(&mut self, dt: f64) {
@@ -846,12 +1060,20 @@ impl SimDrive {
         }
     }
 
-    /// Recomputes the alarm bits from the conditions and applies the shutdown rules.
-    fn refresh_alarms(&mut self) {
+    /// The winding temperature above which the drive reports overheating, °C.
+    fn temperature_limit(&self) -> Option<f64> {
+        match self.entry_si(&self.entries.temperature_limit) {
+            Some(limit) => (limit > 0.0).then_some(limit),
+            None => (self.firmware == Firmware::Cia402).then_some(CIA402_TEMPERATURE_LIMIT),
+        }
+    }
+
+    /// The alarm conditions in force now (see [`alarm`]).
+    fn conditions(&self) -> u8 {
         let mut conditions = 0u8;
-        if let Some(limit) = self.entry_si(&self.entries.temperature_limit)
-            && limit > 0.0
-            && self.motor.temperature > limit
+        if self
+            .temperature_limit()
+            .is_some_and(|limit| self.motor.temperature > limit)
         {
             conditions |= alarm::OVERHEATING;
         }
@@ -867,8 +1089,21 @@ impl SimDrive {
         {
             conditions |= alarm::INPUT_VOLTAGE;
         }
-        if self.overload_latched {
+        if self.overload_latched && self.firmware != Firmware::Cia402 {
             conditions |= alarm::OVERLOAD;
+        }
+        conditions
+    }
+
+    /// Recomputes the alarm bits from the conditions and applies the shutdown rules.
+    fn refresh_alarms(&mut self) {
+        let conditions = self.conditions();
+        if self.firmware == Firmware::Cia402 {
+            self.cia402_fault(conditions);
+            if let Some(reg) = &self.entries.hardware_error {
+                put(&mut self.table, reg, i64::from(self.alarms));
+            }
+            return;
         }
         let shutdown_mask = self
             .entries
@@ -882,7 +1117,7 @@ impl SimDrive {
                 self.alarms |= conditions & shutdown_mask;
                 self.alarms != 0
             }
-            Firmware::Dynamixel1 | Firmware::Feetech | Firmware::Generic => {
+            Firmware::Dynamixel1 | Firmware::Feetech | Firmware::Generic | Firmware::Cia402 => {
                 self.alarms = conditions;
                 conditions & shutdown_mask != 0
             }
@@ -933,7 +1168,8 @@ impl SimDrive {
             }
         };
         // The encoder counts whole steps of its resolution.
-        let sensed = self.motor.position + noise(spec.position_noise, &mut self.rng);
+        let sensed =
+            self.motor.position - self.position_offset + noise(spec.position_noise, &mut self.rng);
         let counts = (sensed * self.encoder_counts / TAU).floor();
         let position = counts * TAU / self.encoder_counts;
         let velocity = self.motor.velocity + noise(spec.velocity_noise, &mut self.rng);
@@ -1108,7 +1344,7 @@ mod tests {
         // Read-only entry.
         assert!(matches!(
             write_role(&mut drive, Role::PresentPosition, 5),
-            Err(TableError::Access(_))
+            Err(TableError::ReadOnly(_))
         ));
         // Goal Position outside 0..4095.
         assert!(matches!(

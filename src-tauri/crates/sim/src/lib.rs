@@ -9,10 +9,12 @@
 //!
 //! - [`motor`]: DC motor + load physics at the output shaft: winding inductance, back-EMF,
 //!   friction, load inertia, winding temperature.
-//! - [`drive`]: control table, firmware write rules per family, position/velocity/current
-//!   loops, protections (overheating, overload, input voltage), encoder and sensor noise.
-//! - [`responder`]: one responder per protocol — DYNAMIXEL 2.0, DYNAMIXEL 1.0 and Feetech
-//!   (Modbus RTU has its slot, not yet its responder).
+//! - [`drive`]: control table (bytes, or Modbus holding/input registers), firmware write
+//!   rules per family, the CiA 402 power state machine for CiA 402 drives,
+//!   position/velocity/current loops, protections (overheating, overload, input voltage),
+//!   encoder and sensor noise.
+//! - [`responder`]: one responder per protocol — DYNAMIXEL 2.0, DYNAMIXEL 1.0, Feetech and
+//!   Modbus RTU.
 //! - [`wire`]: baud-rate pacing and seeded line faults (noise, dropped bytes, delay).
 //! - [`rig`]: the pty device thread that owns the bus and steps the physics.
 

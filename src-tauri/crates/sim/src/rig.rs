@@ -9,9 +9,14 @@
 //! closes the port.
 //!
 //! [`RigOptions`] add what a pty lacks and what a bad day brings:
-//! - pacing (`pace`, `baud`): bytes take their wire time ([`crate::wire`]); a frame is
-//!   acted on only when its last byte could have arrived, and replies are delivered no
-//!   faster than the baud rate allows;
+//! - pacing (`pace`, `baud`): bytes take their wire time ([`crate::wire`]; 10 bits a byte,
+//!   11 for Modbus RTU); a frame is acted on only when its last byte could have arrived,
+//!   and replies are delivered no faster than the baud rate allows;
+//! - for protocols delimited by silence (Modbus RTU), the end of a frame that its bytes
+//!   alone do not settle comes when the line has been quiet for the protocol's gap (t3.5,
+//!   counted from the last byte's arrival);
+//! - `reply_delay`: how long a Modbus drive works on a request before it answers (after
+//!   t3.5); the other protocols take it from the drive's Return Delay Time entry;
 //! - line faults ([`LineFaults`]: noise, dropped bytes, extra delay), seeded, changeable
 //!   while running with [`SimRig::set_line_faults`];
 //! - a port that vanishes after a while (`vanish_after`), as well as on demand
@@ -40,8 +45,18 @@ use std::time::{Duration, Instant};
 const STEP: Duration = Duration::from_micros(250);
 
 /// Highest ID a drive may have on any of the simulated buses (252: DYNAMIXEL 2.0's last
-/// unicast ID; 253 and above are reserved or broadcast somewhere).
+/// unicast ID; 253 and above are reserved or broadcast somewhere). Modbus RTU allows
+/// fewer: see [`id_range`].
 pub const MAX_ID: u8 = 252;
+
+/// The IDs a drive speaking `protocol` may have: 1..=247 on Modbus RTU (0 is the
+/// broadcast, 248–255 are reserved), 0..=[`MAX_ID`] elsewhere.
+pub fn id_range(protocol: Protocol) -> std::ops::RangeInclusive<u8> {
+    match protocol {
+        Protocol::ModbusRtu => 1..=drivedeck_proto::modbus::MAX_SLAVE,
+        _ => 0..=MAX_ID,
+    }
+}
 
 /// What went wrong starting a rig.
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +91,11 @@ pub struct RigOptions {
     pub seed: u64,
     /// The port vanishes (the device thread ends, the pty closes) after this long.
     pub vanish_after: Option<Duration>,
+    /// Modbus RTU: the drives' processing time before they answer, counted after the
+    /// t3.5 silence that ends the request; `None`:
+    /// [`crate::responder::modbus::DEFAULT_PROCESSING`]. Other protocols take their
+    /// return delay from the drive's table and ignore this.
+    pub reply_delay: Option<Duration>,
 }
 
 impl Default for RigOptions {
@@ -86,6 +106,7 @@ impl Default for RigOptions {
             faults: LineFaults::default(),
             seed: 0,
             vanish_after: None,
+            reply_delay: None,
         }
     }
 }
@@ -99,9 +120,9 @@ impl RigOptions {
         self.faults.validate().map_err(RigError::Options)
     }
 
-    fn timing(&self) -> WireTiming {
+    fn timing(&self, bits_per_char: u32) -> WireTiming {
         if self.pace {
-            WireTiming::paced(self.baud)
+            WireTiming::paced_bits(self.baud, bits_per_char)
         } else {
             WireTiming::unpaced()
         }
@@ -161,16 +182,20 @@ pub struct SimRig {
     counters: Arc<RigCounters>,
 }
 
-/// Checks a bus's IDs: at least one, none repeated, none above [`MAX_ID`].
-pub fn check_ids(ids: &[u8]) -> Result<(), RigError> {
+/// Checks a bus's IDs for `protocol`: at least one, none repeated, all within
+/// [`id_range`].
+pub fn check_ids(protocol: Protocol, ids: &[u8]) -> Result<(), RigError> {
     if ids.is_empty() {
         return Err(RigError::Ids("no drive IDs given".into()));
     }
+    let range = id_range(protocol);
     let mut seen = std::collections::BTreeSet::new();
     for &id in ids {
-        if id > MAX_ID {
+        if !range.contains(&id) {
             return Err(RigError::Ids(format!(
-                "ID {id} is reserved or broadcast (drive IDs are 0..={MAX_ID})"
+                "ID {id} is reserved or broadcast (drive IDs are {}..={} on {protocol:?})",
+                range.start(),
+                range.end()
             )));
         }
         if !seen.insert(id) {
@@ -193,9 +218,9 @@ impl SimRig {
         ids: &[u8],
         options: RigOptions,
     ) -> Result<SimRig, RigError> {
-        let responder = responder::for_protocol(profile.protocol)
+        let responder = responder::for_protocol(profile.protocol, &options)
             .ok_or(RigError::Protocol(profile.protocol))?;
-        check_ids(ids)?;
+        check_ids(profile.protocol, ids)?;
         options.validate()?;
         let pty = openpty(None, None)?;
         let path = nix::unistd::ttyname(pty.slave.as_fd())?;
@@ -221,8 +246,9 @@ impl SimRig {
         let device = Device {
             master: File::from(pty.master),
             _slave: pty.slave,
+            timing: options.timing(responder.bits_per_char()),
+            frame_gap: responder.frame_gap(),
             responder,
-            timing: options.timing(),
             vanish_after: options.vanish_after,
             drives: Arc::clone(&drives),
             stop: Arc::clone(&stop),
@@ -332,6 +358,8 @@ struct Device {
     _slave: OwnedFd,
     responder: Box<dyn Responder>,
     timing: WireTiming,
+    /// The silence that ends a frame, for protocols delimited by silence.
+    frame_gap: Option<Duration>,
     vanish_after: Option<Duration>,
     drives: Arc<Mutex<Vec<SimDrive>>>,
     stop: Arc<AtomicBool>,
@@ -386,6 +414,13 @@ impl Device {
             };
             self.advance(&mut clock);
             if !readable {
+                if self.silence_ended_a_frame(&inbox)
+                    && self
+                        .serve(&mut inbox, &mut tx_free, &mut clock, true)
+                        .is_err()
+                {
+                    return;
+                }
                 continue;
             }
             let n = match self.master.read(&mut chunk) {
@@ -399,7 +434,10 @@ impl Device {
                 }
             };
             self.receive(&mut inbox, &chunk[..n]);
-            if self.serve(&mut inbox, &mut tx_free, &mut clock).is_err() {
+            if self
+                .serve(&mut inbox, &mut tx_free, &mut clock, false)
+                .is_err()
+            {
                 return;
             }
         }
@@ -439,16 +477,31 @@ impl Device {
             .fetch_add(dropped as u64, Ordering::Relaxed);
     }
 
-    /// Decodes and answers every complete frame in the inbox.
+    /// True when bytes wait in the inbox and the line has been quiet for the protocol's
+    /// frame gap since the last of them arrived.
+    fn silence_ended_a_frame(&self, inbox: &Inbox) -> bool {
+        match (self.frame_gap, inbox.arrivals.back()) {
+            (Some(gap), Some(&last)) => Instant::now() >= last + gap,
+            _ => false,
+        }
+    }
+
+    /// Decodes and answers every complete frame in the inbox; `after_silence`: the line has
+    /// been quiet for the frame gap, so whatever is left cannot complete.
     fn serve(
         &mut self,
         inbox: &mut Inbox,
         tx_free: &mut Instant,
         clock: &mut Instant,
+        after_silence: bool,
     ) -> std::io::Result<()> {
         loop {
             let before = inbox.buf.len();
-            let decoded = self.responder.decode(&mut inbox.buf);
+            let decoded = if after_silence {
+                self.responder.decode_after_silence(&mut inbox.buf)
+            } else {
+                self.responder.decode(&mut inbox.buf)
+            };
             let consumed = before - inbox.buf.len();
             // The frame is complete when its last byte has arrived.
             let mut complete = None;
@@ -627,11 +680,21 @@ mod tests {
     }
 
     #[test]
-    fn refuses_bad_ids_bad_options_and_modbus_for_now() {
+    fn refuses_bad_ids_and_bad_options() {
         let profile = Profile::xm430_w350();
         for ids in [&[][..], &[1, 1], &[0xFE], &[253]] {
             assert!(
                 matches!(SimRig::spawn(&profile, ids), Err(RigError::Ids(_))),
+                "{ids:?}"
+            );
+        }
+        // Modbus: 0 is the broadcast and 248.. are reserved.
+        for ids in [&[0][..], &[1, 248]] {
+            assert!(
+                matches!(
+                    SimRig::spawn(&Profile::kinco_fd5p(), ids),
+                    Err(RigError::Ids(_))
+                ),
                 "{ids:?}"
             );
         }
@@ -653,12 +716,6 @@ mod tests {
         assert!(matches!(
             SimRig::spawn_with(&profile, &[1], zero_baud),
             Err(RigError::Options(_))
-        ));
-        let mut modbus = profile.clone();
-        modbus.protocol = Protocol::ModbusRtu;
-        assert!(matches!(
-            SimRig::spawn(&modbus, &[1]),
-            Err(RigError::Protocol(Protocol::ModbusRtu))
         ));
     }
 
@@ -717,6 +774,64 @@ mod tests {
         assert!(
             elapsed >= wire + delays,
             "{elapsed:?} < {wire:?} + {delays:?}"
+        );
+    }
+
+    /// Reads raw bytes for `wait`.
+    fn read_for(port: &mut dyn serialport::SerialPort, wait: Duration) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        let deadline = Instant::now() + wait;
+        let mut chunk = [0u8; 256];
+        while Instant::now() < deadline {
+            if let Ok(n) = port.read(&mut chunk) {
+                bytes.extend_from_slice(&chunk[..n]);
+            }
+        }
+        bytes
+    }
+
+    #[test]
+    fn a_modbus_frame_ends_with_the_silence_after_it() {
+        use drivedeck_proto::modbus::{RequestFrame, crc16};
+        // 300 baud: t3.5 is 128 ms, far longer than a pause between two writes here.
+        let options = RigOptions {
+            baud: 300,
+            ..RigOptions::default()
+        };
+        let rig = SimRig::spawn_with(&Profile::kinco_fd5p(), &[1], options).expect("rig");
+        let mut port = open(&rig);
+        // 08 Diagnostics, unknown to the codec, in two writes 5 ms apart: one frame, so
+        // unit 1 answers Illegal Function.
+        let mut diagnostics = vec![0x01, 0x08, 0x00, 0x00, 0x12, 0x34];
+        diagnostics.extend_from_slice(&crc16(&diagnostics).to_le_bytes());
+        port.write_all(&diagnostics[..3]).expect("write");
+        std::thread::sleep(Duration::from_millis(5));
+        port.write_all(&diagnostics[3..]).expect("write");
+        let reply = read_for(port.as_mut(), Duration::from_millis(600));
+        assert_eq!(
+            reply.get(..3),
+            Some(&[0x01, 0x88, 0x01][..]),
+            "{reply:02X?}"
+        );
+        // A read whose second half comes after more than t3.5: two broken frames, no
+        // answer.
+        let read = RequestFrame::read_holding_registers(1, 0x3200, 1)
+            .expect("valid")
+            .encode()
+            .expect("encodes");
+        let corrupt = rig.counters().corrupt.load(Ordering::Relaxed);
+        port.write_all(&read[..4]).expect("write");
+        std::thread::sleep(Duration::from_millis(400));
+        port.write_all(&read[4..]).expect("write");
+        assert!(read_for(port.as_mut(), Duration::from_millis(600)).is_empty());
+        assert!(rig.counters().corrupt.load(Ordering::Relaxed) >= corrupt + 2);
+        // The whole frame at once is answered.
+        port.write_all(&read).expect("write");
+        let reply = read_for(port.as_mut(), Duration::from_millis(600));
+        assert_eq!(
+            reply.get(..3),
+            Some(&[0x01, 0x03, 0x02][..]),
+            "{reply:02X?}"
         );
     }
 

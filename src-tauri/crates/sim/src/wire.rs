@@ -27,7 +27,12 @@ impl WireTiming {
 
     /// Bytes take 10 bit times at `baud` (which must be positive).
     pub fn paced(baud: u32) -> WireTiming {
-        let nanos = 1_000_000_000u64 * u64::from(BITS_PER_BYTE) / u64::from(baud.max(1));
+        WireTiming::paced_bits(baud, BITS_PER_BYTE)
+    }
+
+    /// Bytes take `bits` bit times at `baud` (11 for Modbus RTU's characters).
+    pub fn paced_bits(baud: u32, bits: u32) -> WireTiming {
+        let nanos = 1_000_000_000u64 * u64::from(bits) / u64::from(baud.max(1));
         WireTiming {
             byte_time: Some(Duration::from_nanos(nanos)),
         }

@@ -206,6 +206,14 @@ fn drive_ref(link: Option<u32>, id: Option<u8>) -> Option<DriveRef> {
     })
 }
 
+/// The drive whose link and bus ID are in columns `i` and `i + 1`.
+fn drive_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<DriveRef> {
+    Ok(DriveRef {
+        link: r.get(i)?,
+        id: r.get(i + 1)?,
+    })
+}
+
 /// One level-0 row: where it starts and its decoded samples.
 pub(crate) struct SampleRow {
     pub idx0: u64,
@@ -228,6 +236,18 @@ const SESSION_COLUMNS: &str = "s.id, s.name, s.notes, s.started_us, s.stopped_us
      (SELECT coalesce(sum(samples), 0) FROM channels c WHERE c.session_id = s.id)";
 
 impl Reader {
+    /// Runs a cached query and maps every row.
+    fn rows<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let rows = stmt.query_map(params, map)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Opens a read-only connection to the store at `path`.
     pub fn open(path: &Path) -> Result<Reader, StoreError> {
         let conn = Connection::open_with_flags(
@@ -310,43 +330,37 @@ impl Reader {
 
     /// The drives a session used, with model, port and protocol.
     pub fn session_drives(&self, session: SessionId) -> Result<Vec<SessionDrive>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
+        self.rows(
             "SELECT link, drive_id, model, port, protocol FROM session_drives
              WHERE session_id = ?1 ORDER BY link, drive_id",
-        )?;
-        let rows = stmt.query_map([session], |r| {
-            Ok(SessionDrive {
-                drive: DriveRef {
-                    link: r.get(0)?,
-                    id: r.get(1)?,
-                },
-                model: r.get(2)?,
-                port: r.get(3)?,
-                protocol: r.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            [session],
+            |r| {
+                Ok(SessionDrive {
+                    drive: drive_at(r, 0)?,
+                    model: r.get(2)?,
+                    port: r.get(3)?,
+                    protocol: r.get(4)?,
+                })
+            },
+        )
     }
 
     /// The channels recorded in a session.
     pub fn channels(&self, session: SessionId) -> Result<Vec<ChannelRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
+        self.rows(
             "SELECT id, link, drive_id, name, unit, samples FROM channels
              WHERE session_id = ?1 ORDER BY id",
-        )?;
-        let rows = stmt.query_map([session], |r| {
-            Ok(ChannelRow {
-                id: r.get(0)?,
-                drive: DriveRef {
-                    link: r.get(1)?,
-                    id: r.get(2)?,
-                },
-                name: r.get(3)?,
-                unit: r.get(4)?,
-                samples: r.get(5)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            [session],
+            |r| {
+                Ok(ChannelRow {
+                    id: r.get(0)?,
+                    drive: drive_at(r, 1)?,
+                    name: r.get(3)?,
+                    unit: r.get(4)?,
+                    samples: r.get(5)?,
+                })
+            },
+        )
     }
 
     /// Checks that every channel belongs to the session; returns the session.
@@ -549,7 +563,7 @@ impl Reader {
 
     /// Jobs of the journal that pass `filter`, newest first.
     pub fn jobs(&self, filter: &JobFilter) -> Result<Vec<JobRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
+        self.rows(
             "SELECT id, session_id, command, link, drive_id, detail, state, reason,
                     queued_us, sent_us, finished_us
              FROM jobs
@@ -560,8 +574,6 @@ impl Reader {
                AND (?6 IS NULL OR queued_us >= ?6)
                AND (?7 IS NULL OR queued_us < ?7)
              ORDER BY id DESC LIMIT ?8",
-        )?;
-        let rows = stmt.query_map(
             params![
                 filter.session,
                 filter.drive.map(|d| d.link),
@@ -586,51 +598,44 @@ impl Reader {
                     finished_us: r.get(10)?,
                 })
             },
-        )?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        )
     }
 
     /// The drives seen in a session, with their last status and sample.
     pub fn drives(&self, session: SessionId) -> Result<Vec<DriveRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
+        self.rows(
             "SELECT link, drive_id, status, position, velocity, current, sample_us
              FROM drive_state WHERE session_id = ?1 ORDER BY link, drive_id",
-        )?;
-        let rows = stmt.query_map([session], |r| {
-            let status: Option<String> = r.get(2)?;
-            Ok(DriveRow {
-                drive: DriveRef {
-                    link: r.get(0)?,
-                    id: r.get(1)?,
-                },
-                status: status.and_then(|s| serde_json::from_str(&s).ok()),
-                position: r.get(3)?,
-                velocity: r.get(4)?,
-                current: r.get(5)?,
-                sample_us: r.get(6)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            [session],
+            |r| {
+                let status: Option<String> = r.get(2)?;
+                Ok(DriveRow {
+                    drive: drive_at(r, 0)?,
+                    status: status.and_then(|s| serde_json::from_str(&s).ok()),
+                    position: r.get(3)?,
+                    velocity: r.get(4)?,
+                    current: r.get(5)?,
+                    sample_us: r.get(6)?,
+                })
+            },
+        )
     }
 
     /// Faults raised in a session, oldest first.
     pub fn faults(&self, session: SessionId) -> Result<Vec<FaultRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
+        self.rows(
             "SELECT link, drive_id, text, raised_us, cleared_us FROM faults
              WHERE session_id = ?1 ORDER BY raised_us, id",
-        )?;
-        let rows = stmt.query_map([session], |r| {
-            Ok(FaultRow {
-                drive: DriveRef {
-                    link: r.get(0)?,
-                    id: r.get(1)?,
-                },
-                text: r.get(2)?,
-                raised_us: r.get(3)?,
-                cleared_us: r.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            [session],
+            |r| {
+                Ok(FaultRow {
+                    drive: drive_at(r, 0)?,
+                    text: r.get(2)?,
+                    raised_us: r.get(3)?,
+                    cleared_us: r.get(4)?,
+                })
+            },
+        )
     }
 
     /// The times a link was down during a session: each `down` to the link's next `up`.
@@ -675,22 +680,17 @@ impl Reader {
         session: Option<SessionId>,
         drive: Option<DriveRef>,
     ) -> Result<Vec<SnapshotRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
+        self.rows(
             "SELECT id, session_id, link, drive_id, model, kind, job_id, label, at_us
              FROM snapshots
              WHERE (?1 IS NULL OR session_id = ?1) AND (?2 IS NULL OR (link = ?2 AND drive_id = ?3))
              ORDER BY at_us DESC, id DESC",
-        )?;
-        let rows = stmt.query_map(
             params![session, drive.map(|d| d.link), drive.map(|d| d.id)],
             |r| {
                 Ok(SnapshotRow {
                     id: r.get(0)?,
                     session: r.get(1)?,
-                    drive: DriveRef {
-                        link: r.get(2)?,
-                        id: r.get(3)?,
-                    },
+                    drive: drive_at(r, 2)?,
                     model: r.get(4)?,
                     kind: r.get(5)?,
                     job: r.get(6)?,
@@ -698,8 +698,7 @@ impl Reader {
                     at_us: r.get(8)?,
                 })
             },
-        )?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        )
     }
 
     /// A snapshot's values: register → (raw, value, unit).
@@ -753,16 +752,14 @@ impl Reader {
         drive: DriveRef,
         register: &str,
     ) -> Result<Vec<(Micros, i64, f64, String)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
+        self.rows(
             "SELECT s.at_us, v.raw, v.value, s.kind FROM snapshot_values v
              JOIN snapshots s ON s.id = v.snapshot_id
              WHERE s.link = ?1 AND s.drive_id = ?2 AND v.register = ?3
              ORDER BY s.at_us, s.id",
-        )?;
-        let rows = stmt.query_map(params![drive.link, drive.id, register], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            params![drive.link, drive.id, register],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
     }
 
     /// The registers whose values differ between two snapshots.

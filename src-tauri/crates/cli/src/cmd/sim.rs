@@ -24,7 +24,7 @@ pub enum ProtocolArg {
     Dynamixel1,
     /// Feetech SCS/STS (built-in drive: STS3215).
     Feetech,
-    /// Modbus RTU (not yet simulated).
+    /// Modbus RTU (built-in drive: Kinco FD5P, CiA 402).
     ModbusRtu,
 }
 
@@ -88,7 +88,7 @@ pub struct Args {
     /// Wire protocol to speak.
     #[arg(long, value_enum, default_value = "dynamixel2")]
     protocol: ProtocolArg,
-    /// Drive IDs on the bus, comma-separated (0–252, each once).
+    /// Drive IDs on the bus, comma-separated, each once (0–252; Modbus RTU unit IDs 1–247).
     #[arg(long, value_delimiter = ',', default_value = "1,2", value_parser = clap::value_parser!(u8))]
     ids: Vec<u8>,
     /// A drive profile (TOML) instead of the protocol's built-in one; its protocol must be
@@ -98,7 +98,8 @@ pub struct Args {
     /// Baud rate of the simulated line (what --pace paces to).
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u32).range(1..))]
     baud: u32,
-    /// Deliver bytes no faster than the baud rate allows (10 bits per byte, 8N1).
+    /// Deliver bytes no faster than the baud rate allows (10 bits per byte at 8N1; 11 for
+    /// Modbus RTU, whose characters carry parity or a second stop bit).
     #[arg(long)]
     pace: bool,
     /// Probability that a byte is corrupted on the line (each direction), 0–1.
@@ -110,6 +111,11 @@ pub struct Args {
     /// Extra delay before every status packet, ms.
     #[arg(long, default_value = "0", value_parser = delay_ms, allow_hyphen_values = true)]
     delay_ms: f64,
+    /// Modbus RTU only: how long a drive works on a request before it answers, counted
+    /// after the t3.5 silence that ends the request, ms (default 1). The other protocols
+    /// take their return delay from the drive's table.
+    #[arg(long, value_parser = delay_ms, allow_hyphen_values = true)]
+    reply_delay_ms: Option<f64>,
     /// The port vanishes after this long (e.g. 10s), like a USB adapter pulled out.
     #[arg(long, value_parser = duration)]
     vanish_after: Option<Duration>,
@@ -124,9 +130,10 @@ pub struct Args {
 /// Runs the simulator.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let protocol = args.protocol.protocol();
-    if protocol == Protocol::ModbusRtu {
+    if args.reply_delay_ms.is_some() && protocol != Protocol::ModbusRtu {
         bail!(
-            "the simulator does not speak modbus-rtu yet: its responder comes with the Modbus RTU codec"
+            "--reply-delay-ms applies to modbus-rtu only: {} drives wait their Return Delay Time entry",
+            args.protocol.name()
         );
     }
     let profile = match &args.profile {
@@ -145,7 +152,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.protocol.name()
         );
     }
-    check_ids(&args.ids).context("--ids")?;
+    check_ids(protocol, &args.ids).context("--ids")?;
     let options = RigOptions {
         baud: args.baud,
         pace: args.pace,
@@ -156,6 +163,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         },
         seed: args.seed,
         vanish_after: args.vanish_after,
+        reply_delay: args
+            .reply_delay_ms
+            .map(|ms| Duration::from_secs_f64(ms / 1000.0)),
     };
     let rig = SimRig::spawn_with(&profile, &args.ids, options).context("starting the simulator")?;
     let mut stdout = std::io::stdout().lock();

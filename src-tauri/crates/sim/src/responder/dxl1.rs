@@ -88,7 +88,9 @@ impl Dxl1Responder {
             return 0;
         }
         match error {
-            TableError::Access(_) | TableError::Range(_) => dynamixel_error::RANGE,
+            TableError::Access(_) | TableError::ReadOnly(_) | TableError::Range(_) => {
+                dynamixel_error::RANGE
+            }
             TableError::AngleLimit(_) => dynamixel_error::ANGLE_LIMIT,
         }
     }

@@ -26,7 +26,7 @@ pub struct Dxl2Responder;
 
 fn status_error(error: &TableError) -> u8 {
     match error {
-        TableError::Access(_) => error_code::ACCESS,
+        TableError::Access(_) | TableError::ReadOnly(_) => error_code::ACCESS,
         TableError::Range(_) => error_code::DATA_RANGE,
         TableError::AngleLimit(_) => error_code::DATA_LIMIT,
     }

@@ -7,18 +7,21 @@
 //! and after which return delay. It does no I/O and keeps no clock: the rig
 //! ([`crate::rig`]) owns the port, the wire timing and the fault injection.
 //!
+//! Protocols whose frames end with a silence on the line rather than by their own length
+//! (Modbus RTU) say how long that silence is ([`Responder::frame_gap`]); the rig then
+//! calls [`Responder::decode_after_silence`] once the line has been quiet that long.
+//!
 //! - [`dxl2`]: DYNAMIXEL Protocol 2.0 (X series).
 //! - [`dxl1`]: DYNAMIXEL Protocol 1.0 (AX/MX) and Feetech SCS/STS, one framing.
-//! - Modbus RTU: not yet — [`for_protocol`] has its slot. It plugs in as a third module
-//!   once the `proto::modbus` codec exists: decode an RTU frame (address, function, data,
-//!   CRC), answer functions 03/04/06/16 from the holding registers the profile maps, and
-//!   reply with exception responses (01 illegal function, 02 illegal data address, 03
-//!   illegal data value); until then [`crate::SimRig::spawn`] refuses the protocol.
+//! - [`modbus`]: Modbus RTU, functions 03/04/06/16 and the exception responses, for
+//!   drives whose profiles map holding and input registers (CiA 402 drives among them).
 
 pub mod dxl1;
 pub mod dxl2;
+pub mod modbus;
 
 use crate::drive::SimDrive;
+use crate::rig::RigOptions;
 use bytes::BytesMut;
 use drivedeck_proto::profile::Protocol;
 use std::time::Duration;
@@ -71,15 +74,45 @@ pub trait Responder: Send {
     fn respond_to_corrupt(&mut self, _drives: &mut [SimDrive], _corrupt: Corrupt) -> Vec<Reply> {
         Vec::new()
     }
+
+    /// The silence that ends a frame, for protocols delimited by silence (Modbus RTU's
+    /// t3.5); `None` (the default) when frames delimit themselves.
+    fn frame_gap(&self) -> Option<Duration> {
+        None
+    }
+
+    /// The line has been quiet for [`Responder::frame_gap`] after the bytes in `buf`: no
+    /// more bytes of the frame at its front will come. Decodes like
+    /// [`Responder::decode`] without waiting for bytes; what cannot complete is dropped
+    /// (`Err`), so that called in a loop it empties `buf`.
+    fn decode_after_silence(&mut self, buf: &mut BytesMut) -> Result<Option<HeardPacket>, Corrupt> {
+        match self.decode(buf) {
+            Ok(None) if !buf.is_empty() => {
+                buf.clear();
+                Err(Corrupt { id: None })
+            }
+            other => other,
+        }
+    }
+
+    /// Bits each byte takes on the wire: 10 at 8N1 (DYNAMIXEL, Feetech); Modbus RTU sends
+    /// 11 (a parity bit, or a second stop bit without parity).
+    fn bits_per_char(&self) -> u32 {
+        crate::wire::BITS_PER_BYTE
+    }
 }
 
-/// The responder for `protocol`; `None` for a protocol the simulator cannot answer yet
-/// (Modbus RTU).
-pub fn for_protocol(protocol: Protocol) -> Option<Box<dyn Responder>> {
+/// The responder for `protocol` on a rig with `options` (the baud rate sets Modbus RTU's
+/// t3.5, and `reply_delay` its drives' processing time); `None` for a protocol the
+/// simulator cannot answer.
+pub fn for_protocol(protocol: Protocol, options: &RigOptions) -> Option<Box<dyn Responder>> {
     match protocol {
         Protocol::Dynamixel2 => Some(Box::new(dxl2::Dxl2Responder)),
         Protocol::Dynamixel1 => Some(Box::new(dxl1::Dxl1Responder::dynamixel())),
         Protocol::Feetech => Some(Box::new(dxl1::Dxl1Responder::feetech())),
-        Protocol::ModbusRtu => None,
+        Protocol::ModbusRtu => Some(Box::new(modbus::ModbusResponder::new(
+            options.baud,
+            options.reply_delay.unwrap_or(modbus::DEFAULT_PROCESSING),
+        ))),
     }
 }
