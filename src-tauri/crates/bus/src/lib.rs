@@ -12,10 +12,12 @@
 //! - [`scan`]: discovery — which drives answer on a port, at which protocol and baud.
 //! - [`ports`]: the serial ports of this machine, with their USB identities.
 //! - [`job`]: a job's handle and its lifecycle bookkeeping.
+//! - [`fault`]: a drive's fault in words (CiA 402 statusword and error codes).
 //! - [`health`]: round trips, errors and poll rate per link and drive; FTDI latency.
 //! - [`supervisor`]: the heartbeat watch that stops the drives when the UI goes silent.
 //! - [`EventSink`]: where the bus reports what happened (the query store, in the app).
 
+pub mod fault;
 pub mod health;
 pub mod job;
 pub mod link;

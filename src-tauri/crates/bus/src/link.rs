@@ -18,6 +18,7 @@
 //! state machine (Shutdown, Switch On, Enable Operation, with a Fault Reset first when
 //! the drive is in Fault), and their state is read from the statusword.
 
+use crate::fault;
 use crate::health::LinkHealth;
 use crate::job::Job;
 use crate::protocol::{self, Block, Identity, LinkProtocol, Reply};
@@ -28,7 +29,7 @@ use drivedeck_domain::{
     TelemetrySample,
 };
 use drivedeck_proto::cia402::{self, State as Cia402State};
-use drivedeck_proto::profile::{Enable, Profile, Protocol, Register, Role};
+use drivedeck_proto::profile::{AddressSpace, Enable, Profile, Protocol, Register, Role};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -572,15 +573,32 @@ struct PlannedRead {
     block: Block,
     request: protocol::Request,
     drives: Vec<(u8, Arc<Profile>)>,
+    /// The registers inside the block that the poll wants.
+    registers: Vec<Register>,
 }
 
-/// The values a poll read from one drive: signed raw values by role, and the alarm
+/// The values a poll read from one drive: signed raw values by register, and the alarm
 /// bits its answers carried.
 #[derive(Default)]
 struct Readings {
-    values: HashMap<Role, i64>,
+    values: HashMap<(AddressSpace, u16), i64>,
     alarms: u8,
-    answered: bool,
+}
+
+impl Readings {
+    fn get(&self, register: Option<&Register>) -> Option<i64> {
+        let register = register?;
+        self.values
+            .get(&(register.space, register.address))
+            .copied()
+    }
+}
+
+/// The CiA 402 error code entry (603Fh) of a profile, if it names one.
+fn error_code_register(profile: &Profile) -> Option<&Register> {
+    profile
+        .register("Error Code")
+        .filter(|_| is_cia402(profile))
 }
 
 struct Actor<T> {
@@ -690,11 +708,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
     /// cut into blocks, each read from all the model's drives at once where the protocol
     /// can (Sync Read), else from each drive.
     fn plan_polls(&mut self) {
-        self.telemetry_plan = Some(Arc::new(self.plan(&TELEMETRY)));
-        self.state_plan = Some(Arc::new(self.plan(&STATE)));
+        self.telemetry_plan = Some(Arc::new(self.plan(&TELEMETRY, false)));
+        self.state_plan = Some(Arc::new(self.plan(&STATE, true)));
     }
 
-    fn plan(&self, roles: &[Role]) -> Vec<PlannedRead> {
+    /// The reads of a poll of `roles` (and of the CiA 402 error code, with `error_code`).
+    fn plan(&self, roles: &[Role], error_code: bool) -> Vec<PlannedRead> {
         let mut models: Vec<(Arc<Profile>, Vec<u8>)> = Vec::new();
         for (id, profile) in self.drive_profiles() {
             match models
@@ -707,12 +726,20 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         }
         let mut plan = Vec::new();
         for (profile, ids) in models {
-            let registers: Vec<&Register> = roles
+            let mut registers: Vec<&Register> = roles
                 .iter()
                 .filter(|role| **role != Role::TorqueEnable || !is_cia402(&profile))
                 .filter_map(|role| profile.role(*role))
                 .collect();
+            if error_code {
+                registers.extend(error_code_register(&profile));
+            }
             for block in Block::plan(&registers, self.protocol.max_read()) {
+                let inside: Vec<Register> = registers
+                    .iter()
+                    .filter(|r| block.contains(r))
+                    .map(|r| (*r).clone())
+                    .collect();
                 match self.protocol.read_many(&block, &ids) {
                     Ok(requests) => {
                         for request in requests {
@@ -725,6 +752,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                                 block: block.clone(),
                                 request,
                                 drives,
+                                registers: inside.clone(),
                             });
                         }
                     }
@@ -843,7 +871,13 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
             // Alarms travel in status packets: ask for the torque flag and look.
             None => self.read_alarms(id, profile).await?,
         };
-        let fault = join_faults([cia402_fault, fault]);
+        let code = match error_code_register(profile).cloned() {
+            Some(register) => {
+                fault::error_code_text(self.read_register(id, profile, &register).await? as u16)
+            }
+            None => None,
+        };
+        let fault = fault::join([cia402_fault, code, fault]);
         let return_delay = match profile.role(Role::ReturnDelay).cloned() {
             Some(register) => {
                 let raw = self.read_register(id, profile, &register).await?;
@@ -877,7 +911,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
             let state = Cia402State::from_statusword(word as u16);
             return Ok((
                 state == Some(Cia402State::OperationEnabled),
-                cia402_fault_text(word),
+                fault::statusword_text(word),
             ));
         }
         Ok((
@@ -1907,11 +1941,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
 
     /// Runs the reads of a poll plan and gathers each drive's values of `roles`. Drives
     /// that stayed silent count as missed; an E-stop waiting ends the poll early.
-    async fn poll(
-        &mut self,
-        plan: &[PlannedRead],
-        roles: &[Role],
-    ) -> Result<BTreeMap<u8, Readings>, TxError> {
+    async fn poll(&mut self, plan: &[PlannedRead]) -> Result<BTreeMap<u8, Readings>, TxError> {
         let mut readings: BTreeMap<u8, Readings> = BTreeMap::new();
         for read in plan {
             if self.pending_estop.is_some() {
@@ -1941,15 +1971,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                     continue;
                 }
                 let entry = readings.entry(reply.id).or_default();
-                entry.answered = true;
                 entry.alarms |= reply.alarms;
-                for role in roles {
-                    if let Some(register) = profile.role(*role)
-                        && let Some(raw) = read.block.raw(register, &reply.data)
-                    {
+                for register in &read.registers {
+                    if let Some(raw) = read.block.raw(register, &reply.data) {
                         let value =
                             protocol::from_wire(self.protocol.as_ref(), profile, register, raw);
-                        entry.values.insert(*role, value);
+                        entry
+                            .values
+                            .insert((register.space, register.address), value);
                     }
                 }
             }
@@ -1961,7 +1990,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         let Some(plan) = self.telemetry_plan.clone() else {
             return Ok(());
         };
-        let readings = self.poll(&plan, &TELEMETRY).await?;
+        let readings = self.poll(&plan).await?;
         let t_us = self.clock.now();
         let mut samples = Vec::with_capacity(readings.len());
         {
@@ -1971,8 +2000,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                     continue;
                 };
                 let si = |role: Role| {
-                    let value = *reading.values.get(&role)?;
-                    Some(entry.profile.role(role)?.to_si(value))
+                    let register = entry.profile.role(role)?;
+                    Some(register.to_si(reading.get(Some(register))?))
                 };
                 let (Some(position), Some(velocity)) =
                     (si(Role::PresentPosition), si(Role::PresentVelocity))
@@ -2002,7 +2031,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         let Some(plan) = self.state_plan.clone() else {
             return Ok(());
         };
-        let readings = self.poll(&plan, &STATE).await?;
+        let readings = self.poll(&plan).await?;
         let at = self.clock.now();
         let mut changed = Vec::new();
         {
@@ -2012,29 +2041,34 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                     continue;
                 };
                 let profile = Arc::clone(&entry.profile);
+                let role = |role: Role| reading.get(profile.role(role));
                 let (enabled, cia402_fault) = if is_cia402(&profile) {
-                    let Some(word) = reading.values.get(&Role::StatusWord) else {
+                    let Some(word) = role(Role::StatusWord) else {
                         continue;
                     };
                     (
-                        Cia402State::from_statusword(*word as u16)
+                        Cia402State::from_statusword(word as u16)
                             == Some(Cia402State::OperationEnabled),
-                        cia402_fault_text(*word),
+                        fault::statusword_text(word),
                     )
                 } else {
-                    let Some(torque) = reading.values.get(&Role::TorqueEnable) else {
+                    let Some(torque) = role(Role::TorqueEnable) else {
                         continue;
                     };
-                    (*torque != 0, None)
+                    (torque != 0, None)
                 };
-                let hardware = match reading.values.get(&Role::HardwareError) {
-                    Some(bits) => self.protocol.error_text(*bits),
+                let hardware = match role(Role::HardwareError) {
+                    Some(bits) => self.protocol.error_text(bits),
                     None if profile.role(Role::HardwareError).is_some() => continue,
                     None => self.protocol.alarm_text(reading.alarms),
                 };
-                let tripped = reading.values.get(&Role::BusWatchdog) == Some(&-1);
-                let fault = join_faults([
+                let code = reading
+                    .get(error_code_register(&profile))
+                    .and_then(|code| fault::error_code_text(code as u16));
+                let tripped = role(Role::BusWatchdog) == Some(-1);
+                let fault = fault::join([
                     cia402_fault,
+                    code,
                     hardware,
                     tripped.then(|| WATCHDOG_TRIPPED.to_string()),
                 ]);
@@ -2063,25 +2097,6 @@ enum Plan {
 /// The return delay assumed for a drive not read yet: the longest a DYNAMIXEL or
 /// Feetech drive can be set to (254 × 2 µs).
 const UNKNOWN_RETURN_DELAY: Duration = Duration::from_micros(508);
-
-/// "CiA 402 fault …" when the statusword shows Fault or Fault Reaction Active.
-fn cia402_fault_text(statusword: i64) -> Option<String> {
-    match Cia402State::from_statusword(statusword as u16) {
-        Some(Cia402State::Fault) => Some(format!(
-            "CiA 402 fault (statusword 0x{statusword:04X}; enabling resets it)"
-        )),
-        Some(Cia402State::FaultReactionActive) => Some(format!(
-            "CiA 402 fault reaction active (statusword 0x{statusword:04X})"
-        )),
-        _ => None,
-    }
-}
-
-/// The faults present, joined with "; "; `None` when there are none.
-fn join_faults<const N: usize>(faults: [Option<String>; N]) -> Option<String> {
-    let present: Vec<String> = faults.into_iter().flatten().collect();
-    (!present.is_empty()).then(|| present.join("; "))
-}
 
 impl From<CommandError> for String {
     fn from(error: CommandError) -> String {
