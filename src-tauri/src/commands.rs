@@ -201,6 +201,31 @@ pub async fn submit(state: State<'_, AppState>, command: Command) -> Result<u64,
     Ok(job.id.0)
 }
 
+/// The machine's serial ports with their USB identities.
+#[tauri::command]
+pub async fn ports() -> Result<Vec<drivedeck_engine::PortInfo>, IpcError> {
+    Ok(drivedeck_engine::ports()?)
+}
+
+/// Finds the drives on `port`: `protocols` (names; empty: all) at `bauds` (empty: each
+/// protocol's usual rates).
+#[tauri::command]
+pub async fn scan(
+    state: State<'_, AppState>,
+    port: String,
+    protocols: Vec<String>,
+    bauds: Vec<u32>,
+) -> Result<drivedeck_engine::ScanReport, IpcError> {
+    let protocols = protocols
+        .iter()
+        .map(|name| {
+            drivedeck_engine::protocol_from_name(name)
+                .ok_or_else(|| IpcError::new("invalid", format!("unknown protocol {name:?}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(state.engine.scan(&port, &protocols, &bauds).await?)
+}
+
 /// The UI is alive; without these the supervisor stops enabled drives.
 #[tauri::command]
 pub async fn heartbeat(state: State<'_, AppState>) -> Result<(), IpcError> {

@@ -86,14 +86,21 @@ pub fn run() {
                 // The UI beats every 100 ms; half a second of silence stops the drives.
                 config.heartbeat_timeout = Some(std::time::Duration::from_millis(500));
                 let engine = Engine::start(config)?;
-                let settings::Connection::Sim { ids } = settings::connection(&handle);
+                let settings::Connection::Sim { ids, protocol } = settings::connection(&handle);
                 let ids = if ids.is_empty() { vec![1, 2] } else { ids };
-                engine
-                    .connect_sim_rig(drivedeck_engine::Protocol::Dynamixel2, &ids)
-                    .await?;
-                if let Err(e) =
-                    settings::set_connection(&handle, &settings::Connection::Sim { ids })
-                {
+                let protocol =
+                    drivedeck_engine::protocol_from_name(&protocol).unwrap_or_else(|| {
+                        log::warn!(
+                            "unknown protocol {protocol:?} in the settings: using dynamixel2"
+                        );
+                        drivedeck_engine::Protocol::Dynamixel2
+                    });
+                engine.connect_sim_rig(protocol, &ids).await?;
+                let remembered = settings::Connection::Sim {
+                    ids,
+                    protocol: drivedeck_engine::protocol_name(protocol).into(),
+                };
+                if let Err(e) = settings::set_connection(&handle, &remembered) {
                     log::warn!("could not remember the connection: {e}");
                 }
                 Ok::<_, drivedeck_engine::EngineError>(engine)
@@ -129,6 +136,8 @@ pub fn run() {
             commands::drives,
             commands::submit,
             commands::heartbeat,
+            commands::ports,
+            commands::scan,
             commands::jobs,
             commands::channels,
             commands::tail,

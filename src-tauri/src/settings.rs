@@ -64,12 +64,23 @@ pub enum Connection {
     Sim {
         /// Drive IDs.
         ids: Vec<u8>,
+        /// The protocol its drives speak (`dynamixel2`, `dynamixel1`, `feetech`,
+        /// `modbus-rtu`); DYNAMIXEL 2.0 when not given (settings from before protocols).
+        #[serde(default = "default_protocol")]
+        protocol: String,
     },
+}
+
+fn default_protocol() -> String {
+    "dynamixel2".into()
 }
 
 impl Default for Connection {
     fn default() -> Self {
-        Connection::Sim { ids: vec![1, 2] }
+        Connection::Sim {
+            ids: vec![1, 2],
+            protocol: default_protocol(),
+        }
     }
 }
 
@@ -155,6 +166,22 @@ mod tests {
         assert_eq!(json["chart"]["windowSeconds"], 10.0);
         let connection: Connection =
             serde_json::from_str(r#"{"kind":"sim","ids":[3]}"#).expect("parses");
-        assert_eq!(connection, Connection::Sim { ids: vec![3] });
+        assert_eq!(
+            connection,
+            Connection::Sim {
+                ids: vec![3],
+                protocol: "dynamixel2".into()
+            }
+        );
+        let feetech: Connection =
+            serde_json::from_str(r#"{"kind":"sim","ids":[1],"protocol":"feetech"}"#)
+                .expect("parses");
+        assert_eq!(
+            feetech,
+            Connection::Sim {
+                ids: vec![1],
+                protocol: "feetech".into()
+            }
+        );
     }
 }

@@ -62,9 +62,11 @@ fn text(bytes: &[u8]) -> String {
 #[test]
 fn scan_finds_the_simulated_drives_of_each_protocol_with_their_models() {
     for (protocol, model, model_number) in [
-        ("dynamixel2", "XM430-W350", 1020),
-        ("dynamixel1", "AX-12A", 12),
-        ("feetech", "STS3215", 777),
+        ("dynamixel2", "XM430-W350", serde_json::json!(1020)),
+        ("dynamixel1", "AX-12A", serde_json::json!(12)),
+        ("feetech", "STS3215", serde_json::json!(777)),
+        // Modbus has no ping and the FD5P no identity register: matched by its map.
+        ("modbus-rtu", "FD5P", serde_json::Value::Null),
     ] {
         let sim = Sim::start(protocol, "2,5,11");
         let out = cli(&[
