@@ -428,10 +428,11 @@ pub(crate) async fn spawn<T>(
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    if !(config.poll_hz > 0.0 && config.poll_hz <= 10_000.0) {
+    if !(config.poll_hz > 0.0 && config.poll_hz <= protocol::MAX_POLL_HZ) {
         return Err(LinkError::Config(format!(
-            "poll rate {} Hz is outside 0 – 10000 Hz",
-            config.poll_hz
+            "poll rate {} Hz is outside 0 – {} Hz",
+            config.poll_hz,
+            protocol::MAX_POLL_HZ
         )));
     }
     if config.baud == 0 {
@@ -1313,10 +1314,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
             .io
             .as_mut()
             .ok_or_else(|| TxError::Io("the port is closed".into()))?;
+        // No flush: on a serial port it is tcdrain, a blocking wait for the UART to empty
+        // that would stall this task (and every E-stop behind it) for the request's wire
+        // time or a USB frame. The kernel sends what was written at once.
         io.write_all(&request.bytes)
             .await
             .map_err(|e| TxError::Io(e.to_string()))?;
-        io.flush().await.map_err(|e| TxError::Io(e.to_string()))?;
         let written = Instant::now();
         self.health().exchanges += 1;
         let expected = request.expect.len();

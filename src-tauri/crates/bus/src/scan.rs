@@ -321,7 +321,6 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Probe<'_, T> {
             .write_all(&request.bytes)
             .await
             .map_err(|e| e.to_string())?;
-        self.io.flush().await.map_err(|e| e.to_string())?;
         let written = Instant::now();
         let mut deadline = written + window;
         let mut heard = Heard::default();

@@ -157,6 +157,10 @@ pub trait LinkProtocol: Send + Sync {
     }
 }
 
+/// The fastest telemetry poll rate a link may be asked for, Hz: above any wire's limit,
+/// so a link asked for it polls as fast as its line allows.
+pub const MAX_POLL_HZ: f64 = 100_000.0;
+
 /// The protocol object for `protocol`.
 pub fn for_protocol(protocol: Protocol) -> Box<dyn LinkProtocol> {
     match protocol {

@@ -1,5 +1,8 @@
 //! `drivedeck-cli bench`: measured figures, printed, never asserted.
 //!
+//! `bench link` (in `bench_link`) measures a link's telemetry poll rate against the
+//! wire-time limit.
+//!
 //! `bench store` measures the query store on an on-disk WAL database in a temporary
 //! folder (or `--dir`):
 //! - ingest: samples/s sustained, 12 drives × 3 channels of realistic telemetry (1 kHz
@@ -29,6 +32,8 @@ pub struct Args {
 enum What {
     /// The query store: ingest, size, window queries, live tail.
     Store(StoreArgs),
+    /// A link's telemetry poll rate against the wire-time limit (paced simulator).
+    Link(super::bench_link::LinkArgs),
 }
 
 /// Arguments of `bench store`.
@@ -55,6 +60,7 @@ pub struct StoreArgs {
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.what {
         What::Store(args) => store(args),
+        What::Link(args) => super::bench_link::run(args),
     }
 }
 
