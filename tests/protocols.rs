@@ -576,3 +576,142 @@ async fn out_of_range_modbus_rtu() {
 async fn fault_modbus_rtu() {
     a_fault_raised_in_the_sim_appears_decoded(Protocol::ModbusRtu).await;
 }
+
+// ---------------------------------------------------------------------------------------
+// E-stop (DYNAMIXEL 2.0's is in engine_sim.rs)
+
+async fn estop_stops_every_drive_by_broadcast_first(protocol: Protocol) {
+    let _rig = RIGS.lock().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let engine = engine(&dir, protocol).await;
+    for drive in [DRIVE_1, DRIVE_2] {
+        enable(&engine, drive).await;
+    }
+    assert!(
+        engine
+            .inspect_sim(1, |d| d.iter().all(|d| d.torque_enabled()))
+            .expect("sim")
+    );
+    let before = heard(&engine).len();
+    let stop = engine.submit(Command::EStop).expect("accepted");
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(10), stop.outcome())
+            .await
+            .expect("the E-stop ended"),
+        JobState::Done
+    );
+    // The first write after the request is the profile's safe stop to every drive at once.
+    let broadcast = match protocol {
+        Protocol::ModbusRtu => 0,
+        _ => 0xFE,
+    };
+    let first_write = heard(&engine)
+        .into_iter()
+        .skip(before)
+        .find(|p| match protocol {
+            Protocol::ModbusRtu => p.instruction == 0x06 || p.instruction == 0x10,
+            _ => p.instruction == 0x03,
+        })
+        .expect("a write");
+    assert_eq!(first_write.id, broadcast, "{first_write:?}");
+    // Every drive's power stage goes off (a CiA 402 drive brakes on its quick stop ramp
+    // first, then switches off, per its quick stop option code).
+    for _ in 0..200 {
+        if engine
+            .inspect_sim(1, |d| d.iter().all(|d| !d.torque_enabled()))
+            .expect("sim")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        engine
+            .inspect_sim(1, |d| d.iter().all(|d| !d.torque_enabled()))
+            .expect("sim"),
+        "a drive is still powered"
+    );
+    for drive in [DRIVE_1, DRIVE_2] {
+        wait_for_drive(&engine, drive, "disabled", |r| {
+            r.status.as_ref().is_some_and(|s| !s.enabled)
+        })
+        .await;
+    }
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn estop_dynamixel1() {
+    estop_stops_every_drive_by_broadcast_first(Protocol::Dynamixel1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn estop_feetech() {
+    estop_stops_every_drive_by_broadcast_first(Protocol::Feetech).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn estop_modbus_rtu() {
+    estop_stops_every_drive_by_broadcast_first(Protocol::ModbusRtu).await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Link loss (DYNAMIXEL 2.0's is in engine_sim.rs)
+
+async fn silent_drives_lose_the_link_and_come_back_disabled(protocol: Protocol) {
+    let _rig = RIGS.lock().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let engine = engine(&dir, protocol).await;
+    enable(&engine, DRIVE_1).await;
+    engine
+        .with_sim_rig(1, |rig| rig.set_muted(true))
+        .expect("rig");
+    let lost = std::time::Instant::now();
+    while engine.link_up(1) {
+        assert!(
+            lost.elapsed() < Duration::from_secs(5),
+            "link loss never detected"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let torque = |engine: &Engine| {
+        engine
+            .inspect_sim(1, |d| {
+                d.iter().map(|d| d.torque_enabled()).collect::<Vec<_>>()
+            })
+            .expect("rig")
+    };
+    assert_eq!(torque(&engine), [true, false], "only the wire broke");
+    engine
+        .with_sim_rig(1, |rig| rig.set_muted(false))
+        .expect("rig");
+    let back = std::time::Instant::now();
+    while !engine.link_up(1) {
+        assert!(back.elapsed() < Duration::from_secs(8), "never reconnected");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(torque(&engine), [false, false], "nothing left enabled");
+    wait_for_drive(&engine, DRIVE_1, "disabled", |r| {
+        r.status.as_ref().is_some_and(|s| !s.enabled)
+    })
+    .await;
+    // Enabling again is the user's act, and works.
+    enable(&engine, DRIVE_1).await;
+    assert_eq!(torque(&engine), [true, false]);
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn link_loss_dynamixel1() {
+    silent_drives_lose_the_link_and_come_back_disabled(Protocol::Dynamixel1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn link_loss_feetech() {
+    silent_drives_lose_the_link_and_come_back_disabled(Protocol::Feetech).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn link_loss_modbus_rtu() {
+    silent_drives_lose_the_link_and_come_back_disabled(Protocol::ModbusRtu).await;
+}
