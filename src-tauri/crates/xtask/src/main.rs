@@ -9,6 +9,8 @@
 //!   `src-tauri/crates/proto/fuzz`) for SECONDS each, 10 by default; installs cargo-fuzz
 //!   first if it is missing.
 //! - `cargo xtask setup`: only the set-up both of them start with.
+//! - `cargo xtask bench-ui`: idle memory of the whole release app on the simulated rig
+//!   against a hello-world Tauri app built here with the same Tauri (figures, no asserts).
 //! - `cargo xtask bundle [--target TRIPLE]`: set up, then the installers (.deb and .rpm
 //!   on Linux) with the Tauri CLI pinned in `ui/package.json`, `drivedeck-cli` inside.
 //! - `cargo xtask sidecar [--target TRIPLE]`: only `drivedeck-cli` in release, put where
@@ -434,6 +436,93 @@ fn bundle(target: Option<&str>) -> Result<PathBuf> {
     Ok(out)
 }
 
+/// A hello-world Tauri app with the same Tauri, the same features and the same release
+/// profile as DriveDeck, written into the target folder: the baseline the footprint is
+/// compared with. Returns its binary.
+fn hello_world() -> Result<PathBuf> {
+    let dir = target_dir().join("hello-tauri");
+    let write = |path: &str, text: &str| -> Result {
+        let file = dir.join(path);
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
+        std::fs::write(&file, text).map_err(|e| format!("cannot write {}: {e}", file.display()))
+    };
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml"))
+        .map_err(|e| format!("cannot read Cargo.toml: {e}"))?;
+    let line = |key: &str| {
+        manifest
+            .lines()
+            .find(|l| l.starts_with(&format!("{key} =")))
+            .map(str::to_string)
+            .ok_or(format!("no {key} in [workspace.dependencies]"))
+    };
+    let profile = manifest
+        .split("[profile.release]")
+        .nth(1)
+        .map(|rest| rest.split("\n[").next().unwrap_or("").trim().to_string())
+        .unwrap_or_default();
+    write(
+        "Cargo.toml",
+        &format!(
+            "[package]\nname = \"hello-tauri\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+             [workspace]\n\n[build-dependencies]\n{}\n\n[dependencies]\n{}\n\n\
+             [profile.release]\n{profile}\n",
+            line("tauri-build")?,
+            line("tauri")?
+        ),
+    )?;
+    write("build.rs", "fn main() {\n    tauri_build::build();\n}\n")?;
+    write(
+        "src/main.rs",
+        "fn main() {\n    tauri::Builder::default()\n        .run(tauri::generate_context!())\n        \
+         .expect(\"hello\");\n}\n",
+    )?;
+    write(
+        "dist/index.html",
+        "<!doctype html><html><body><h1>Hello, world</h1></body></html>\n",
+    )?;
+    let icon = root().join("icons/icon.png");
+    write(
+        "tauri.conf.json",
+        &format!(
+            "{{\"productName\": \"hello-tauri\", \"identifier\": \"dev.drivedeck.hello\",\n\
+             \"build\": {{\"frontendDist\": \"dist\"}},\n\
+             \"app\": {{\"windows\": [{{\"title\": \"Hello\", \"width\": 1280, \"height\": 800}}]}},\n\
+             \"bundle\": {{\"icon\": [{:?}]}}}}\n",
+            icon.display().to_string()
+        ),
+    )?;
+    // The same versions as DriveDeck's lock file, so the same Tauri is measured.
+    std::fs::copy(root().join("Cargo.lock"), dir.join("Cargo.lock"))
+        .map_err(|e| format!("cannot copy Cargo.lock: {e}"))?;
+    step("building the hello-world Tauri app (release)");
+    run(cargo()
+        .args(["build", "--release", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target_dir()))?;
+    Ok(target_dir().join("release/hello-tauri"))
+}
+
+/// The UI benchmarks: idle memory of the whole app against a hello-world Tauri app.
+fn bench_ui() -> Result {
+    setup()?;
+    step("building DriveDeck (release)");
+    run(cargo().args(["build", "--release", "-p", "drivedeck"]))?;
+    let hello = hello_world()?;
+    step("measuring idle memory under Xvfb");
+    run(&mut bounded(
+        Command::new("xvfb-run")
+            .args(["-a", "-s", "-screen 0 1280x800x24", "node"])
+            .arg(root().join("tests/ui/footprint.mjs"))
+            .arg(target_dir().join("release/drivedeck"))
+            .arg(hello)
+            .current_dir(root()),
+        300,
+    ))
+}
+
 /// Builds the .deb and runs the install test on it (installs, launches, upgrades,
 /// removes and purges it), in a fresh debootstrap root unless `here`.
 fn install_test(here: bool) -> Result {
@@ -505,6 +594,7 @@ fn main() -> ExitCode {
                 args[1]
             )),
         },
+        Some("bench-ui") => bench_ui(),
         Some("bundle") => target_arg(&args[1..]).and_then(|target| bundle(target).map(drop)),
         Some("sidecar") => target_arg(&args[1..]).and_then(|target| sidecar(target).map(drop)),
         Some("install-test") => match &args[1..] {
@@ -513,7 +603,7 @@ fn main() -> ExitCode {
             other => Err(format!("unexpected arguments {other:?} (expected: --here)")),
         },
         _ => Err(
-            "usage: cargo xtask (run [-- APP ARGS] | test | fuzz [SECONDS] | setup \
+            "usage: cargo xtask (run [-- APP ARGS] | test | fuzz [SECONDS] | setup | bench-ui \
                   | bundle [--target TRIPLE] | sidecar [--target TRIPLE] | install-test [--here])"
                 .into(),
         ),
