@@ -226,6 +226,106 @@ pub async fn scan(
     Ok(state.engine.scan(&port, &protocols, &bauds).await?)
 }
 
+/// A drive model the app knows.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileView {
+    name: String,
+    vendor: String,
+    protocol: String,
+}
+
+/// Every drive model: the user's profiles folder first, then the built-in ones.
+#[tauri::command]
+pub async fn profiles(state: State<'_, AppState>) -> Result<Vec<ProfileView>, IpcError> {
+    Ok(state
+        .engine
+        .profiles()
+        .into_iter()
+        .map(|p| ProfileView {
+            protocol: drivedeck_engine::protocol_name(p.protocol).into(),
+            name: p.name,
+            vendor: p.vendor,
+        })
+        .collect())
+}
+
+/// Drive IDs from the UI: 1..=253, at least one, none twice.
+fn check_ids(ids: &[u8]) -> Result<(), IpcError> {
+    if ids.is_empty() {
+        return Err(IpcError::new("invalid", "give at least one drive ID"));
+    }
+    if let Some(bad) = ids.iter().find(|id| !(1..=253).contains(*id)) {
+        return Err(IpcError::new(
+            "invalid",
+            format!("drive ID {bad} is outside 1..=253"),
+        ));
+    }
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    if sorted.windows(2).any(|w| w[0] == w[1]) {
+        return Err(IpcError::new("invalid", "a drive ID is listed twice"));
+    }
+    Ok(())
+}
+
+/// Connects drives `ids` on a serial port. `model` names a profile (from `profiles`);
+/// without it the protocol's built-in model is used. Returns the new link's ID.
+#[tauri::command]
+pub async fn connect_serial(
+    state: State<'_, AppState>,
+    port: String,
+    protocol: String,
+    baud: u32,
+    ids: Vec<u8>,
+    model: Option<String>,
+) -> Result<u32, IpcError> {
+    let protocol = drivedeck_engine::protocol_from_name(&protocol)
+        .ok_or_else(|| IpcError::new("invalid", format!("unknown protocol {protocol:?}")))?;
+    if port.trim().is_empty() {
+        return Err(IpcError::new("invalid", "give a serial port"));
+    }
+    if !(300..=20_000_000).contains(&baud) {
+        return Err(IpcError::new(
+            "invalid",
+            format!("{baud} baud is outside 300..=20000000"),
+        ));
+    }
+    check_ids(&ids)?;
+    let profile = match model {
+        Some(name) => state.engine.profile_named(&name)?,
+        None => drivedeck_engine::builtin_profile(protocol)?,
+    };
+    Ok(state
+        .engine
+        .connect_serial(port.trim(), protocol, baud, profile, &ids)
+        .await?)
+}
+
+/// Starts another simulated rig (`protocol`'s built-in model, drives `ids`) and
+/// connects to it through its pty. Returns the new link's ID.
+#[tauri::command]
+pub async fn connect_sim(
+    state: State<'_, AppState>,
+    protocol: String,
+    ids: Vec<u8>,
+) -> Result<u32, IpcError> {
+    let protocol = drivedeck_engine::protocol_from_name(&protocol)
+        .ok_or_else(|| IpcError::new("invalid", format!("unknown protocol {protocol:?}")))?;
+    check_ids(&ids)?;
+    Ok(state.engine.connect_sim_rig(protocol, &ids).await?)
+}
+
+/// Closes a link. Its drives are left as they are (stop them first).
+#[tauri::command]
+pub async fn disconnect(state: State<'_, AppState>, link: u32) -> Result<(), IpcError> {
+    if state.engine.disconnect(link).await {
+        Ok(())
+    } else {
+        Err(IpcError::new("notFound", format!("no link {link}")))
+    }
+}
+
 /// The UI is alive; without these the supervisor stops enabled drives.
 #[tauri::command]
 pub async fn heartbeat(state: State<'_, AppState>) -> Result<(), IpcError> {

@@ -39,26 +39,35 @@ fn db_arg() -> Result<Option<PathBuf>, String> {
     Ok(db)
 }
 
-/// Reads the user's drive profiles and logs each one, with the reason for any refused.
-fn check_user_profiles(data: &data::DataDir) {
+/// Reads the user's drive profiles, logs each one (with the reason for any refused) and
+/// returns the good ones.
+fn user_profiles(data: &data::DataDir) -> Vec<drivedeck_proto::profile::Profile> {
     match data.user_profiles() {
-        Ok(found) => {
-            for (path, profile) in found {
-                match profile {
-                    Ok(profile) => log::info!(
+        Ok(found) => found
+            .into_iter()
+            .filter_map(|(path, profile)| match profile {
+                Ok(profile) => {
+                    log::info!(
                         "drive profile {} {} from {}",
                         profile.vendor,
                         profile.name,
                         path.display()
-                    ),
-                    Err(e) => log::warn!("drive profile refused: {e}"),
+                    );
+                    Some(profile)
                 }
-            }
+                Err(e) => {
+                    log::warn!("drive profile refused: {e}");
+                    None
+                }
+            })
+            .collect(),
+        Err(e) => {
+            log::warn!(
+                "cannot read the profiles folder {}: {e}",
+                data.profiles().display()
+            );
+            Vec::new()
         }
-        Err(e) => log::warn!(
-            "cannot read the profiles folder {}: {e}",
-            data.profiles().display()
-        ),
     }
 }
 
@@ -78,13 +87,14 @@ pub fn run() {
             let handle = app.handle().clone();
             let data = data::DataDir::prepare(&app.path().app_data_dir()?)?;
             log::info!("data folder: {}", data.root().display());
-            check_user_profiles(&data);
+            let profiles = user_profiles(&data);
             let db_path = db.clone().unwrap_or_else(|| data.database());
             log::info!("store: {}", db_path.display());
             let engine = tauri::async_runtime::block_on(async {
                 let mut config = EngineConfig::new(&db_path);
                 // The UI beats every 100 ms; half a second of silence stops the drives.
                 config.heartbeat_timeout = Some(std::time::Duration::from_millis(500));
+                config.profiles = profiles;
                 let engine = Engine::start(config)?;
                 let settings::Connection::Sim { ids, protocol } = settings::connection(&handle);
                 let ids = if ids.is_empty() { vec![1, 2] } else { ids };
@@ -143,6 +153,10 @@ pub fn run() {
             commands::tail,
             commands::window,
             commands::export_range,
+            commands::profiles,
+            commands::connect_serial,
+            commands::connect_sim,
+            commands::disconnect,
             commands::settings_get,
             commands::settings_set_chart,
         ])

@@ -11,6 +11,7 @@ import { CHANNEL_ORDER, LiveChart } from './chart';
 import { ControlPanel } from './views/control';
 import { DriveList, sameDrive } from './views/driveList';
 import { renderJobs } from './views/jobs';
+import { ConnectPanel } from './views/connect';
 import { installEStop } from './estop';
 import { linkText } from './status';
 
@@ -19,6 +20,7 @@ const LAYOUT = `
     <span class="brand">DriveDeck</span>
     <span id="status" class="muted">connecting…</span>
     <span id="banner" class="banner" hidden></span>
+    <button id="open-connect" title="Ports, scan, connect, another simulated rig">Connect…</button>
     <button id="estop" title="Stop every drive (Esc)">E-STOP</button>
   </header>
   <main class="body">
@@ -46,7 +48,8 @@ const LAYOUT = `
       <thead><tr><th>#</th><th>command</th><th>drive</th><th>state</th><th>reason</th><th>ms</th></tr></thead>
       <tbody id="jobs"></tbody>
     </table></div>
-  </footer>`;
+  </footer>
+  <div id="connect-panel" class="panel overlay" hidden></div>`;
 
 async function start(): Promise<void> {
   const app = document.getElementById('app')!;
@@ -64,6 +67,8 @@ async function start(): Promise<void> {
     bannerTimer = setTimeout(() => (banner.hidden = true), 4000);
   };
   installEStop(document, backend, showBanner);
+  const connect = new ConnectPanel($('connect-panel'), backend, showBanner);
+  $('open-connect').addEventListener('click', () => void (connect.isOpen ? connect.close() : connect.open()));
 
   let selected: DriveRef | null = null;
   let drives: DriveView[] = [];

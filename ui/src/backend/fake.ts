@@ -3,6 +3,7 @@
 // in a plain browser; it checks commands the way the engine does (range, mode, state).
 import type { Backend } from './index';
 import { encodeTail, decodeTail } from './tail';
+import type { FoundDrive, PortInfo, ProfileView, ScanReport } from './types';
 import type {
   AppStatus, ChannelName, ChannelView, ChartSettings, Command, DriveRef, DriveView, JobView, Settings, TailBatch, TailCursor, ExportFormat,
 } from './types';
@@ -192,6 +193,43 @@ export class FakeBackend implements Backend {
     });
     return decodeTail(encodeTail({ window: true, series }));
   }
+
+  /** Ports the fake OS lists (tests change it to plug and unplug adapters). */
+  portList: PortInfo[] = [{
+    path: '/dev/ttyUSB0', kind: 'usb', vid: 0x0403, pid: 0x6014, manufacturer: 'FTDI', product: 'USB <-> Serial Converter', serialNumber: 'FT4TFSV0',
+  }];
+  /** Drives a scan of any port finds (tests set it). */
+  scanFinds: FoundDrive[] = [];
+  /** Connections made, for tests. */
+  connections: { port: string; protocol: string; baud: number; ids: number[]; model: string | null }[] = [];
+
+  async ports(): Promise<PortInfo[]> {
+    return structuredClone(this.portList);
+  }
+
+  async scan(port: string, _protocols: string[], _bauds: number[]): Promise<ScanReport> {
+    if (!port.startsWith('/dev/')) throw { kind: 'link', message: `cannot open ${port}: No such file or directory` };
+    return { port, drives: structuredClone(this.scanFinds), tried: [['dynamixel2', 57600]], elapsedMs: 800 };
+  }
+
+  async profiles(): Promise<ProfileView[]> {
+    return [
+      { name: 'XM430-W350', vendor: 'ROBOTIS', protocol: 'dynamixel2' },
+      { name: 'STS3215', vendor: 'Feetech', protocol: 'feetech' },
+    ];
+  }
+
+  async connectSerial(port: string, protocol: string, baud: number, ids: number[], model: string | null): Promise<number> {
+    this.connections.push({ port, protocol, baud, ids: [...ids], model });
+    return this.connections.length + 1;
+  }
+
+  async connectSim(protocol: string, ids: number[]): Promise<number> {
+    this.connections.push({ port: 'sim', protocol, baud: 1_000_000, ids: [...ids], model: null });
+    return this.connections.length + 1;
+  }
+
+  async disconnect(_link: number): Promise<void> {}
 
   /** What appStatus reports as the store's failure (tests set it). */
   storeFailure: string | null = null;

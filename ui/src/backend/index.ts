@@ -1,5 +1,6 @@
 // All IPC behind one interface: the Tauri implementation in the app, an in-memory fake in
 // unit tests and in a plain browser (`npm run dev`).
+import type { PortInfo, ProfileView, ScanReport } from './types';
 import type { AppStatus, ChannelView, ChartSettings, Command, DriveView, ExportFormat, JobView, Settings, TailBatch, TailCursor } from './types';
 
 export interface Backend {
@@ -17,6 +18,18 @@ export interface Backend {
   window(session: number, channels: number[], fromS: number, toS: number, widthPx: number): Promise<TailBatch>;
   /** Writes `[fromS, toS]` of `channels` to a file; resolves with its path. */
   exportRange(session: number, channels: number[], fromS: number, toS: number, format: ExportFormat): Promise<string>;
+  /** Serial ports the OS lists, with USB identities. */
+  ports(): Promise<PortInfo[]>;
+  /** Tries `protocols` (empty: all) at `bauds` (empty: the usual rates) on `port`. */
+  scan(port: string, protocols: string[], bauds: number[]): Promise<ScanReport>;
+  /** Drive models: the user's profiles folder, then the built-in ones. */
+  profiles(): Promise<ProfileView[]>;
+  /** Connects drives `ids` on a serial port; resolves with the new link's ID. */
+  connectSerial(port: string, protocol: string, baud: number, ids: number[], model: string | null): Promise<number>;
+  /** Starts another simulated rig; resolves with the new link's ID. */
+  connectSim(protocol: string, ids: number[]): Promise<number>;
+  /** Closes a link (its drives stay as they are). */
+  disconnect(link: number): Promise<void>;
   settings(): Promise<Settings>;
   setChartSettings(chart: ChartSettings): Promise<void>;
 }

@@ -3,6 +3,7 @@
 import { invoke } from '@tauri-apps/api/core';
 import type { Backend } from './index';
 import { decodeTail } from './tail';
+import type { PortInfo, ProfileView, ScanReport } from './types';
 import type { AppStatus, ChannelView, ChartSettings, Command, DriveView, ExportFormat, JobView, Settings, TailBatch, TailCursor } from './types';
 
 export class TauriBackend implements Backend {
@@ -27,6 +28,30 @@ export class TauriBackend implements Backend {
   async window(session: number, channels: number[], fromS: number, toS: number, widthPx: number): Promise<TailBatch> {
     const buffer = await invoke<ArrayBuffer>('window', { session, channels, fromS, toS, widthPx });
     return decodeTail(buffer);
+  }
+
+  ports(): Promise<PortInfo[]> {
+    return invoke<PortInfo[]>('ports');
+  }
+
+  scan(port: string, protocols: string[], bauds: number[]): Promise<ScanReport> {
+    return invoke<ScanReport>('scan', { port, protocols, bauds });
+  }
+
+  profiles(): Promise<ProfileView[]> {
+    return invoke<ProfileView[]>('profiles');
+  }
+
+  connectSerial(port: string, protocol: string, baud: number, ids: number[], model: string | null): Promise<number> {
+    return invoke<number>('connect_serial', { port, protocol, baud, ids, model });
+  }
+
+  connectSim(protocol: string, ids: number[]): Promise<number> {
+    return invoke<number>('connect_sim', { protocol, ids });
+  }
+
+  disconnect(link: number): Promise<void> {
+    return invoke<void>('disconnect', { link });
   }
 
   async exportRange(session: number, channels: number[], fromS: number, toS: number, format: ExportFormat): Promise<string> {

@@ -99,3 +99,35 @@ export function errorMessage(e: unknown): string {
   if (e && typeof e === 'object' && 'message' in e) return String((e as { message: unknown }).message);
   return String(e);
 }
+
+/** A serial port the OS lists, with its USB identity where known. */
+export type PortInfo = {
+  path: string;
+  kind: 'usb' | 'pci' | 'bluetooth' | 'unknown';
+  vid: number | null;
+  pid: number | null;
+  manufacturer: string | null;
+  product: string | null;
+  serialNumber: string | null;
+};
+
+/** A drive that answered a scan. */
+export type FoundDrive = {
+  protocol: string;
+  baud: number;
+  id: number;
+  modelNumber: number | null;
+  model: string | null;
+  firmware: string | null;
+  rttUs: number;
+  idConflict: boolean;
+  note: string | null;
+};
+
+export type ScanReport = { port: string; drives: FoundDrive[]; tried: [string, number][]; elapsedMs: number };
+
+/** A drive model the app knows (built in, or from the user's profiles folder). */
+export type ProfileView = { name: string; vendor: string; protocol: string };
+
+export const PROTOCOLS = ['dynamixel2', 'dynamixel1', 'feetech', 'modbus-rtu'] as const;
+export type ProtocolName = (typeof PROTOCOLS)[number];

@@ -69,6 +69,9 @@ pub struct EngineConfig {
     /// Send every drive its safe stop on shutdown (true). A passive logger, which never
     /// commands the drives, leaves them as it found them (false).
     pub stop_on_shutdown: bool,
+    /// Drive models besides the built-in ones (the user's profiles folder): scans match
+    /// drives against them, connections can name them.
+    pub profiles: Vec<Profile>,
 }
 
 impl EngineConfig {
@@ -79,6 +82,7 @@ impl EngineConfig {
             poll_hz: 200.0,
             heartbeat_timeout: None,
             stop_on_shutdown: true,
+            profiles: Vec::new(),
         }
     }
 }
@@ -288,12 +292,51 @@ impl Engine {
         protocols: &[Protocol],
         bauds: &[u32],
     ) -> Result<ScanReport, EngineError> {
-        let mut options = ScanOptions::new(Profile::builtin());
+        let mut options = ScanOptions::new(self.profiles());
         if !protocols.is_empty() {
             options.protocols = protocols.to_vec();
         }
         options.bauds = bauds.to_vec();
         scan(port, &options).await
+    }
+
+    /// Every drive model the engine knows: the user's profiles first (a user's profile of
+    /// a model replaces the built-in one), then the built-in ones.
+    pub fn profiles(&self) -> Vec<Profile> {
+        let mut all = self.config.profiles.clone();
+        for builtin in Profile::builtin() {
+            if !all.iter().any(|p| p.name == builtin.name) {
+                all.push(builtin);
+            }
+        }
+        all
+    }
+
+    /// The drive model called `name` (see [`Engine::profiles`]).
+    pub fn profile_named(&self, name: &str) -> Result<Profile, EngineError> {
+        let all = self.profiles();
+        all.iter().find(|p| p.name == name).cloned().ok_or_else(|| {
+            let names: Vec<&str> = all.iter().map(|p| p.name.as_str()).collect();
+            EngineError::Invalid(format!(
+                "no drive profile {name:?}; known: {}",
+                names.join(", ")
+            ))
+        })
+    }
+
+    /// Closes a link (and the simulated rig behind it). Its drives' state stays as it
+    /// is: disable or stop them first. False when there is no such link.
+    pub async fn disconnect(&self, link: LinkId) -> bool {
+        let known = self.bus.disconnect(link).await;
+        self.links
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|l| l.id != link);
+        self.rigs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(id, _)| *id != link);
+        known
     }
 
     /// The UI is alive (see [`EngineConfig::heartbeat_timeout`]).

@@ -214,14 +214,22 @@ fn test() -> Result {
     run(&mut bounded(cargo().args(["test", "--workspace"]), 1200))?;
     step("UI unit tests (vitest)");
     npm(&root().join("ui"), &["test"])?;
-    step("building the app for the window tests");
-    run(cargo().args(["build", "-p", "drivedeck"]))?;
+    step(
+        "building the app (and drivedeck-cli, which some window tests start) for the window tests",
+    );
+    run(cargo().args(["build", "-p", "drivedeck", "-p", "drivedeck-cli"]))?;
+    let mut window_tests: Vec<PathBuf> = std::fs::read_dir(root().join("tests/ui"))
+        .map_err(|e| format!("cannot list tests/ui: {e}"))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.to_string_lossy().ends_with(".test.mjs"))
+        .collect();
+    window_tests.sort();
     step("end-to-end: the real window under Xvfb, through WebDriver");
     run(&mut bounded(
         Command::new("xvfb-run")
             .args(["-a", "-s", "-screen 0 1280x800x24", "node", "--test"])
             .arg("--test-concurrency=1")
-            .arg(root().join("tests/ui/window.test.mjs"))
+            .args(&window_tests)
             .env("DRIVEDECK_APP", target_dir().join("debug/drivedeck"))
             .current_dir(root()),
         600,
