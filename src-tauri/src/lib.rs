@@ -3,7 +3,8 @@
 //! - [`run`]: builds the window, starts the engine on the app's database, connects the
 //!   last connection (the simulated rig by default) and registers the IPC commands.
 //! - `commands`: one function per IPC call, each a single engine call.
-//! - `settings`: window size, last connection, chart choices (tauri-plugin-store).
+//! - `settings`: window size, last connection, chart choices, theme and panel sizes
+//!   (tauri-plugin-store).
 //! - `error`: the `{ kind, message }` error the UI receives.
 //!
 //! Command line: `drivedeck [--db FILE]` (default: `drivedeck.db` in the app's data
@@ -108,6 +109,13 @@ pub fn run() {
             commands::export_range,
             commands::settings_get,
             commands::settings_set_chart,
+            commands::settings_set_look,
+            commands::sessions,
+            commands::session,
+            commands::session_start,
+            commands::session_stop,
+            commands::session_set_notes,
+            commands::faults,
         ])
         .build(tauri::generate_context!());
     let app = match app {

@@ -19,7 +19,7 @@ export class TauriBackend implements Backend {
     await invoke('heartbeat');
   }
   jobs(limit: number): Promise<JobView[]> {
-    return invoke('jobs', { limit });
+    return invoke('jobs', { query: { limit } });
   }
   channels(session: number): Promise<ChannelView[]> {
     return invoke('channels', { session });
