@@ -471,19 +471,26 @@ pub async fn channels(
 
 /// New samples of `channels` for the live chart, as binary (see the store's `tail`
 /// module). `after` holds the cursor per channel from the last batch; a channel not in
-/// it starts a minute back.
+/// it starts at `since_s` (seconds since the session started) or, without it, a minute
+/// back.
 #[tauri::command]
 pub async fn tail(
     state: State<'_, AppState>,
     session: i64,
     after: Vec<(i64, u64)>,
     channels: Vec<i64>,
+    since_s: Option<f64>,
 ) -> Result<tauri::ipc::Response, IpcError> {
     let cursor: drivedeck_store::TailCursor = after.into_iter().collect();
-    let since = state.engine.clock().now() - TAIL_START_US;
-    let batch = state
-        .reader()
-        .tail(session, &channels, &cursor, Some(since), TAIL_LIMIT)?;
+    let reader = state.reader();
+    let since = match since_s {
+        Some(s) if !s.is_finite() => {
+            return Err(IpcError::new("invalid", "tail start is not a number"));
+        }
+        Some(s) => reader.session(session)?.started_us + (s.max(0.0) * 1e6) as i64,
+        None => state.engine.clock().now() - TAIL_START_US,
+    };
+    let batch = reader.tail(session, &channels, &cursor, Some(since), TAIL_LIMIT)?;
     Ok(tauri::ipc::Response::new(batch.to_bytes()))
 }
 
