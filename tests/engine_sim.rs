@@ -776,3 +776,59 @@ async fn an_estop_does_not_wait_for_a_silent_drive_or_a_retry() {
         .expect("rig");
     engine.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_named_recording_holds_its_samples_and_stopping_it_keeps_recording() {
+    let _rig = one_rig_at_a_time().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let engine = rig(&dir).await;
+    wait_for_drive(&engine, DRIVE_1, "seen", |r| r.position.is_some()).await;
+    let live = engine.session();
+    assert!(
+        engine.start_session("  ", "").is_err(),
+        "a recording needs a name"
+    );
+    assert_eq!(engine.session(), live, "a refused start changes nothing");
+    let named = engine
+        .start_session("step test", "kp 8, no load")
+        .expect("start");
+    assert_ne!(named, live);
+    // The drives are known in the new session at once, before any of them changes.
+    let row = wait_for_drive(&engine, DRIVE_2, "carried over", |r| r.status.is_some()).await;
+    assert_eq!(row.status.expect("status").model, "XM430-W350");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = engine.stop_session().expect("stop");
+    assert_ne!(after, named);
+    engine.flush().expect("flush");
+    let reader = engine.reader().expect("reader");
+    let recorded = reader.session(named).expect("named session");
+    assert_eq!(recorded.notes, "kp 8, no load");
+    assert!(recorded.stopped_us.is_some(), "stopped");
+    assert!(recorded.samples > 50, "{} samples", recorded.samples);
+    let automatic = reader.session(after).expect("automatic session");
+    assert!(automatic.name.starts_with("Live "), "{}", automatic.name);
+    assert_eq!(automatic.stopped_us, None);
+    // Samples keep flowing into the automatic session.
+    let position = loop {
+        if let Some(c) = reader
+            .channels(after)
+            .expect("channels")
+            .into_iter()
+            .find(|c| c.drive == DRIVE_1 && c.name == "position")
+        {
+            break c.id;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    for _ in 0..200 {
+        engine.flush().expect("flush");
+        if reader.channel_end(position).expect("end") > 10 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(reader.channel_end(position).expect("end") > 10);
+    let drives = reader.session_drives(named).expect("drives used");
+    assert_eq!(drives.len(), 2);
+    engine.shutdown().await;
+}

@@ -5,10 +5,10 @@
 //! the webview), never as JSON lists of numbers.
 
 use crate::error::IpcError;
-use crate::settings::{self, ChartSettings, Settings};
+use crate::settings::{self, ChartSettings, LookSettings, Settings};
 use drivedeck_domain::{Command, DriveMode, DriveRef, Target};
 use drivedeck_engine::Engine;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 use tauri::{AppHandle, State};
 
@@ -111,17 +111,81 @@ pub struct DriveView {
     link_up: bool,
 }
 
-/// One job of the journal.
+/// One job of the journal, with its timing: queued → sent → finished.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobView {
     id: i64,
+    session: Option<i64>,
     command: String,
     drive: Option<DriveRef>,
     state: String,
     reason: Option<String>,
     queued_at_ms: f64,
+    sent_at_ms: Option<f64>,
     finished_at_ms: Option<f64>,
+}
+
+/// Which jobs the journal lists; every field set narrows it.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct JobQuery {
+    session: Option<i64>,
+    drive: Option<DriveRef>,
+    command: Option<String>,
+    state: Option<String>,
+    /// Queued at or after, ms since the epoch.
+    since_ms: Option<f64>,
+    /// Queued before, ms since the epoch.
+    until_ms: Option<f64>,
+    /// At most this many, newest first (1–1000; 100 when absent).
+    limit: Option<u32>,
+}
+
+/// The job states the journal knows.
+const JOB_STATES: &[&str] = &["queued", "sent", "done", "failed", "timedOut", "cancelled"];
+
+impl JobQuery {
+    /// The store's filter, or why the query makes no sense.
+    fn filter(self) -> Result<drivedeck_store::JobFilter, IpcError> {
+        if let Some(state) = &self.state
+            && !JOB_STATES.contains(&state.as_str())
+        {
+            return Err(IpcError::new(
+                "invalid",
+                format!(
+                    "unknown job state {state:?} (one of {})",
+                    JOB_STATES.join(", ")
+                ),
+            ));
+        }
+        let micros = |ms: Option<f64>, what: &str| -> Result<Option<i64>, IpcError> {
+            match ms {
+                Some(ms) if !ms.is_finite() => Err(IpcError::new(
+                    "invalid",
+                    format!("the journal's {what} time is not a number"),
+                )),
+                Some(ms) => Ok(Some((ms * 1000.0).round() as i64)),
+                None => Ok(None),
+            }
+        };
+        let limit = self.limit.unwrap_or(100);
+        if !(1..=1000).contains(&limit) {
+            return Err(IpcError::new(
+                "invalid",
+                format!("journal limit {limit} is outside 1–1000"),
+            ));
+        }
+        Ok(drivedeck_store::JobFilter {
+            session: self.session,
+            drive: self.drive,
+            command: self.command.filter(|c| !c.is_empty()),
+            state: self.state,
+            since_us: micros(self.since_ms, "from")?,
+            until_us: micros(self.until_ms, "to")?,
+            limit: limit as usize,
+        })
+    }
 }
 
 /// A recorded channel.
@@ -132,6 +196,45 @@ pub struct ChannelView {
     drive: DriveRef,
     name: String,
     unit: String,
+    samples: i64,
+}
+
+/// A drive a session used.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionDriveView {
+    drive: DriveRef,
+    model: String,
+    port: String,
+    protocol: String,
+}
+
+/// A session, for the browser.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionSummary {
+    id: i64,
+    name: String,
+    notes: String,
+    started_at_ms: f64,
+    stopped_at_ms: Option<f64>,
+    /// Seconds from start to stop (to now while recording).
+    duration_s: f64,
+    /// Samples recorded, all channels.
+    samples: i64,
+    /// True for the session being recorded now.
+    recording: bool,
+    drives: Vec<SessionDriveView>,
+}
+
+/// A fault a drive raised in a session; times in s since the session started.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FaultView {
+    drive: DriveRef,
+    text: String,
+    raised_s: f64,
+    cleared_s: Option<f64>,
 }
 
 /// The most samples one `tail` call returns (a frame's worth is far less).
@@ -333,22 +436,142 @@ pub async fn heartbeat(state: State<'_, AppState>) -> Result<(), IpcError> {
     Ok(())
 }
 
+/// The job journal, filtered (see [`JobQuery`]), newest first.
 #[tauri::command]
-pub async fn jobs(state: State<'_, AppState>, limit: u32) -> Result<Vec<JobView>, IpcError> {
-    let rows = state.reader().jobs(&drivedeck_store::JobFilter {
-        limit: limit.min(1000) as usize,
-        ..Default::default()
-    })?;
+pub async fn jobs(state: State<'_, AppState>, query: JobQuery) -> Result<Vec<JobView>, IpcError> {
+    let rows = state.reader().jobs(&query.filter()?)?;
+    let ms = |us: i64| us as f64 / 1000.0;
     Ok(rows
         .into_iter()
         .map(|j| JobView {
             id: j.id,
+            session: j.session,
             command: j.command,
             drive: j.drive,
             state: j.state,
             reason: j.reason,
-            queued_at_ms: j.queued_us as f64 / 1000.0,
-            finished_at_ms: j.finished_us.map(|t| t as f64 / 1000.0),
+            queued_at_ms: ms(j.queued_us),
+            sent_at_ms: j.sent_us.map(ms),
+            finished_at_ms: j.finished_us.map(ms),
+        })
+        .collect())
+}
+
+fn summary(
+    state: &AppState,
+    reader: &drivedeck_store::Reader,
+    row: drivedeck_store::SessionRow,
+) -> Result<SessionSummary, IpcError> {
+    let recording = row.id == state.engine.session();
+    let end = match (row.stopped_us, recording) {
+        (Some(stopped), _) => stopped,
+        (None, true) => state.engine.clock().now(),
+        // Never stopped and not current: the app ended without closing it (a crash).
+        (None, false) => row.started_us,
+    };
+    let drives = reader
+        .session_drives(row.id)?
+        .into_iter()
+        .map(|d| SessionDriveView {
+            drive: d.drive,
+            model: d.model,
+            port: d.port,
+            protocol: d.protocol,
+        })
+        .collect();
+    Ok(SessionSummary {
+        id: row.id,
+        name: row.name,
+        notes: row.notes,
+        started_at_ms: row.started_us as f64 / 1000.0,
+        stopped_at_ms: row.stopped_us.map(|t| t as f64 / 1000.0),
+        duration_s: (end - row.started_us).max(0) as f64 / 1e6,
+        samples: row.samples,
+        recording,
+        drives,
+    })
+}
+
+/// The most sessions the browser lists.
+const SESSION_LIST_LIMIT: usize = 500;
+
+/// Sessions, newest first; with `search`, those whose name or notes contain it.
+#[tauri::command]
+pub async fn sessions(
+    state: State<'_, AppState>,
+    search: Option<String>,
+) -> Result<Vec<SessionSummary>, IpcError> {
+    let reader = state.reader();
+    let search = search.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    reader
+        .sessions(search)?
+        .into_iter()
+        .take(SESSION_LIST_LIMIT)
+        .map(|row| summary(&state, &reader, row))
+        .collect()
+}
+
+/// One session.
+#[tauri::command]
+pub async fn session(state: State<'_, AppState>, id: i64) -> Result<SessionSummary, IpcError> {
+    let reader = state.reader();
+    let row = reader.session(id)?;
+    summary(&state, &reader, row)
+}
+
+/// Starts recording a named session (the current one stops); returns it.
+#[tauri::command]
+pub async fn session_start(
+    state: State<'_, AppState>,
+    name: String,
+    notes: String,
+) -> Result<SessionSummary, IpcError> {
+    let id = state.engine.start_session(&name, &notes)?;
+    let reader = state.reader();
+    let row = reader.session(id)?;
+    summary(&state, &reader, row)
+}
+
+/// Stops the current recording. Recording never stops: an automatic "Live …" session
+/// takes over, and is returned.
+#[tauri::command]
+pub async fn session_stop(state: State<'_, AppState>) -> Result<SessionSummary, IpcError> {
+    let id = state.engine.stop_session()?;
+    let reader = state.reader();
+    let row = reader.session(id)?;
+    summary(&state, &reader, row)
+}
+
+/// Renames a session (when `name` is given) and sets its notes.
+#[tauri::command]
+pub async fn session_set_notes(
+    state: State<'_, AppState>,
+    session: i64,
+    name: Option<String>,
+    notes: String,
+) -> Result<SessionSummary, IpcError> {
+    state
+        .engine
+        .set_session_notes(session, name.as_deref(), &notes)?;
+    let reader = state.reader();
+    let row = reader.session(session)?;
+    summary(&state, &reader, row)
+}
+
+/// The faults raised in a session (for the "on fault" trigger and the replay).
+#[tauri::command]
+pub async fn faults(state: State<'_, AppState>, session: i64) -> Result<Vec<FaultView>, IpcError> {
+    let reader = state.reader();
+    let started = reader.session(session)?.started_us;
+    let s = |t: i64| (t - started) as f64 / 1e6;
+    Ok(reader
+        .faults(session)?
+        .into_iter()
+        .map(|f| FaultView {
+            drive: f.drive,
+            text: f.text,
+            raised_s: s(f.raised_us),
+            cleared_s: f.cleared_us.map(s),
         })
         .collect())
 }
@@ -366,25 +589,33 @@ pub async fn channels(
             drive: c.drive,
             name: c.name,
             unit: c.unit,
+            samples: c.samples,
         })
         .collect())
 }
 
 /// New samples of `channels` for the live chart, as binary (see the store's `tail`
 /// module). `after` holds the cursor per channel from the last batch; a channel not in
-/// it starts a minute back.
+/// it starts at `since_s` (seconds since the session started) or, without it, a minute
+/// back.
 #[tauri::command]
 pub async fn tail(
     state: State<'_, AppState>,
     session: i64,
     after: Vec<(i64, u64)>,
     channels: Vec<i64>,
+    since_s: Option<f64>,
 ) -> Result<tauri::ipc::Response, IpcError> {
     let cursor: drivedeck_store::TailCursor = after.into_iter().collect();
-    let since = state.engine.clock().now() - TAIL_START_US;
-    let batch = state
-        .reader()
-        .tail(session, &channels, &cursor, Some(since), TAIL_LIMIT)?;
+    let reader = state.reader();
+    let since = match since_s {
+        Some(s) if !s.is_finite() => {
+            return Err(IpcError::new("invalid", "tail start is not a number"));
+        }
+        Some(s) => reader.session(session)?.started_us + (s.max(0.0) * 1e6) as i64,
+        None => state.engine.clock().now() - TAIL_START_US,
+    };
+    let batch = reader.tail(session, &channels, &cursor, Some(since), TAIL_LIMIT)?;
     Ok(tauri::ipc::Response::new(batch.to_bytes()))
 }
 
@@ -478,7 +709,14 @@ pub async fn export_range(
 pub async fn settings_get(app: AppHandle) -> Result<Settings, IpcError> {
     Ok(Settings {
         chart: settings::chart(&app),
+        look: settings::look(&app),
     })
+}
+
+/// Saves the theme and panel sizes.
+#[tauri::command]
+pub async fn settings_set_look(app: AppHandle, look: LookSettings) -> Result<(), IpcError> {
+    settings::set_look(&app, &look).map_err(|e| IpcError::new("settings", e))
 }
 
 #[tauri::command]

@@ -5,7 +5,8 @@
 //! - `commands`: one function per IPC call, each a single engine call.
 //! - `data`: the user's data folder (database, settings, drive profiles), set up on
 //!   the first run.
-//! - `settings`: window size, last connection, chart choices (tauri-plugin-store).
+//! - `settings`: window size, last connection, chart choices, theme and panel sizes
+//!   (tauri-plugin-store).
 //! - `error`: the `{ kind, message }` error the UI receives.
 //!
 //! Command line: `drivedeck [--db FILE]` (default: `drivedeck.db` in the app's data
@@ -159,6 +160,13 @@ pub fn run() {
             commands::disconnect,
             commands::settings_get,
             commands::settings_set_chart,
+            commands::settings_set_look,
+            commands::sessions,
+            commands::session,
+            commands::session_start,
+            commands::session_stop,
+            commands::session_set_notes,
+            commands::faults,
         ])
         .build(tauri::generate_context!());
     let app = match app {

@@ -1,14 +1,22 @@
-// An in-memory Backend: two drives with first-order motion, a job journal and a sample
-// log served by cursor like the real store. Used by the unit tests and by `npm run dev`
-// in a plain browser; it checks commands the way the engine does (range, mode, state).
+// An in-memory Backend: two drives with first-order motion, a job journal, sessions and a
+// sample log served by cursor like the real store. Used by the unit tests and by
+// `npm run dev` in a plain browser; it checks commands the way the engine does (range,
+// mode, state) and keeps sessions the way the engine does (stopping a named recording
+// starts an automatic "Live …" one).
 import type { Backend } from './index';
 import { encodeTail, decodeTail } from './tail';
 import type { FoundDrive, PortInfo, ProfileView, ScanReport } from './types';
 import type {
-  AppStatus, ChannelName, ChannelView, ChartSettings, Command, DriveRef, DriveView, JobView, Settings, TailBatch, TailCursor, ExportFormat,
+  AppStatus, ChannelName, ChannelView, ChartSettings, Command, DriveRef, DriveView, ExportFormat, FaultView, JobQuery, JobView, LookSettings,
+  SessionSummary, Settings, TailBatch, TailCursor,
 } from './types';
+import { JOB_STATES } from './types';
+import { journalMatches } from '../views/jobs';
 
 type Sample = { seq: number; channel: number; t: number; v: number };
+type FakeSession = { id: number; name: string; notes: string; startedAtMs: number; stoppedAtMs: number | null; samples: Sample[] };
+
+const CHANNEL_COUNT = 3;
 
 const CHANNELS: ChannelName[] = ['position', 'velocity', 'current'];
 const UNITS: Record<ChannelName, string> = { position: 'rad', velocity: 'rad/s', current: 'A' };
@@ -17,9 +25,13 @@ export class FakeBackend implements Backend {
   readonly submitted: Command[] = [];
   private drivesState: DriveView[];
   private jobsLog: JobView[] = [];
-  private samples: Sample[] = [];
-  private settingsValue: Settings = { chart: { windowSeconds: 10, channels: ['position', 'velocity'] } };
-  private readonly startedAtMs: number;
+  private sessionsLog: FakeSession[] = [];
+  /** Faults raised, per session (tests add them with raiseFault). */
+  private faultsLog = new Map<number, FaultView[]>();
+  private settingsValue: Settings = {
+    chart: { windowSeconds: 10, channels: [{ drive: { link: 1, id: 1 }, name: 'position' }, { drive: { link: 1, id: 1 }, name: 'velocity' }] },
+    look: { theme: 'system', sidebarPx: 300, journalPx: 200 },
+  };
   private nextJob = 1;
   private armed = new Set<number>();
   private lastStep: number;
@@ -27,8 +39,8 @@ export class FakeBackend implements Backend {
 
   constructor(options: { autoStep?: boolean; now?: () => number } = {}) {
     this.now = options.now ?? (() => Date.now());
-    this.startedAtMs = this.now();
-    this.lastStep = this.startedAtMs;
+    this.lastStep = this.now();
+    this.sessionsLog.push(this.newSession(this.liveName(), ''));
     this.drivesState = [1, 2].map((id) => ({
       drive: { link: 1, id },
       model: 'XM430-W350 (fake)',
@@ -53,8 +65,50 @@ export class FakeBackend implements Backend {
     if (this.timer) clearInterval(this.timer);
   }
 
-  private channelId(drive: DriveRef, name: ChannelName): number {
-    return (drive.id - 1) * CHANNELS.length + CHANNELS.indexOf(name) + 1;
+  private newSession(name: string, notes: string): FakeSession {
+    return { id: this.sessionsLog.length + 1, name, notes, startedAtMs: this.now(), stoppedAtMs: null, samples: [] };
+  }
+
+  private liveName(): string {
+    return `Live ${new Date(this.now()).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+  }
+
+  private get current(): FakeSession {
+    return this.sessionsLog[this.sessionsLog.length - 1];
+  }
+
+  private find(id: number): FakeSession {
+    const s = this.sessionsLog.find((x) => x.id === id);
+    if (!s) throw { kind: 'notFound', message: `session ${id} not found` };
+    return s;
+  }
+
+  /** Channel IDs are per session, like the store's. */
+  private channelId(session: number, drive: DriveRef, name: ChannelName): number {
+    return ((session - 1) * this.drivesState.length + (drive.id - 1)) * CHANNEL_COUNT + CHANNELS.indexOf(name) + 1;
+  }
+
+  private channelOwner(channel: number): number {
+    return Math.floor((channel - 1) / (this.drivesState.length * CHANNEL_COUNT)) + 1;
+  }
+
+  /** Records samples directly (tests): `values(t)` per drive and channel. */
+  record(times: number[], values: (t: number, drive: DriveRef, name: ChannelName) => number): void {
+    const s = this.current;
+    for (const t of times) {
+      for (const d of this.drivesState) {
+        for (const name of CHANNELS) {
+          s.samples.push({ seq: s.samples.length + 1, channel: this.channelId(s.id, d.drive, name), t, v: values(t, d.drive, name) });
+        }
+      }
+    }
+  }
+
+  /** A fault, as if a drive had raised it `raisedS` into the current session. */
+  raiseFault(drive: DriveRef, text: string, raisedS: number): void {
+    const list = this.faultsLog.get(this.current.id) ?? [];
+    list.push({ drive, text, raisedS, clearedS: null });
+    this.faultsLog.set(this.current.id, list);
   }
 
   /** Advances the motion to now and logs one sample per channel per drive. */
@@ -62,7 +116,8 @@ export class FakeBackend implements Backend {
     const now = this.now();
     const dt = Math.max(0, (now - this.lastStep) / 1000);
     this.lastStep = now;
-    const t = (now - this.startedAtMs) / 1000;
+    const session = this.current;
+    const t = (now - session.startedAtMs) / 1000;
     for (const d of this.drivesState) {
       let velocity = 0;
       if (d.enabled && d.target) {
@@ -75,22 +130,22 @@ export class FakeBackend implements Backend {
       d.current = Math.abs(velocity) * 0.05;
       for (const name of CHANNELS) {
         const v = name === 'position' ? d.position : name === 'velocity' ? d.velocity : d.current;
-        this.samples.push({ seq: this.samples.length + 1, channel: this.channelId(d.drive, name), t, v });
+        session.samples.push({ seq: session.samples.length + 1, channel: this.channelId(session.id, d.drive, name), t, v });
       }
     }
   }
 
   async appStatus(): Promise<AppStatus> {
     return {
-      session: { id: 1, name: 'Fake session', startedAtMs: this.startedAtMs },
+      session: { id: this.current.id, name: this.current.name, startedAtMs: this.current.startedAtMs },
       links: [{
         id: 1, port: 'fake', protocol: 'dynamixel2', baud: 1_000_000, up: true, simulated: true,
         health: {
-          rttP50Ms: 1, rttP99Ms: 2, exchanges: this.samples.length, timeouts: 0, corrupt: 0, retries: 0,
+          rttP50Ms: 1, rttP99Ms: 2, exchanges: this.current.samples.length, timeouts: 0, corrupt: 0, retries: 0,
           pollHz: 100, pollTargetHz: 100, adapterWarning: null,
         },
       }],
-      committedCursor: this.samples.length,
+      committedCursor: this.sessionsLog.reduce((n, x) => n + x.samples.length, 0),
       storeFailure: this.storeFailure,
     };
   }
@@ -130,11 +185,13 @@ export class FakeBackend implements Backend {
     this.apply(command);
     this.jobsLog.push({
       id,
+      session: this.current.id,
       command: command.kind,
       drive: command.kind === 'eStop' ? null : command.drive,
       state: 'done',
       reason: null,
       queuedAtMs: at,
+      sentAtMs: at,
       finishedAtMs: at,
     });
     return id;
@@ -165,31 +222,69 @@ export class FakeBackend implements Backend {
     this.heartbeats++;
   }
 
-  async jobs(limit: number): Promise<JobView[]> {
-    return this.jobsLog.slice(-limit).reverse();
+  /** Adds a job to the journal as the store would have it (tests). */
+  addJob(job: Omit<JobView, 'id'>): number {
+    const id = this.nextJob++;
+    this.jobsLog.push({ id, ...job });
+    return id;
   }
 
-  async channels(_session: number): Promise<ChannelView[]> {
+  async jobs(query: JobQuery): Promise<JobView[]> {
+    const limit = query.limit ?? 100;
+    if (!(limit >= 1 && limit <= 1000)) throw { kind: 'invalid', message: `journal limit ${limit} is outside 1–1000` };
+    if (query.state && !JOB_STATES.includes(query.state)) throw { kind: 'invalid', message: `unknown job state ${query.state}` };
+    return this.jobsLog.filter((j) => journalMatches(j, query)).slice(-limit).reverse().map((j) => structuredClone(j));
+  }
+
+  async channels(session: number): Promise<ChannelView[]> {
+    const s = this.find(session);
     return this.drivesState.flatMap((d) =>
-      CHANNELS.map((name) => ({ id: this.channelId(d.drive, name), drive: d.drive, name, unit: UNITS[name] })));
+      CHANNELS.map((name) => {
+        const id = this.channelId(session, d.drive, name);
+        return { id, drive: { ...d.drive }, name, unit: UNITS[name], samples: s.samples.filter((x) => x.channel === id).length };
+      }));
   }
 
-  async tail(_session: number, after: TailCursor, channels: number[]): Promise<TailBatch> {
+  private checkChannels(session: number, channels: number[]): FakeSession {
+    const s = this.find(session);
+    for (const c of channels) {
+      if (this.channelOwner(c) !== session) throw { kind: 'invalid', message: `channel ${c} is not recorded in session ${session}` };
+    }
+    return s;
+  }
+
+  /** How many tail calls were made (tests check that paused charts stop pulling). */
+  tailCalls = 0;
+
+  async tail(session: number, after: TailCursor, channels: number[], sinceS?: number): Promise<TailBatch> {
+    this.tailCalls++;
+    const s = this.checkChannels(session, channels);
     // Per-channel indices, like the real store: the k-th sample of a channel has index k.
     const series = channels.map((channel) => {
-      const mine = this.samples.filter((s) => s.channel === channel);
-      const from = after.get(channel) ?? 0;
+      const mine = s.samples.filter((x) => x.channel === channel);
+      let from = after.get(channel);
+      if (from === undefined) {
+        const start = sinceS ?? (this.now() - s.startedAtMs) / 1000 - 60;
+        from = mine.findIndex((x) => x.t >= start);
+        if (from < 0) from = mine.length;
+      }
       const rest = mine.slice(from);
-      return { channel, t: rest.map((s) => s.t), v: rest.map((s) => s.v), next: mine.length };
+      return { channel, t: rest.map((x) => x.t), v: rest.map((x) => x.v), next: mine.length };
     });
     // Through the binary form, as the real backend does.
     return decodeTail(encodeTail({ series }));
   }
 
-  async window(_session: number, channels: number[], fromS: number, toS: number, _widthPx: number): Promise<TailBatch> {
+  /** The windows asked for (tests). */
+  windows: { session: number; channels: number[]; fromS: number; toS: number; widthPx: number }[] = [];
+
+  async window(session: number, channels: number[], fromS: number, toS: number, widthPx: number): Promise<TailBatch> {
+    if (!(fromS < toS)) throw { kind: 'invalid', message: `window [${fromS}, ${toS}] s is empty or not a number` };
+    this.windows.push({ session, channels: [...channels], fromS, toS, widthPx });
+    const s = this.checkChannels(session, channels);
     const series = channels.map((channel) => {
-      const mine = this.samples.filter((s) => s.channel === channel && s.t >= fromS && s.t <= toS);
-      return { channel, t: mine.map((s) => s.t), v: mine.map((s) => s.v) };
+      const mine = s.samples.filter((x) => x.channel === channel && x.t >= fromS && x.t <= toS);
+      return { channel, t: mine.map((x) => x.t), v: mine.map((x) => x.v) };
     });
     return decodeTail(encodeTail({ window: true, series }));
   }
@@ -230,6 +325,62 @@ export class FakeBackend implements Backend {
   }
 
   async disconnect(_link: number): Promise<void> {}
+  private summary(s: FakeSession): SessionSummary {
+    const recording = s === this.current;
+    const end = s.stoppedAtMs ?? (recording ? this.now() : s.startedAtMs);
+    return {
+      id: s.id,
+      name: s.name,
+      notes: s.notes,
+      startedAtMs: s.startedAtMs,
+      stoppedAtMs: s.stoppedAtMs,
+      durationS: (end - s.startedAtMs) / 1000,
+      samples: s.samples.length,
+      recording,
+      drives: this.drivesState.map((d) => ({ drive: { ...d.drive }, model: d.model, port: 'fake', protocol: 'dynamixel2' })),
+    };
+  }
+
+  async sessions(search?: string): Promise<SessionSummary[]> {
+    const needle = search?.trim().toLowerCase() ?? '';
+    return this.sessionsLog
+      .filter((s) => !needle || s.name.toLowerCase().includes(needle) || s.notes.toLowerCase().includes(needle))
+      .map((s) => this.summary(s))
+      .reverse();
+  }
+
+  async session(id: number): Promise<SessionSummary> {
+    return this.summary(this.find(id));
+  }
+
+  private switchTo(name: string, notes: string): SessionSummary {
+    this.current.stoppedAtMs = this.now();
+    const next = this.newSession(name, notes);
+    this.sessionsLog.push(next);
+    return this.summary(next);
+  }
+
+  async startSession(name: string, notes: string): Promise<SessionSummary> {
+    if (!name.trim()) throw { kind: 'invalid', message: 'a session needs a name' };
+    return this.switchTo(name.trim(), notes);
+  }
+
+  async stopSession(): Promise<SessionSummary> {
+    return this.switchTo(this.liveName(), '');
+  }
+
+  async setSessionNotes(session: number, name: string | null, notes: string): Promise<SessionSummary> {
+    if (name !== null && !name.trim()) throw { kind: 'invalid', message: 'a session needs a name' };
+    const s = this.find(session);
+    if (name !== null) s.name = name.trim();
+    s.notes = notes;
+    return this.summary(s);
+  }
+
+  async faults(session: number): Promise<FaultView[]> {
+    this.find(session);
+    return structuredClone(this.faultsLog.get(session) ?? []);
+  }
 
   /** What appStatus reports as the store's failure (tests set it). */
   storeFailure: string | null = null;
@@ -248,6 +399,14 @@ export class FakeBackend implements Backend {
   }
 
   async setChartSettings(chart: ChartSettings): Promise<void> {
-    this.settingsValue = { chart: structuredClone(chart) };
+    if (!(chart.windowSeconds >= 1 && chart.windowSeconds <= 3600)) throw { kind: 'settings', message: 'chart window out of range' };
+    this.settingsValue = { ...this.settingsValue, chart: structuredClone(chart) };
+  }
+
+  async setLookSettings(look: LookSettings): Promise<void> {
+    if (!(look.sidebarPx >= 160 && look.sidebarPx <= 900 && look.journalPx >= 60 && look.journalPx <= 900)) {
+      throw { kind: 'settings', message: 'panel size out of range' };
+    }
+    this.settingsValue = { ...this.settingsValue, look: structuredClone(look) };
   }
 }

@@ -1,7 +1,10 @@
 // All IPC behind one interface: the Tauri implementation in the app, an in-memory fake in
 // unit tests and in a plain browser (`npm run dev`).
 import type { PortInfo, ProfileView, ScanReport } from './types';
-import type { AppStatus, ChannelView, ChartSettings, Command, DriveView, ExportFormat, JobView, Settings, TailBatch, TailCursor } from './types';
+import type {
+  AppStatus, ChannelView, ChartSettings, Command, DriveView, ExportFormat, FaultView, JobQuery, JobView, LookSettings, SessionSummary, Settings,
+  TailBatch, TailCursor,
+} from './types';
 
 export interface Backend {
   appStatus(): Promise<AppStatus>;
@@ -10,10 +13,12 @@ export interface Backend {
   submit(command: Command): Promise<number>;
   /** The UI is alive: without a beat for 500 ms the backend stops enabled drives. */
   heartbeat(): Promise<void>;
-  jobs(limit: number): Promise<JobView[]>;
+  /** The job journal, filtered, newest first. */
+  jobs(query: JobQuery): Promise<JobView[]>;
   channels(session: number): Promise<ChannelView[]>;
-  /** Samples after each channel's cursor (a channel not in it starts a minute back). */
-  tail(session: number, after: TailCursor, channels: number[]): Promise<TailBatch>;
+  /** Samples after each channel's cursor; a channel not in it starts at `sinceS` (s since
+   * the session started), or a minute back without it. */
+  tail(session: number, after: TailCursor, channels: number[], sinceS?: number): Promise<TailBatch>;
   /** `[fromS, toS]` of a session, decimated for a chart `widthPx` wide. */
   window(session: number, channels: number[], fromS: number, toS: number, widthPx: number): Promise<TailBatch>;
   /** Writes `[fromS, toS]` of `channels` to a file; resolves with its path. */
@@ -30,8 +35,19 @@ export interface Backend {
   connectSim(protocol: string, ids: number[]): Promise<number>;
   /** Closes a link (its drives stay as they are). */
   disconnect(link: number): Promise<void>;
+  /** Sessions, newest first; `search` matches name or notes. */
+  sessions(search?: string): Promise<SessionSummary[]>;
+  session(id: number): Promise<SessionSummary>;
+  /** Starts recording a named session (the current one stops). */
+  startSession(name: string, notes: string): Promise<SessionSummary>;
+  /** Stops the named recording: an automatic "Live …" session takes over (returned). */
+  stopSession(): Promise<SessionSummary>;
+  /** Sets a session's notes, and renames it when `name` is given. */
+  setSessionNotes(session: number, name: string | null, notes: string): Promise<SessionSummary>;
+  faults(session: number): Promise<FaultView[]>;
   settings(): Promise<Settings>;
   setChartSettings(chart: ChartSettings): Promise<void>;
+  setLookSettings(look: LookSettings): Promise<void>;
 }
 
 export async function pickBackend(): Promise<Backend> {

@@ -4,7 +4,10 @@ import { invoke } from '@tauri-apps/api/core';
 import type { Backend } from './index';
 import { decodeTail } from './tail';
 import type { PortInfo, ProfileView, ScanReport } from './types';
-import type { AppStatus, ChannelView, ChartSettings, Command, DriveView, ExportFormat, JobView, Settings, TailBatch, TailCursor } from './types';
+import type {
+  AppStatus, ChannelView, ChartSettings, Command, DriveView, ExportFormat, FaultView, JobQuery, JobView, LookSettings, SessionSummary, Settings,
+  TailBatch, TailCursor,
+} from './types';
 
 export class TauriBackend implements Backend {
   appStatus(): Promise<AppStatus> {
@@ -19,8 +22,8 @@ export class TauriBackend implements Backend {
   async heartbeat(): Promise<void> {
     await invoke('heartbeat');
   }
-  jobs(limit: number): Promise<JobView[]> {
-    return invoke('jobs', { limit });
+  jobs(query: JobQuery): Promise<JobView[]> {
+    return invoke('jobs', { query });
   }
   channels(session: number): Promise<ChannelView[]> {
     return invoke('channels', { session });
@@ -54,18 +57,38 @@ export class TauriBackend implements Backend {
     return invoke<void>('disconnect', { link });
   }
 
-  async exportRange(session: number, channels: number[], fromS: number, toS: number, format: ExportFormat): Promise<string> {
+  exportRange(session: number, channels: number[], fromS: number, toS: number, format: ExportFormat): Promise<string> {
     return invoke<string>('export_range', { session, channels, fromS, toS, format });
   }
-
-  async tail(session: number, after: TailCursor, channels: number[]): Promise<TailBatch> {
-    const buffer = await invoke<ArrayBuffer>('tail', { session, after: [...after.entries()], channels });
+  async tail(session: number, after: TailCursor, channels: number[], sinceS?: number): Promise<TailBatch> {
+    const buffer = await invoke<ArrayBuffer>('tail', { session, after: [...after.entries()], channels, sinceS: sinceS ?? null });
     return decodeTail(buffer);
+  }
+  sessions(search?: string): Promise<SessionSummary[]> {
+    return invoke('sessions', { search: search ?? null });
+  }
+  session(id: number): Promise<SessionSummary> {
+    return invoke('session', { id });
+  }
+  startSession(name: string, notes: string): Promise<SessionSummary> {
+    return invoke('session_start', { name, notes });
+  }
+  stopSession(): Promise<SessionSummary> {
+    return invoke('session_stop');
+  }
+  setSessionNotes(session: number, name: string | null, notes: string): Promise<SessionSummary> {
+    return invoke('session_set_notes', { session, name, notes });
+  }
+  faults(session: number): Promise<FaultView[]> {
+    return invoke('faults', { session });
   }
   settings(): Promise<Settings> {
     return invoke('settings_get');
   }
   async setChartSettings(chart: ChartSettings): Promise<void> {
     await invoke('settings_set_chart', { chart });
+  }
+  async setLookSettings(look: LookSettings): Promise<void> {
+    await invoke('settings_set_look', { look });
   }
 }

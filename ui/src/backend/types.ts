@@ -68,22 +68,63 @@ export type DriveView = {
 };
 
 export type JobState = 'queued' | 'sent' | 'done' | 'failed' | 'timedOut' | 'cancelled';
+export const JOB_STATES: JobState[] = ['queued', 'sent', 'done', 'failed', 'timedOut', 'cancelled'];
 
+/** One job: queued → sent → finished (ms since the epoch). */
 export type JobView = {
   id: number;
+  session: number | null;
   command: string;
   drive: DriveRef | null;
   state: JobState;
   reason: string | null;
   queuedAtMs: number;
+  sentAtMs: number | null;
   finishedAtMs: number | null;
 };
 
-export type ChannelName = 'position' | 'velocity' | 'current';
-export type ChannelView = { id: number; drive: DriveRef; name: ChannelName; unit: string };
+/** Which jobs to list; every field set narrows (times: ms since the epoch). */
+export type JobQuery = {
+  session?: number | null;
+  drive?: DriveRef | null;
+  command?: string | null;
+  state?: JobState | null;
+  sinceMs?: number | null;
+  untilMs?: number | null;
+  /** 1–1000, newest first. */
+  limit?: number | null;
+};
 
-export type ChartSettings = { windowSeconds: number; channels: ChannelName[] };
-export type Settings = { chart: ChartSettings };
+export type ChannelName = 'position' | 'velocity' | 'current';
+export const CHANNEL_NAMES: ChannelName[] = ['position', 'velocity', 'current'];
+export type ChannelView = { id: number; drive: DriveRef; name: ChannelName; unit: string; samples: number };
+
+/** A chart channel kept across sessions: a drive's position, velocity or current. */
+export type ChannelPick = { drive: DriveRef; name: ChannelName };
+export type ChartSettings = { windowSeconds: number; channels: ChannelPick[] };
+export type Theme = 'system' | 'dark' | 'light';
+/** Theme and panel sizes (logical px). */
+export type LookSettings = { theme: Theme; sidebarPx: number; journalPx: number };
+export type Settings = { chart: ChartSettings; look: LookSettings };
+
+export type SessionDriveView = { drive: DriveRef; model: string; port: string; protocol: string };
+/** A session for the browser; times in ms since the epoch. */
+export type SessionSummary = {
+  id: number;
+  name: string;
+  notes: string;
+  startedAtMs: number;
+  stoppedAtMs: number | null;
+  /** From start to stop (to now while recording). */
+  durationS: number;
+  samples: number;
+  /** The session being recorded now. */
+  recording: boolean;
+  drives: SessionDriveView[];
+};
+
+/** A fault raised in a session; times in s since the session started. */
+export type FaultView = { drive: DriveRef; text: string; raisedS: number; clearedS: number | null };
 
 /** One channel's points from a tail or window call: views on the received buffer.
  * `next` is the channel's cursor to pass back to `tail`; `level` the rollup level the

@@ -169,6 +169,17 @@ impl Engine {
         Ok(id)
     }
 
+    /// Stops the named recording. Nothing is ever unrecorded: a new automatic session
+    /// ("Live <date> UTC") starts in its place and is returned.
+    pub fn stop_session(&self) -> Result<SessionId, EngineError> {
+        let id = self
+            .store
+            .writer()
+            .start_session(&session_name(), "", self.clock.now())?;
+        self.session.store(id, Ordering::Release);
+        Ok(id)
+    }
+
     /// Renames a session or changes its notes.
     pub fn set_session_notes(
         &self,

@@ -576,6 +576,9 @@ fn insert_samples(
     Ok(())
 }
 
+/// The fault each drive has raised and not cleared, and its row in `faults`.
+type OpenFaults = HashMap<DriveRef, (String, i64)>;
+
 /// What the writer keeps in memory for the current session.
 #[derive(Default)]
 struct Projection {
@@ -584,7 +587,7 @@ struct Projection {
     /// Drives with new samples since the last commit, and their latest sample.
     latest: HashMap<(LinkId, u8), TelemetrySample>,
     /// The last fault seen per drive, and its row.
-    faults: HashMap<DriveRef, (String, i64)>,
+    faults: OpenFaults,
     /// Port and protocol of each link's last LinkUp.
     links: HashMap<LinkId, (String, String)>,
 }
@@ -745,27 +748,33 @@ impl WriterThread {
         if name.trim().is_empty() {
             return Err("a session needs a name".into());
         }
+        let previous = self.session;
         self.close_session(Some(at));
         if self.failed {
             // Try the file again: a new session starts with nothing in memory.
             self.failed = false;
             *self.failure.lock().unwrap_or_else(|e| e.into_inner()) = None;
         }
-        let result = (|| -> Result<SessionId, StoreError> {
+        let result = (|| -> Result<(SessionId, OpenFaults), StoreError> {
             let tx = self.conn.transaction()?;
             tx.execute(
                 "INSERT INTO sessions (name, notes, started_us) VALUES (?1, ?2, ?3)",
                 params![name, notes, at],
             )?;
             let id = tx.last_insert_rowid();
+            let faults = match previous {
+                Some(previous) => carry_over(&tx, previous, id, at)?,
+                None => HashMap::new(),
+            };
             tx.commit()?;
-            Ok(id)
+            Ok((id, faults))
         })();
         match result {
-            Ok(id) => {
+            Ok((id, faults)) => {
                 self.session = Some(id);
                 self.projection = Projection {
                     links: std::mem::take(&mut self.projection.links),
+                    faults,
                     ..Projection::default()
                 };
                 Ok(id)
@@ -959,6 +968,48 @@ fn apply_event(
             Ok(0)
         }
     }
+}
+
+/// A new session starts where the last one left off: the bus reports a drive's state
+/// only when it changes, so the drives (their last state, what they are, and any fault
+/// still raised) are copied from `previous` into `session` as of `at`. Returns the
+/// faults carried over, for the projection.
+fn carry_over(
+    tx: &Transaction<'_>,
+    previous: SessionId,
+    session: SessionId,
+    at: Micros,
+) -> Result<OpenFaults, StoreError> {
+    tx.execute(
+        "INSERT INTO drive_state (session_id, link, drive_id, status, changed_us)
+         SELECT ?2, link, drive_id, status, ?3 FROM drive_state
+         WHERE session_id = ?1 AND status IS NOT NULL",
+        params![previous, session, at],
+    )?;
+    tx.execute(
+        "INSERT INTO session_drives (session_id, link, drive_id, model, port, protocol)
+         SELECT ?2, link, drive_id, model, port, protocol FROM session_drives
+         WHERE session_id = ?1",
+        params![previous, session],
+    )?;
+    tx.execute(
+        "INSERT INTO faults (session_id, link, drive_id, text, raised_us)
+         SELECT ?2, link, drive_id, text, ?3 FROM faults
+         WHERE session_id = ?1 AND cleared_us IS NULL",
+        params![previous, session, at],
+    )?;
+    let mut stmt =
+        tx.prepare("SELECT id, link, drive_id, text FROM faults WHERE session_id = ?1")?;
+    let rows = stmt.query_map([session], |r| {
+        Ok((
+            DriveRef {
+                link: r.get(1)?,
+                id: r.get(2)?,
+            },
+            (r.get::<_, String>(3)?, r.get::<_, i64>(0)?),
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 fn drive_changed(

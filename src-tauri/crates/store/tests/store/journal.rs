@@ -347,3 +347,59 @@ fn sessions_are_searched_renamed_and_keep_their_drives_faults_and_gaps() {
         [("port vanished", 30, Some(40)), ("timeouts", 60, None)]
     );
 }
+
+#[test]
+fn a_new_session_starts_with_the_drives_as_the_last_one_left_them() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Store::open(dir.path().join("carry.db")).expect("open");
+    let writer = store.writer();
+    let first = writer.start_session("warm-up", "", 0).expect("session");
+    writer.apply(Event::LinkUp {
+        link: 1,
+        port: "/dev/ttyUSB0".into(),
+        protocol: "dynamixel2".into(),
+        baud: 1_000_000,
+        at: 1,
+    });
+    writer.apply(Event::DriveChanged {
+        status: status(Some("overheating")),
+        at: 5,
+    });
+    writer.apply(Event::Samples {
+        samples: vec![sample(6, 1.0)],
+    });
+    let second = writer.start_session("step test", "", 10).expect("session");
+    writer.flush().expect("flush");
+    let reader = store.reader().expect("reader");
+    // The drive does not report again (nothing changed), yet the new session knows it.
+    let drives = reader.drives(second).expect("drives");
+    assert_eq!(drives.len(), 1);
+    let carried = drives[0].status.as_ref().expect("status carried over");
+    assert_eq!(carried.model, "XM430-W350");
+    assert_eq!(carried.fault.as_deref(), Some("overheating"));
+    writer.apply(Event::DriveChanged {
+        status: status(None),
+        at: 20,
+    });
+    writer.flush().expect("flush");
+    let drives = reader.drives(second).expect("drives");
+    assert_eq!(drives[0].status.as_ref().expect("status").fault, None);
+    let used = reader.session_drives(second).expect("drives used");
+    assert_eq!(used.len(), 1);
+    assert_eq!(used[0].port, "/dev/ttyUSB0");
+    // The fault still raised at the switch is in the new session, and clears there.
+    let faults = reader.faults(second).expect("faults");
+    assert_eq!(faults.len(), 1);
+    assert_eq!(
+        (
+            faults[0].text.as_str(),
+            faults[0].raised_us,
+            faults[0].cleared_us
+        ),
+        ("overheating", 10, Some(20))
+    );
+    // The old session keeps its own history and no samples of the new one.
+    assert_eq!(reader.faults(first).expect("faults")[0].cleared_us, None);
+    assert_eq!(reader.session(first).expect("first").stopped_us, Some(10));
+    assert_eq!(reader.session(second).expect("second").samples, 0);
+}
