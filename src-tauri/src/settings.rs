@@ -104,7 +104,7 @@ impl Default for LookSettings {
         LookSettings {
             theme: Theme::System,
             sidebar_px: 300.0,
-            journal_px: 200.0,
+            journal_px: 160.0,
         }
     }
 }

@@ -29,7 +29,7 @@ export class FakeBackend implements Backend {
   private faultsLog = new Map<number, FaultView[]>();
   private settingsValue: Settings = {
     chart: { windowSeconds: 10, channels: [{ drive: { link: 1, id: 1 }, name: 'position' }, { drive: { link: 1, id: 1 }, name: 'velocity' }] },
-    look: { theme: 'system', sidebarPx: 300, journalPx: 200 },
+    look: { theme: 'system', sidebarPx: 300, journalPx: 160 },
   };
   private nextJob = 1;
   private armed = new Set<number>();
