@@ -436,6 +436,7 @@ async function start(): Promise<void> {
     $('view-state').textContent = shown?.replay ? `replaying “${shown.name}”` : feed.mode;
     $('pause').textContent = feed.mode === 'live' ? 'Pause' : 'Resume';
     $('pause').hidden = !!shown?.replay;
+    $('chart-window').hidden = !!shown?.replay;
     $('follow').textContent = shown?.replay ? 'Back to live' : 'Live';
     $<HTMLButtonElement>('follow').disabled = feed.mode === 'live';
     if (shown?.replay && range) $<HTMLInputElement>('playhead').value = String((range[0] + range[1]) / 2);
