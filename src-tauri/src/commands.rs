@@ -11,6 +11,7 @@ use drivedeck_engine::Engine;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 use tauri::{AppHandle, State};
+use ts_rs::TS;
 
 /// What the commands share: the engine and a read-only store connection.
 pub struct AppState {
@@ -27,16 +28,18 @@ impl AppState {
 }
 
 /// The session being recorded.
-#[derive(Serialize)]
+#[derive(Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionView {
+    #[ts(type = "number")]
     id: i64,
     name: String,
+    #[ts(type = "number")]
     started_at_ms: i64,
 }
 
 /// A connected link.
-#[derive(Serialize)]
+#[derive(Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct LinkView {
     id: u32,
@@ -49,14 +52,18 @@ pub struct LinkView {
 }
 
 /// A link's health, for the status bar.
-#[derive(Serialize)]
+#[derive(Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct HealthView {
     rtt_p50_ms: Option<f64>,
     rtt_p99_ms: Option<f64>,
+    #[ts(type = "number")]
     exchanges: u64,
+    #[ts(type = "number")]
     timeouts: u64,
+    #[ts(type = "number")]
     corrupt: u64,
+    #[ts(type = "number")]
     retries: u64,
     poll_hz: f64,
     poll_target_hz: f64,
@@ -81,18 +88,19 @@ impl From<drivedeck_bus::health::LinkHealth> for HealthView {
 }
 
 /// The status line.
-#[derive(Serialize)]
+#[derive(Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct AppStatus {
     session: Option<SessionView>,
     links: Vec<LinkView>,
+    #[ts(type = "number")]
     committed_cursor: i64,
     /// Why the store stopped recording (disk full, file read-only…), if it did.
     store_failure: Option<String>,
 }
 
 /// A drive with its last status and readings.
-#[derive(Serialize)]
+#[derive(Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct DriveView {
     drive: DriveRef,
@@ -112,10 +120,12 @@ pub struct DriveView {
 }
 
 /// One job of the journal, with its timing: queued → sent → finished.
-#[derive(Serialize)]
+#[derive(Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct JobView {
+    #[ts(type = "number")]
     id: i64,
+    #[ts(type = "number | null")]
     session: Option<i64>,
     command: String,
     drive: Option<DriveRef>,
@@ -127,9 +137,11 @@ pub struct JobView {
 }
 
 /// Which jobs the journal lists; every field set narrows it.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, TS)]
 #[serde(rename_all = "camelCase", default)]
+#[ts(optional_fields = nullable)]
 pub struct JobQuery {
+    #[ts(as = "Option<f64>")]
     session: Option<i64>,
     drive: Option<DriveRef>,
     command: Option<String>,
@@ -189,18 +201,20 @@ impl JobQuery {
 }
 
 /// A recorded channel.
-#[derive(Serialize)]
+#[derive(Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ChannelView {
+    #[ts(type = "number")]
     id: i64,
     drive: DriveRef,
     name: String,
     unit: String,
+    #[ts(type = "number")]
     samples: i64,
 }
 
 /// A drive a session used.
-#[derive(Serialize)]
+#[derive(Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionDriveView {
     drive: DriveRef,
@@ -210,9 +224,10 @@ pub struct SessionDriveView {
 }
 
 /// A session, for the browser.
-#[derive(Serialize)]
+#[derive(Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionSummary {
+    #[ts(type = "number")]
     id: i64,
     name: String,
     notes: String,
@@ -221,6 +236,7 @@ pub struct SessionSummary {
     /// Seconds from start to stop (to now while recording).
     duration_s: f64,
     /// Samples recorded, all channels.
+    #[ts(type = "number")]
     samples: i64,
     /// True for the session being recorded now.
     recording: bool,
@@ -228,7 +244,7 @@ pub struct SessionSummary {
 }
 
 /// A fault a drive raised in a session; times in s since the session started.
-#[derive(Serialize)]
+#[derive(Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct FaultView {
     drive: DriveRef,

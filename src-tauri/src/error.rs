@@ -5,7 +5,7 @@ use drivedeck_engine::EngineError;
 use serde::Serialize;
 
 /// A refused or failed IPC call, serialised as `{ kind, message }`.
-#[derive(Debug, Serialize, thiserror::Error)]
+#[derive(Debug, Serialize, thiserror::Error, ts_rs::TS)]
 #[error("{message}")]
 pub struct IpcError {
     /// `invalid` (bad input, nothing sent), `notFound`, `link`, `store`, `settings`.

@@ -8,10 +8,14 @@
 //! - `settings`: window size, last connection, chart choices, theme and panel sizes
 //!   (tauri-plugin-store).
 //! - `error`: the `{ kind, message }` error the UI receives.
+//! - `bindings` (tests only): the TypeScript types of all of the above, generated with
+//!   ts-rs into `ui/src/backend/generated/`.
 //!
 //! Command line: `drivedeck [--db FILE]` (default: `drivedeck.db` in the app's data
 //! folder, see `data`).
 
+#[cfg(test)]
+mod bindings;
 mod commands;
 mod data;
 mod error;

@@ -7,13 +7,14 @@ use drivedeck_domain::DriveRef;
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Runtime};
 use tauri_plugin_store::StoreExt;
+use ts_rs::TS;
 
 /// The settings file, relative to the app's data folder.
 pub const FILE: &str = "settings.json";
 
 /// One channel the chart shows: a drive's `position`, `velocity` or `current`. Kept by
 /// drive and name, not by the store's channel ID, which is new in every session.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 pub struct ChannelPick {
     /// The drive.
     pub drive: DriveRef,
@@ -22,7 +23,7 @@ pub struct ChannelPick {
 }
 
 /// Chart choices.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ChartSettings {
     /// Seconds of history the live chart shows.
@@ -75,7 +76,7 @@ impl ChartSettings {
 }
 
 /// The colour theme.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub enum Theme {
     /// Follow the operating system's light/dark preference.
@@ -88,7 +89,7 @@ pub enum Theme {
 }
 
 /// The look: theme and the sizes of the resizable panels, in logical pixels.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct LookSettings {
     /// The colour theme.
@@ -104,7 +105,7 @@ impl Default for LookSettings {
         LookSettings {
             theme: Theme::System,
             sidebar_px: 300.0,
-            journal_px: 200.0,
+            journal_px: 160.0,
         }
     }
 }
@@ -170,7 +171,7 @@ impl Default for Connection {
 }
 
 /// Everything the UI reads at start.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct Settings {
     /// Chart choices.
     pub chart: ChartSettings,

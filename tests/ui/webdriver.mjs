@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf'; // the W3C web element identifier
-export const KEY = { Escape: '\uE00C', Enter: '\uE007' };
+export const KEY = { Escape: '\uE00C', Enter: '\uE007', Shift: '\uE008' };
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -104,6 +104,50 @@ export class Session {
     await this.cmd('POST', '/actions', {
       actions: [{ type: 'pointer', id: 'mouse', parameters: { pointerType: 'mouse' }, actions }],
     });
+  }
+
+  /** Drags with the left button from `start` (px from the element's centre) by (dx, dy). */
+  async drag(css, dx, dy, start = { x: 0, y: 0 }) {
+    const origin = { [ELEMENT]: await this.find(css) };
+    const half = (v) => Math.round(v / 2);
+    await this.cmd('POST', '/actions', {
+      actions: [{
+        type: 'pointer', id: 'mouse', parameters: { pointerType: 'mouse' },
+        actions: [
+          { type: 'pointerMove', origin, x: start.x, y: start.y },
+          { type: 'pointerDown', button: 0 },
+          { type: 'pointerMove', origin: 'pointer', x: half(dx), y: half(dy), duration: 100 },
+          { type: 'pointerMove', origin: 'pointer', x: dx - half(dx), y: dy - half(dy), duration: 100 },
+          { type: 'pointerUp', button: 0 },
+        ],
+      }],
+    });
+  }
+
+  /** Clicks at `at` (px from the element's centre), holding Shift when `shift`. */
+  async clickAt(css, at, { shift = false } = {}) {
+    const origin = { [ELEMENT]: await this.find(css) };
+    const pause = { type: 'pause' };
+    await this.cmd('POST', '/actions', {
+      actions: [
+        {
+          type: 'key', id: 'keyboard',
+          actions: shift
+            ? [{ type: 'keyDown', value: KEY.Shift }, pause, pause, { type: 'keyUp', value: KEY.Shift }]
+            : [pause, pause, pause, pause],
+        },
+        {
+          type: 'pointer', id: 'mouse', parameters: { pointerType: 'mouse' },
+          actions: [{ type: 'pointerMove', origin, x: at.x, y: at.y }, { type: 'pointerDown', button: 0 }, { type: 'pointerUp', button: 0 }, pause],
+        },
+      ],
+    });
+  }
+
+  /** Types `text` on the keyboard wherever the focus is. */
+  async keyboard(text) {
+    const actions = [...text].flatMap((c) => [{ type: 'keyDown', value: c }, { type: 'keyUp', value: c }]);
+    await this.cmd('POST', '/actions', { actions: [{ type: 'key', id: 'keyboard', actions }] });
   }
 
   async screenshot(file) {

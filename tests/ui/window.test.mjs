@@ -3,7 +3,7 @@
 // to tests/ui/artifacts/.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchApp, until, KEY } from './webdriver.mjs';
@@ -12,6 +12,10 @@ const artifacts = join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
 mkdirSync(artifacts, { recursive: true });
 
 const drive = (id) => `#drive-list .drive[data-link="1"][data-drive-id="${id}"]`;
+// The status bar's text, as shown (WebKitWebDriver's element text comes back empty for
+// it, whatever its layout; innerText is what a reader sees).
+const shownText = (s, id) => s.exec(`return document.getElementById('${id}').innerText`);
+const content = (s, css) => s.exec(`return document.querySelector('${css}').textContent`);
 const number = (text) => Number.parseFloat(String(text).replace(/[^0-9.+-]/g, ''));
 
 describe('the DriveDeck window on the simulated rig', () => {
@@ -31,7 +35,7 @@ describe('the DriveDeck window on the simulated rig', () => {
     await until('two drive cards', async () => (await s.findAll('#drive-list .drive')).length === 2, 20_000);
     assert.equal(await s.attr(drive(1), 'data-state'), 'disabled');
     assert.match(await s.text(`${drive(1)} .position`), /°/);
-    assert.match(await s.text('#status'), /pts/);
+    await until('the link in the status bar', async () => /pts/.test(await shownText(s, 'status')), 5_000);
     await s.screenshot(join(artifacts, 'main.png'));
   });
 
@@ -113,18 +117,149 @@ describe('the DriveDeck window on the simulated rig', () => {
     await until('drive 1 at rest after release', async () => Math.abs(number(await s.text(`${drive(1)} .velocity`))) < 0.5, 5_000);
     assert.equal(await s.attr(drive(1), 'data-state'), 'enabled', 'releasing the jog does not disable');
   });
+
+  it('records a named session, finds it, replays it, and exports the zoomed range as CSV', async () => {
+    await s.click('#record');
+    await s.type('#record-name', 'step test 42');
+    await s.type('#record-notes', 'kp 8, no load, jog +');
+    await s.click('#record-start');
+    await until('the named recording', async () => /step test 42/.test(await shownText(s, 'rec-state')));
+    assert.match(await s.attr('#record', 'class'), /recording/);
+    // Something worth replaying: a jog (drive 1 is enabled in velocity mode).
+    await s.press('#jog-plus', true);
+    await until('drive 1 turning', async () => number(await s.text(`${drive(1)} .velocity`)) > 5, 5_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    await s.press('#jog-plus', false);
+    await until('drive 1 at rest', async () => Math.abs(number(await s.text(`${drive(1)} .velocity`))) < 0.5, 5_000);
+    await new Promise((r) => setTimeout(r, 500));
+    await s.screenshot(join(artifacts, 'recording.png'));
+    await s.click('#record');
+    await s.click('#record-stop');
+    await until('an automatic session after the stop', async () => /recording into .Live /.test(await shownText(s, 'rec-state')));
+
+    await s.click('#sessions-btn');
+    await s.type('#session-search', 'KP 8');
+    await until('the session found by its notes', async () => {
+      const names = await s.exec("return [...document.querySelectorAll('#session-list .session-name')].map(e => e.textContent)");
+      return names.length === 1 && names[0] === 'step test 42';
+    });
+    await s.screenshot(join(artifacts, 'sessions.png'));
+    await s.click('#session-list tr.session-row button.open');
+    await until('the replay of its samples', async () =>
+      /Replay: step test 42/.test(await content(s, '#chart-title')) && Number(await s.attr('#chart', 'data-points')) > 100, 10_000)
+      .catch(async (e) => {
+        await s.screenshot(join(artifacts, 'replay-failed.png'));
+        throw new Error(`${e.message}; chart: ${JSON.stringify(await s.exec("return {...document.getElementById('chart').dataset, title: document.getElementById('chart-title').textContent}"))}`);
+      });
+    assert.equal(await s.attr('#chart', 'data-mode'), 'paused');
+    await until('the journal of that session (its jog)', async () => {
+      const rows = await s.exec("return [...document.querySelectorAll('#jobs tr.job')].map(r => r.textContent)");
+      // Its jog, and not the E-stop of the earlier session.
+      return rows.some((t) => /jog/.test(t)) && !rows.some((t) => /eStop/.test(t));
+    });
+    const whole = (await s.attr('#chart', 'data-range')).split(',').map(Number);
+    // Zoom by dragging across the middle of the first panel.
+    await s.drag('#chart .panel-plot .u-over', 200, 0, { x: -100, y: 0 });
+    await until('a zoomed range', async () => {
+      const [a, b] = (await s.attr('#chart', 'data-range')).split(',').map(Number);
+      return a > whole[0] && b < whole[1] && b - a < (whole[1] - whole[0]) / 2;
+    });
+    const zoomed = (await s.attr('#chart', 'data-range')).split(',').map(Number);
+    await until('the zoomed window from the store', async () => Number(await s.attr('#chart', 'data-points')) > 10);
+    // Two cursors and their deltas.
+    await s.clickAt('#chart .panel-plot .u-over', { x: -60, y: 0 });
+    await s.clickAt('#chart .panel-plot .u-over', { x: 60, y: 0 }, { shift: true });
+    await until('cursor readouts with a delta', async () => {
+      const dt = await s.exec("const h = document.querySelector('#readouts th:nth-child(4)'); return h ? h.textContent : ''");
+      return /Δ \d+\.\d+ s/.test(dt);
+    }).catch(async (e) => {
+      await s.screenshot(join(artifacts, 'cursors-failed.png'));
+      throw e;
+    });
+    await s.screenshot(join(artifacts, 'replay.png'));
+
+    await s.click('#export-format option[value="csv"]');
+    await s.click('#export');
+    const path = await until('the export path', async () => s.attr('#export', 'data-last-path'));
+    assert.ok(existsSync(path), `${path} exists`);
+    const lines = readFileSync(path, 'utf8').trim().split('\n');
+    assert.match(lines[0], /^time_s,/);
+    assert.ok(lines.length > 10, `${lines.length} lines`);
+    const times = lines.slice(1).map((l) => Number(l.split(',')[0]));
+    assert.ok(times[0] >= zoomed[0] - 0.01 && times[times.length - 1] <= zoomed[1] + 0.01, 'only the zoomed range');
+    await s.screenshot(join(artifacts, 'exported.png'));
+
+    await s.click('#back-live');
+    await until('live again', async () => (await s.attr('#chart', 'data-mode')) === 'live' && (await content(s, '#chart-title')) === 'Live');
+  });
+
+  it('captures around a level trigger with the pre-trigger part', async () => {
+    const velocityBox = '#chart-choices input[data-link="1"][data-drive-id="1"][data-channel="velocity"]';
+    if (!(await s.exec(`return document.querySelector('${velocityBox}').checked`))) await s.click(velocityBox);
+    await until('velocity of drive 1 charted', async () =>
+      s.exec("return document.querySelector('#chart-choices input[data-link=\"1\"][data-drive-id=\"1\"][data-channel=\"velocity\"]').checked"));
+    await until('the velocity channel as a trigger source', async () =>
+      (await s.exec("return [...document.querySelectorAll('#trig-source option')].map(o => o.textContent)")).includes('1/1 velocity'));
+    await s.click('#trigger-toggle');
+    await until('the trigger row', async () => (await s.exec("return document.getElementById('trigger-row').hidden")) === false);
+    const source = await s.exec("return [...document.querySelectorAll('#trig-source option')].find(o => o.textContent === '1/1 velocity').value");
+    await s.click(`#trig-source option[value="${source}"]`);
+    await s.click('#trig-edge option[value="rising"]');
+    await s.type('#trig-level', '10');
+    await s.type('#trig-pre', '0.5');
+    await s.type('#trig-post', '0.5');
+    await s.click('#trig-arm');
+    await until('armed', async () => (await s.attr('#chart', 'data-trigger')) === 'armed').catch(async (e) => {
+      await s.screenshot(join(artifacts, 'trigger-failed.png'));
+      throw new Error(`${e.message}: ${await content(s, '#trig-state')}`);
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    await s.press('#jog-plus', true);
+    await until('captured', async () => (await s.attr('#chart', 'data-trigger')) === 'captured', 8_000);
+    await s.press('#jog-plus', false);
+    assert.equal(await s.attr('#chart', 'data-mode'), 'captured');
+    const [a, b] = (await s.attr('#chart', 'data-range')).split(',').map(Number);
+    assert.ok(Math.abs(b - a - 1) < 0.01, `capture spans pre + post: ${a}..${b}`);
+    await until('the capture drawn from the store', async () => Number(await s.attr('#chart', 'data-points')) > 20);
+    await s.screenshot(join(artifacts, 'trigger.png'));
+    await s.click('#trig-arm'); // disarm
+    await s.click('#follow');
+    await until('live again', async () => (await s.attr('#chart', 'data-mode')) === 'live');
+  });
+
+  it('lists the keyboard shortcuts on ?', async () => {
+    await s.click('#chart-title'); // focus out of any field
+    await s.keyboard('?');
+    await until('the help overlay', async () => (await s.exec("return document.getElementById('help').hidden")) === false);
+    assert.match(await s.text('#help-keys'), /E-stop/);
+    await s.screenshot(join(artifacts, 'help.png'));
+    await s.keyboard('?');
+    await until('the help closed', async () => (await s.exec("return document.getElementById('help').hidden")) === true);
+  });
 });
 
 describe('settings across a restart', () => {
-  it('keeps the chart choices', async () => {
+  it('keeps the chart channels, the theme and the panel sizes', async () => {
     const first = await launchApp();
+    let widthBefore;
     try {
       const s = first.session;
-      await until('the chart choices', async () => (await s.findAll('#chart-choices input')).length === 3);
-      assert.equal(await s.exec("return document.querySelector('#chart-choices input[data-channel=current]').checked"), false);
-      await s.click('#chart-choices input[data-channel="current"]');
-      await s.click('#chart-choices input[data-channel="velocity"]');
-      // The save is asynchronous; give it a moment before the window goes.
+      await until('the channel picker', async () => (await s.findAll('#chart-choices input')).length === 6, 20_000);
+      const box = (id, name) => `#chart-choices input[data-link="1"][data-drive-id="${id}"][data-channel="${name}"]`;
+      assert.equal(await s.exec(`return document.querySelector('${box(2, 'current')}').checked`), false);
+      await s.click(box(2, 'current'));
+      await s.click(box(1, 'velocity'));
+      // Theme: system → dark → light.
+      await s.click('#theme');
+      await s.click('#theme');
+      await until('the light theme', async () => (await s.exec('return document.documentElement.dataset.theme')) === 'light');
+      widthBefore = await s.exec("return document.getElementById('sidebar').getBoundingClientRect().width");
+      await s.drag('#split-sidebar', 120, 0);
+      await s.drag('#split-journal', 0, 60);
+      await until('wider drives column', async () =>
+        (await s.exec("return document.getElementById('sidebar').getBoundingClientRect().width")) > widthBefore + 100);
+      await s.screenshot(join(artifacts, 'light-before-restart.png'));
+      // The saves are asynchronous; give them a moment before the window goes.
       await new Promise((r) => setTimeout(r, 500));
     } finally {
       await first.close();
@@ -132,11 +267,20 @@ describe('settings across a restart', () => {
     const second = await launchApp({ dataDir: first.dataDir });
     try {
       const s = second.session;
-      await until('the chart choices', async () => (await s.findAll('#chart-choices input')).length === 3);
+      await until('the channel picker', async () => (await s.findAll('#chart-choices input')).length === 6, 20_000);
       const checked = await s.exec(
-        "return [...document.querySelectorAll('#chart-choices input')].filter(b => b.checked).map(b => b.dataset.channel)",
+        "return [...document.querySelectorAll('#chart-choices input')].filter(b => b.checked).map(b => `${b.dataset.driveId} ${b.dataset.channel}`)",
       );
-      assert.deepEqual(checked, ['position', 'current']);
+      assert.deepEqual(checked, ['1 position', '2 current']);
+      assert.equal(await s.exec('return document.documentElement.dataset.theme'), 'light');
+      assert.equal(await s.exec('return document.documentElement.dataset.themeChoice'), 'light');
+      const width = await s.exec("return document.getElementById('sidebar').getBoundingClientRect().width");
+      assert.ok(Math.abs(width - (widthBefore + 120)) < 3, `drives column ${width} px (was ${widthBefore} + 120)`);
+      const journal = await s.exec("return getComputedStyle(document.documentElement).getPropertyValue('--journal')");
+      assert.equal(journal, '100px', 'journal 160 − 60 px');
+      // Both picked channels are charted, in their own panels (° and A).
+      await until('two panels', async () =>
+        (await s.exec("return [...document.querySelectorAll('#chart .panel-plot')].map(p => p.dataset.unit).join()")) === '°,A');
       await s.screenshot(join(artifacts, 'restarted.png'));
     } finally {
       await second.close();

@@ -35,7 +35,7 @@ const WINDOWS_S = [5, 10, 30, 60, 300];
 const LAYOUT = `
   <header class="topbar">
     <span class="brand">DriveDeck</span>
-    <button id="record" title="Record a named session (R)"><span class="rec-dot"></span> Record</button>
+    <button id="record" title="Record a named session (R)"><span class="rec-dot"></span> <span id="record-label">Record</span></button>
     <button id="sessions-btn" title="Browse and replay sessions (S)">Sessions</button>
     <span id="replay-banner" class="replay-banner" hidden>Replaying <b id="replay-name"></b>
       <button id="back-live" title="Back to the live session (L)">Back to live</button></span>
@@ -61,6 +61,7 @@ const LAYOUT = `
           <select id="chart-window" title="Seconds shown while live">${WINDOWS_S.map((s) => `<option value="${s}">${s} s</option>`).join('')}</select>
           <label title="Fit each panel's y axis to what is shown (A)"><input type="checkbox" id="autoscale" checked> autoscale</label>
           <button id="clear-cursors" title="Clear cursors A and B (C)">Clear cursors</button>
+          <button id="trigger-toggle" title="Triggered capture">Trigger ▾</button>
           <span class="export">
             <select id="export-format" title="Export format">
               <option value="csv">CSV</option><option value="png">PNG</option><option value="svg">SVG</option>
@@ -68,7 +69,7 @@ const LAYOUT = `
             <button id="export" title="Export what the chart shows (E)">Export</button>
           </span>
         </div>
-        <div class="chart-head trigger-row">
+        <div id="trigger-row" class="chart-head trigger-row" hidden>
           <span class="muted">Trigger</span>
           <select id="trig-source" title="Trigger source"><option value="fault">on fault</option></select>
           <select id="trig-edge" title="Edge"><option value="rising">rising ↗</option><option value="falling">falling ↘</option></select>
@@ -131,7 +132,7 @@ async function start(): Promise<void> {
   // Settings first: the layout and theme must not jump after the first paint.
   let settings: Settings = {
     chart: { windowSeconds: 10, channels: [{ drive: { link: 1, id: 1 }, name: 'position' }, { drive: { link: 1, id: 1 }, name: 'velocity' }] },
-    look: { theme: 'system', sidebarPx: 300, journalPx: 200 },
+    look: { theme: 'system', sidebarPx: 300, journalPx: 160 },
   };
   try {
     settings = await backend.settings();
@@ -293,9 +294,10 @@ async function start(): Promise<void> {
     const named = sessions.named();
     const button = $('record');
     button.classList.toggle('recording', named);
-    button.innerHTML = named
-      ? `<span class="rec-dot"></span> ${escape(current!.name)} <span class="num">${formatDuration((Date.now() - current!.startedAtMs) / 1000)}</span>`
-      : '<span class="rec-dot"></span> Record';
+    // Only the label's text changes: replacing the button's children under the pointer
+    // would swallow a click.
+    const label = named ? `${current!.name} ${formatDuration((Date.now() - current!.startedAtMs) / 1000)}` : 'Record';
+    if ($('record-label').textContent !== label) $('record-label').textContent = label;
     $('rec-state').textContent = current ? (named ? `● REC “${current.name}”` : `recording into “${current.name}”`) : '';
     $('rec-state').classList.toggle('rec', named);
   }
@@ -392,9 +394,17 @@ async function start(): Promise<void> {
     feed.arm((at) => new TriggerDetector(spec, at));
   };
   $('trig-arm').addEventListener('click', toggleTrigger);
+  let triggerOpen = false;
+  $('trigger-toggle').addEventListener('click', () => {
+    triggerOpen = !triggerOpen;
+    feed.dirty = true;
+  });
 
   function renderTriggerState(): void {
     const t = feed.trigger;
+    // The trigger row shows while open or armed, and is out of the chart's way otherwise.
+    $('trigger-row').hidden = !(triggerOpen || t);
+    $('trigger-toggle').textContent = triggerOpen || t ? 'Trigger ▴' : 'Trigger ▾';
     const button = $('trig-arm');
     button.textContent = t ? 'Disarm' : 'Arm';
     button.classList.toggle('armed', !!t);
@@ -431,6 +441,7 @@ async function start(): Promise<void> {
     $('view-state').textContent = shown?.replay ? `replaying “${shown.name}”` : feed.mode;
     $('pause').textContent = feed.mode === 'live' ? 'Pause' : 'Resume';
     $('pause').hidden = !!shown?.replay;
+    $('chart-window').hidden = !!shown?.replay;
     $('follow').textContent = shown?.replay ? 'Back to live' : 'Live';
     $<HTMLButtonElement>('follow').disabled = feed.mode === 'live';
     if (shown?.replay && range) $<HTMLInputElement>('playhead').value = String((range[0] + range[1]) / 2);
@@ -569,8 +580,6 @@ async function start(): Promise<void> {
   installShortcuts(document, bindings);
   html.dataset.ready = 'true';
 }
-
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 if (document.getElementById('app')) void start();
 

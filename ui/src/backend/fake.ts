@@ -30,7 +30,7 @@ export class FakeBackend implements Backend {
   private faultsLog = new Map<number, FaultView[]>();
   private settingsValue: Settings = {
     chart: { windowSeconds: 10, channels: [{ drive: { link: 1, id: 1 }, name: 'position' }, { drive: { link: 1, id: 1 }, name: 'velocity' }] },
-    look: { theme: 'system', sidebarPx: 300, journalPx: 200 },
+    look: { theme: 'system', sidebarPx: 300, journalPx: 160 },
   };
   private nextJob = 1;
   private armed = new Set<number>();
@@ -156,7 +156,7 @@ export class FakeBackend implements Backend {
 
   async submit(command: Command): Promise<number> {
     this.submitted.push(command);
-    if (command.kind !== 'eStop') {
+    if (command.kind !== 'eStop' && command.kind !== 'safeStop') {
       const d = this.drivesState.find((x) => x.drive.link === command.drive.link && x.drive.id === command.drive.id);
       if (!d) throw { kind: 'notFound', message: `drive ${command.drive.id} is not connected` };
       if (command.kind === 'enable' && !this.armed.has(d.drive.id)) {
@@ -187,7 +187,7 @@ export class FakeBackend implements Backend {
       id,
       session: this.current.id,
       command: command.kind,
-      drive: command.kind === 'eStop' ? null : command.drive,
+      drive: command.kind === 'eStop' || command.kind === 'safeStop' ? null : command.drive,
       state: 'done',
       reason: null,
       queuedAtMs: at,
@@ -198,7 +198,7 @@ export class FakeBackend implements Backend {
   }
 
   private apply(command: Command): void {
-    if (command.kind === 'eStop') {
+    if (command.kind === 'eStop' || command.kind === 'safeStop') {
       for (const d of this.drivesState) {
         d.enabled = false;
         d.target = null;

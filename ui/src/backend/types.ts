@@ -1,130 +1,52 @@
 // The IPC contract: the shapes the Rust shell (src-tauri/src/commands.rs) sends and
 // accepts. Quantities are SI: rad, rad/s, A.
 
-export type DriveRef = { link: number; id: number };
-export type DriveMode = 'position' | 'velocity';
-export type Target = { position: number } | { velocity: number };
+// The shapes themselves are generated from the Rust types (ts-rs, `generated/`, written by
+// `cargo test -p drivedeck`); here they are re-exported, narrowed where Rust keeps a
+// string that the UI knows to be one of a few names.
+import type { AppStatus } from './generated/AppStatus';
+import type { ChannelPick as GeneratedChannelPick } from './generated/ChannelPick';
+import type { ChannelView as GeneratedChannelView } from './generated/ChannelView';
+import type { ChartSettings as GeneratedChartSettings } from './generated/ChartSettings';
+import type { Command } from './generated/Command';
+import type { DriveMode } from './generated/DriveMode';
+import type { DriveRef } from './generated/DriveRef';
+import type { DriveView } from './generated/DriveView';
+import type { FaultView } from './generated/FaultView';
+import type { HealthView } from './generated/HealthView';
+import type { IpcError } from './generated/IpcError';
+import type { JobQuery as GeneratedJobQuery } from './generated/JobQuery';
+import type { JobView as GeneratedJobView } from './generated/JobView';
+import type { LinkView } from './generated/LinkView';
+import type { LookSettings } from './generated/LookSettings';
+import type { SessionDriveView } from './generated/SessionDriveView';
+import type { SessionSummary } from './generated/SessionSummary';
+import type { Target } from './generated/Target';
+import type { Theme } from './generated/Theme';
 
-export type Command =
-  | { kind: 'arm'; drive: DriveRef }
-  | { kind: 'enable'; drive: DriveRef }
-  | { kind: 'disable'; drive: DriveRef }
-  | { kind: 'setMode'; drive: DriveRef; mode: DriveMode }
-  | { kind: 'setTarget'; drive: DriveRef; target: Target }
-  | { kind: 'jog'; drive: DriveRef; velocity: number; holdMs: number }
-  | { kind: 'eStop' };
-
-/** What a rejected call throws. */
-export type IpcError = { kind: string; message: string };
-
-/** A link's health counters (bucketed round-trip quantiles). */
-export type HealthView = {
-  rttP50Ms: number | null;
-  rttP99Ms: number | null;
-  exchanges: number;
-  timeouts: number;
-  corrupt: number;
-  retries: number;
-  pollHz: number;
-  pollTargetHz: number;
-  adapterWarning: string | null;
-};
-
-export type LinkView = {
-  id: number;
-  port: string;
-  protocol: string;
-  baud: number;
-  up: boolean;
-  simulated: boolean;
-  health: HealthView | null;
-};
-
-export type AppStatus = {
-  session: { id: number; name: string; startedAtMs: number } | null;
-  links: LinkView[];
-  committedCursor: number;
-  /** Why the store stopped recording (disk full, read-only file), if it did. */
-  storeFailure: string | null;
+export type {
+  AppStatus, Command, DriveMode, DriveRef, DriveView, FaultView, HealthView, IpcError, LinkView, LookSettings, SessionDriveView, SessionSummary,
+  Target, Theme,
 };
 
 export type ExportFormat = 'csv' | 'png' | 'svg';
-
-export type DriveView = {
-  drive: DriveRef;
-  model: string;
-  enabled: boolean;
-  mode: DriveMode;
-  fault: string | null;
-  target: Target | null;
-  positionLimits: [number, number];
-  velocityLimit: number;
-  position: number | null;
-  velocity: number | null;
-  current: number | null;
-  sampleAgeMs: number | null;
-  /** False while the drive's link is lost: its real state is unknown. */
-  linkUp: boolean;
-};
 
 export type JobState = 'queued' | 'sent' | 'done' | 'failed' | 'timedOut' | 'cancelled';
 export const JOB_STATES: JobState[] = ['queued', 'sent', 'done', 'failed', 'timedOut', 'cancelled'];
 
 /** One job: queued → sent → finished (ms since the epoch). */
-export type JobView = {
-  id: number;
-  session: number | null;
-  command: string;
-  drive: DriveRef | null;
-  state: JobState;
-  reason: string | null;
-  queuedAtMs: number;
-  sentAtMs: number | null;
-  finishedAtMs: number | null;
-};
-
+export type JobView = Omit<GeneratedJobView, 'state'> & { state: JobState };
 /** Which jobs to list; every field set narrows (times: ms since the epoch). */
-export type JobQuery = {
-  session?: number | null;
-  drive?: DriveRef | null;
-  command?: string | null;
-  state?: JobState | null;
-  sinceMs?: number | null;
-  untilMs?: number | null;
-  /** 1–1000, newest first. */
-  limit?: number | null;
-};
+export type JobQuery = Omit<GeneratedJobQuery, 'state'> & { state?: JobState | null };
 
 export type ChannelName = 'position' | 'velocity' | 'current';
 export const CHANNEL_NAMES: ChannelName[] = ['position', 'velocity', 'current'];
-export type ChannelView = { id: number; drive: DriveRef; name: ChannelName; unit: string; samples: number };
+export type ChannelView = Omit<GeneratedChannelView, 'name'> & { name: ChannelName };
 
 /** A chart channel kept across sessions: a drive's position, velocity or current. */
-export type ChannelPick = { drive: DriveRef; name: ChannelName };
-export type ChartSettings = { windowSeconds: number; channels: ChannelPick[] };
-export type Theme = 'system' | 'dark' | 'light';
-/** Theme and panel sizes (logical px). */
-export type LookSettings = { theme: Theme; sidebarPx: number; journalPx: number };
+export type ChannelPick = Omit<GeneratedChannelPick, 'name'> & { name: ChannelName };
+export type ChartSettings = Omit<GeneratedChartSettings, 'channels'> & { channels: ChannelPick[] };
 export type Settings = { chart: ChartSettings; look: LookSettings };
-
-export type SessionDriveView = { drive: DriveRef; model: string; port: string; protocol: string };
-/** A session for the browser; times in ms since the epoch. */
-export type SessionSummary = {
-  id: number;
-  name: string;
-  notes: string;
-  startedAtMs: number;
-  stoppedAtMs: number | null;
-  /** From start to stop (to now while recording). */
-  durationS: number;
-  samples: number;
-  /** The session being recorded now. */
-  recording: boolean;
-  drives: SessionDriveView[];
-};
-
-/** A fault raised in a session; times in s since the session started. */
-export type FaultView = { drive: DriveRef; text: string; raisedS: number; clearedS: number | null };
 
 /** One channel's points from a tail or window call: views on the received buffer.
  * `next` is the channel's cursor to pass back to `tail`; `level` the rollup level the

@@ -65,13 +65,12 @@ export class StackedChart {
     const css = getComputedStyle(document.documentElement);
     const axisStroke = css.getPropertyValue('--muted').trim() || '#8a96a8';
     const gridStroke = css.getPropertyValue('--grid').trim() || 'rgba(138,150,168,0.15)';
-    this.panels = groups.map((group, index) => {
+    this.panels = groups.map((group) => {
       const el = document.createElement('div');
       el.className = 'panel-plot';
       el.dataset.unit = group.unit;
       this.host.appendChild(el);
       const display = DISPLAY[group.name];
-      const last = index === groups.length - 1;
       const opts: uPlot.Options = {
         width: size.width,
         height: size.height,
@@ -95,7 +94,8 @@ export class StackedChart {
           })),
         ],
         axes: [
-          { stroke: axisStroke, grid: { stroke: gridStroke, width: 1 }, ticks: { stroke: gridStroke }, label: last ? 's' : undefined, size: last ? 44 : 28 },
+          // Seconds: the legend's first column says so; no axis label, to keep the panels tall.
+          { stroke: axisStroke, grid: { stroke: gridStroke, width: 1 }, ticks: { stroke: gridStroke }, size: 28 },
           { stroke: axisStroke, grid: { stroke: gridStroke, width: 1 }, ticks: { stroke: gridStroke }, label: display.unit, size: 64 },
         ],
         hooks: {
@@ -163,8 +163,12 @@ export class StackedChart {
     window.addEventListener('mouseup', (e) => {
       const start = down;
       down = null;
-      if (!start || start.button !== 0 || Math.abs(e.clientX - start.x) > 3 || e.target !== over) return;
-      this.events.cursor(e.shiftKey ? 'b' : 'a', plot.posToVal(e.offsetX, 'x'));
+      if (!start || start.button !== 0 || Math.abs(e.clientX - start.x) > 3) return;
+      // A click (no drag) places a cursor; the position is taken from the plot area, not
+      // from whichever of uPlot's layers was under the pointer.
+      const left = e.clientX - over.getBoundingClientRect().left;
+      if (left < 0 || left > over.clientWidth) return;
+      this.events.cursor(e.shiftKey ? 'b' : 'a', plot.posToVal(left, 'x'));
     });
     over.addEventListener('dblclick', () => this.events.reset());
   }

@@ -21,7 +21,9 @@ use std::fmt;
 pub type LinkId = u32;
 
 /// A drive's address: the link it is on and its bus ID on that link.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ts_rs::TS,
+)]
 pub struct DriveRef {
     /// The link the drive is reached through.
     pub link: LinkId,
@@ -47,7 +49,7 @@ impl fmt::Display for JobId {
 }
 
 /// How the drive's own control loops interpret the target.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub enum DriveMode {
     /// The position loop runs; targets are positions.
@@ -57,7 +59,7 @@ pub enum DriveMode {
 }
 
 /// A set point, in SI units.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub enum Target {
     /// Shaft position in radians.
@@ -77,7 +79,7 @@ impl Target {
 }
 
 /// Something a user (UI, CLI, test) asks of the drives. Every command becomes a job.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Command {
     /// The user's explicit permission to enable a drive: an Enable is refused unless

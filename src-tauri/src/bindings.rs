@@ -1,0 +1,90 @@
+//! The TypeScript types of the IPC, generated from the Rust types with ts-rs.
+//!
+//! `cargo test -p drivedeck` writes them to `ui/src/backend/generated/` (one file per
+//! type) and fails when the files there were stale, so a change to an IPC type cannot
+//! land without the UI's types following it: commit what the test wrote. The UI uses
+//! them through `ui/src/backend/types.ts`.
+
+use crate::commands::{
+    AppStatus, ChannelView, DriveView, FaultView, JobQuery, JobView, SessionSummary,
+};
+use crate::error::IpcError;
+use crate::settings::Settings;
+use drivedeck_domain::Command;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use ts_rs::TS;
+
+/// Where the UI keeps the generated types.
+fn generated_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/backend/generated")
+}
+
+/// Every `.ts` file of `dir` by name, with its text.
+fn ts_files(dir: &Path) -> BTreeMap<String, String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return BTreeMap::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "ts"))
+        .map(|e| {
+            let text = std::fs::read_to_string(e.path()).expect("readable generated file");
+            (e.file_name().to_string_lossy().into_owned(), text)
+        })
+        .collect()
+}
+
+/// What ts-rs makes of the IPC's types today (each with the types it uses).
+fn generate(dir: &Path) -> BTreeMap<String, String> {
+    AppStatus::export_all_to(dir).expect("AppStatus");
+    DriveView::export_all_to(dir).expect("DriveView");
+    JobView::export_all_to(dir).expect("JobView");
+    JobQuery::export_all_to(dir).expect("JobQuery");
+    ChannelView::export_all_to(dir).expect("ChannelView");
+    SessionSummary::export_all_to(dir).expect("SessionSummary");
+    FaultView::export_all_to(dir).expect("FaultView");
+    Settings::export_all_to(dir).expect("Settings");
+    Command::export_all_to(dir).expect("Command");
+    IpcError::export_all_to(dir).expect("IpcError");
+    ts_files(dir)
+}
+
+#[test]
+fn typescript_bindings_are_current() {
+    let fresh_dir = tempfile::tempdir().expect("temp dir");
+    let fresh = generate(fresh_dir.path());
+    assert!(fresh.contains_key("Command.ts") && fresh.contains_key("DriveRef.ts"));
+    let dir = generated_dir();
+    let committed = ts_files(&dir);
+    let stale: Vec<&String> = fresh
+        .keys()
+        .filter(|name| committed.get(*name) != fresh.get(*name))
+        .chain(committed.keys().filter(|name| !fresh.contains_key(*name)))
+        .collect();
+    if stale.is_empty() {
+        return;
+    }
+    // Bring them up to date, then fail: the change must be committed with the Rust one.
+    std::fs::create_dir_all(&dir).expect("generated dir");
+    for name in committed.keys().filter(|n| !fresh.contains_key(*n)) {
+        std::fs::remove_file(dir.join(name)).expect("remove an old type");
+    }
+    for (name, text) in &fresh {
+        std::fs::write(dir.join(name), text).expect("write a type");
+    }
+    panic!(
+        "the TypeScript types in {} were stale and are now regenerated ({stale:?}); \
+         commit them",
+        dir.display()
+    );
+}
+
+#[test]
+fn numbers_stay_numbers() {
+    // serde sends i64/u64 as JSON numbers; ts-rs would call them bigint unless told.
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, text) in generate(dir.path()) {
+        assert!(!text.contains("bigint"), "{name}: {text}");
+    }
+}
