@@ -784,6 +784,15 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         let block = Block::of(register);
         let request = self.protocol.read(id, &block)?;
         let reply = self.command(&request, id).await?;
+        if reply.data.len() != block.data_len() {
+            return Err(format!(
+                "drive {id} answered {} bytes reading {} ({} expected)",
+                reply.data.len(),
+                register.name,
+                block.data_len()
+            )
+            .into());
+        }
         let raw = block
             .raw(register, &reply.data)
             .ok_or_else(|| format!("short reply reading {}", register.name))?;
@@ -1339,6 +1348,19 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         loop {
             loop {
                 match self.protocol.decode(&mut self.rx, request) {
+                    // Only the drives asked, each once: a late answer from an earlier,
+                    // timed-out exchange is not this request's reply.
+                    Ok(Some(reply))
+                        if !request.expect.contains(&reply.id)
+                            || out.iter().any(|r: &Reply| r.id == reply.id) =>
+                    {
+                        self.health().corrupt += 1;
+                        log::debug!(
+                            "link {}: a stray answer from drive {} ignored",
+                            self.id,
+                            reply.id
+                        );
+                    }
                     Ok(Some(reply)) => out.push(reply),
                     Ok(None) => break,
                     Err(e) => {
@@ -1971,6 +1993,19 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                     continue;
                 };
                 if reply.refused.is_some() {
+                    continue;
+                }
+                // A late answer to an earlier request (after its timeout) has another
+                // length: never read values out of it.
+                if reply.data.len() != read.block.data_len() {
+                    self.health().corrupt += 1;
+                    log::debug!(
+                        "link {}: drive {} answered {} bytes for a {}-byte read; ignored",
+                        self.id,
+                        reply.id,
+                        reply.data.len(),
+                        read.block.data_len()
+                    );
                     continue;
                 }
                 let entry = readings.entry(reply.id).or_default();

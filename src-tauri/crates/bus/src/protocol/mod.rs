@@ -211,6 +211,14 @@ pub struct Block {
 }
 
 impl Block {
+    /// Bytes of data a reply reading this block carries.
+    pub fn data_len(&self) -> usize {
+        match self.space {
+            AddressSpace::Bytes => usize::from(self.length),
+            AddressSpace::Holding | AddressSpace::Input => usize::from(self.length) * 2,
+        }
+    }
+
     /// The block holding exactly `register`.
     pub fn of(register: &Register) -> Block {
         Block {
