@@ -39,6 +39,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+mod params;
+
 /// How to reach the drives of one link.
 #[derive(Clone, Debug)]
 pub struct LinkConfig {
@@ -287,7 +289,7 @@ impl LinkHandle {
                 check_target(status, target)?;
                 self.check_raw(&entry.profile, target)
             }
-            _ => Ok(()),
+            _ => params::validate(self.protocol.as_ref(), &entry.profile, status, command),
         }
     }
 
@@ -1498,6 +1500,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
             Command::Arm { .. } | Command::EStop | Command::SafeStop { .. } => {
                 return Err("not a job for one drive".into());
             }
+            Command::ReadParams { .. }
+            | Command::WriteParams { .. }
+            | Command::SaveToFlash { .. }
+            | Command::BackupParams { .. }
+            | Command::RestoreParams { .. }
+            | Command::ClearFault { .. } => {
+                return Err("a parameter job, run apart".into());
+            }
         })
     }
 
@@ -1579,6 +1589,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
             );
             return Ok(());
         };
+        if job.command.is_param() || matches!(job.command, Command::ClearFault { .. }) {
+            return self.execute_params(job, drive, profile).await;
+        }
         let plan = match self.plan_command(&job.command, &profile, drive.id) {
             Ok(plan) => plan,
             Err(reason) => {
@@ -1762,7 +1775,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                 }
                 Command::SetTarget { target, .. } => status.target = Some(*target),
                 Command::Jog { velocity, .. } => status.target = Some(Target::Velocity(*velocity)),
-                Command::Arm { .. } | Command::EStop | Command::SafeStop { .. } => {}
+                _ => {}
             }
             status.clone()
         };

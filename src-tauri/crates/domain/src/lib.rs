@@ -130,6 +130,54 @@ pub enum Command {
         /// Why the drives were stopped (heartbeat lost, app closing…).
         reason: String,
     },
+    /// Read registers of the drive's profile by name (empty: every register); the values
+    /// are reported as a [`SnapshotKind::Read`] snapshot.
+    ReadParams {
+        /// The drive.
+        drive: DriveRef,
+        /// Register names from the drive's profile; empty for all of them.
+        registers: Vec<String>,
+    },
+    /// Write registers, in SI values (the profile's unit and scale). Each value is checked
+    /// against its register's access, type, min and max before anything is sent; the
+    /// registers are read before ([`SnapshotKind::BeforeWrite`]) and after
+    /// ([`SnapshotKind::AfterWrite`]) the writes.
+    WriteParams {
+        /// The drive.
+        drive: DriveRef,
+        /// (register name, SI value) pairs, written in this order.
+        values: Vec<(String, f64)>,
+    },
+    /// Make the drive keep its parameters across a power cycle, where its protocol needs
+    /// a step for that (CiA 402 Store Parameters); done at once where the parameters
+    /// already persist (DYNAMIXEL EEPROM, Feetech with the bus unlocking around writes).
+    SaveToFlash {
+        /// The drive.
+        drive: DriveRef,
+    },
+    /// Read every persistent register of the drive as a [`SnapshotKind::Backup`].
+    BackupParams {
+        /// The drive.
+        drive: DriveRef,
+        /// The backup's label.
+        label: String,
+    },
+    /// Write a backup's values back (checked like [`Command::WriteParams`]), then read
+    /// them back as a [`SnapshotKind::Restore`] snapshot.
+    RestoreParams {
+        /// The drive.
+        drive: DriveRef,
+        /// (register name, SI value) pairs, as a backup holds them.
+        values: Vec<(String, f64)>,
+        /// The backup's label.
+        label: String,
+    },
+    /// Clear the drive's latched fault: a DYNAMIXEL 2.0 Reboot, a CiA 402 Fault Reset.
+    /// Refused where the protocol has no such step.
+    ClearFault {
+        /// The drive.
+        drive: DriveRef,
+    },
 }
 
 impl Command {
@@ -141,7 +189,13 @@ impl Command {
             | Command::Disable { drive }
             | Command::SetMode { drive, .. }
             | Command::SetTarget { drive, .. }
-            | Command::Jog { drive, .. } => Some(*drive),
+            | Command::Jog { drive, .. }
+            | Command::ReadParams { drive, .. }
+            | Command::WriteParams { drive, .. }
+            | Command::SaveToFlash { drive }
+            | Command::BackupParams { drive, .. }
+            | Command::RestoreParams { drive, .. }
+            | Command::ClearFault { drive } => Some(*drive),
             Command::EStop | Command::SafeStop { .. } => None,
         }
     }
@@ -162,7 +216,26 @@ impl Command {
             Command::Jog { .. } => "jog",
             Command::EStop => "eStop",
             Command::SafeStop { .. } => "safeStop",
+            Command::ReadParams { .. } => "readParams",
+            Command::WriteParams { .. } => "writeParams",
+            Command::SaveToFlash { .. } => "saveToFlash",
+            Command::BackupParams { .. } => "backupParams",
+            Command::RestoreParams { .. } => "restoreParams",
+            Command::ClearFault { .. } => "clearFault",
         }
+    }
+
+    /// True for the parameter jobs (read, write, save, backup, restore): they change no
+    /// motion state of the drive.
+    pub fn is_param(&self) -> bool {
+        matches!(
+            self,
+            Command::ReadParams { .. }
+                | Command::WriteParams { .. }
+                | Command::SaveToFlash { .. }
+                | Command::BackupParams { .. }
+                | Command::RestoreParams { .. }
+        )
     }
 
     /// Whether the command can make a motor move (an E-stop cancels such jobs).
