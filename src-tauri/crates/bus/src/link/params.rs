@@ -91,13 +91,13 @@ pub(super) fn validate(
             if values.is_empty() {
                 return Err(invalid("the backup holds no writable values".into()));
             }
-            if let Some((_, id)) = values.iter().find(|(name, _)| name == ID) {
-                if *id != f64::from(drive.id) {
-                    return Err(invalid(format!(
-                        "the backup is of drive {id}: restoring it would change drive {}'s ID",
-                        drive.id
-                    )));
-                }
+            if let Some((_, id)) = values.iter().find(|(name, _)| name == ID)
+                && *id != f64::from(drive.id)
+            {
+                return Err(invalid(format!(
+                    "the backup is of drive {id}: restoring it would change drive {}'s ID",
+                    drive.id
+                )));
             }
             plan_writes(protocol, profile, status.enabled, &values)
                 .map(|_| ())
@@ -173,18 +173,25 @@ fn plan_writes(
                      disable the drive first"
                 ));
             }
-            let unit = register.unit.as_deref().unwrap_or("");
+            let unit = register
+                .unit
+                .as_deref()
+                .map(|u| format!(" {u}"))
+                .unwrap_or_default();
+            let limits = register.limits();
+            let allowed = format!(
+                "{}{unit} – {}{unit}",
+                register.to_si(*limits.start()),
+                register.to_si(*limits.end())
+            );
+            if !si.is_finite() {
+                return Err(format!("{name}: {si} is not a number (allowed {allowed})"));
+            }
             let value = register.from_si(*si).ok_or_else(|| {
-                format!("{name}: {si} {unit} is not a number the register can hold")
+                format!("{name}: {si}{unit} is outside the allowed range {allowed}")
             })?;
-            let wire = protocol::to_wire(protocol, profile, register, value).map_err(|e| {
-                let limits = register.limits();
-                format!(
-                    "{e} ({si} {unit}; allowed {} – {} {unit})",
-                    register.to_si(*limits.start()),
-                    register.to_si(*limits.end())
-                )
-            })?;
+            let wire = protocol::to_wire(protocol, profile, register, value)
+                .map_err(|e| format!("{e} ({si}{unit}; allowed {allowed})"))?;
             Ok(PlannedWrite {
                 register: register.clone(),
                 value,
@@ -284,7 +291,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                     &profile,
                     drive,
                     enabled,
-                    &values,
+                    &restorable(&profile, &values),
                     SnapshotKind::Restore,
                     &label,
                 )
@@ -389,32 +396,64 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
             }
         }
         let id = drive.id;
-        let mut requests = Vec::with_capacity(writes.len() + 2);
+        // Every request is made (and so checked) before anything is sent.
+        let mut requests = Vec::with_capacity(writes.len());
+        for write in &writes {
+            requests.push(self.protocol.write(id, &write.register, write.wire)?);
+        }
         // Feetech EEPROM entries persist only while Lock is 0: unlock around them.
         let lock = profile
             .register(FEETECH_LOCK)
             .filter(|_| self.protocol.protocol() == Protocol::Feetech)
-            .filter(|_| writes.iter().any(|w| w.register.persistent))
-            .cloned();
-        if let Some(lock) = &lock {
-            requests.push(self.protocol.write(id, lock, 0)?);
-        }
-        for write in &writes {
-            requests.push(self.protocol.write(id, &write.register, write.wire)?);
-        }
-        if let Some(lock) = &lock {
-            requests.push(self.protocol.write(id, lock, 1)?);
-        }
+            .map(|lock| -> Result<_, String> {
+                Ok((
+                    self.protocol.write(id, lock, 0)?,
+                    self.protocol.write(id, lock, 1)?,
+                ))
+            })
+            .transpose()?;
         job.sent(self.sink.as_ref(), self.clock);
-        self.snapshot_of(
-            job,
-            profile,
-            drive,
-            &touched,
-            SnapshotKind::BeforeWrite,
-            label,
-        )
-        .await?;
+        let before = self
+            .snapshot_of(
+                job,
+                profile,
+                drive,
+                &touched,
+                SnapshotKind::BeforeWrite,
+                label,
+            )
+            .await?;
+        // A restore writes only what differs: an entry that already holds its value (the
+        // ID, the baud rate) is left alone.
+        let restore = after == SnapshotKind::Restore;
+        let wanted = |w: &PlannedWrite| {
+            !restore
+                || before
+                    .iter()
+                    .find(|v| v.register == w.register.name)
+                    .is_none_or(|v| v.raw != w.value)
+        };
+        if let Some(baud) = writes
+            .iter()
+            .find(|w| restore && w.register.name == BAUD_RATE && wanted(w))
+        {
+            return Err(CommandError::Refused(format!(
+                "the backup's {BAUD_RATE} ({}) differs from the drive's: restoring it would \
+                 cut the drive off this link; nothing was written",
+                baud.value
+            )));
+        }
+        let mut requests: Vec<protocol::Request> = writes
+            .iter()
+            .zip(requests)
+            .filter(|(w, _)| wanted(w))
+            .map(|(_, request)| request)
+            .collect();
+        let eeprom = writes.iter().any(|w| wanted(w) && w.register.persistent);
+        if let Some((unlock, relock)) = lock.filter(|_| eeprom) {
+            requests.insert(0, unlock);
+            requests.push(relock);
+        }
         for request in &requests {
             self.command(request, id).await?;
         }
@@ -574,6 +613,24 @@ mod tests {
         let err =
             validate(&Dxl2, &xm, &off, &write("Return Delay Time", f64::NAN)).expect_err("NaN");
         assert!(err.to_string().contains("not a number"), "{err}");
+    }
+
+    #[test]
+    fn a_restore_skips_read_only_entries_and_keeps_the_drives_id() {
+        let xm = Profile::xm430_w350();
+        let off = status(&xm, false);
+        let restore = |id: f64| Command::RestoreParams {
+            drive: DriveRef { link: 1, id: 1 },
+            values: vec![
+                ("Model Number".into(), 1020.0),
+                ("ID".into(), id),
+                ("Moving Threshold".into(), 0.5),
+            ],
+            label: "b".into(),
+        };
+        assert_eq!(validate(&Dxl2, &xm, &off, &restore(1.0)), Ok(()));
+        let err = validate(&Dxl2, &xm, &off, &restore(2.0)).expect_err("another drive's");
+        assert!(err.to_string().contains("change drive 1's ID"), "{err}");
     }
 
     #[test]
