@@ -7,7 +7,8 @@
 //!
 //! - [`DriveRef`], [`LinkId`]: where a drive lives (a link and a bus ID on it).
 //! - [`Command`], [`Target`], [`DriveMode`]: what a user can ask of a drive.
-//! - [`JobId`], [`JobState`]: the lifecycle every command goes through.
+//! - [`JobId`], [`JobState`], [`Priority`]: the lifecycle every command goes through,
+//!   and its class on the link.
 //! - [`Event`], [`TelemetrySample`], [`DriveStatus`], [`ParamSnapshot`]: what the bus
 //!   reports.
 //!
@@ -244,6 +245,47 @@ impl Command {
             self,
             Command::Enable { .. } | Command::SetTarget { .. } | Command::Jog { .. }
         )
+    }
+}
+
+/// A job's class on its link: a link serves a higher class before any job of a lower
+/// one; within a class, jobs keep the order they were submitted in.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum Priority {
+    /// Telemetry-class reads (parameter reads for display): after every user job.
+    Telemetry,
+    /// What a user asks (the default).
+    #[default]
+    User,
+    /// Stops and disables issued by the safety supervisor: ahead of every user job.
+    Safety,
+    /// E-stop and safe stop: ahead of everything, on a channel of their own.
+    EStop,
+}
+
+impl Priority {
+    /// Whether `command` may be queued in this class: motion never in the safety
+    /// class, only reads in the telemetry class, only stops in the E-stop class.
+    pub fn admits(self, command: &Command) -> Result<(), String> {
+        match self {
+            _ if command.is_stop() => Ok(()),
+            Priority::EStop => Err(format!(
+                "only an E-stop or a safe stop runs in the E-stop class, not {}",
+                command.name()
+            )),
+            Priority::Safety if command.is_motion() => Err(format!(
+                "{} can make a motor move: it cannot run in the safety class",
+                command.name()
+            )),
+            Priority::Telemetry if !matches!(command, Command::ReadParams { .. }) => Err(format!(
+                "only parameter reads run in the telemetry class, not {}",
+                command.name()
+            )),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -549,6 +591,27 @@ mod tests {
         assert!(b >= a);
         // 2020-01-01 in µs: the clock is wall time, not time since start.
         assert!(a > 1_577_836_800_000_000);
+    }
+
+    #[test]
+    fn priority_classes_admit_what_they_are_for() {
+        let drive = DriveRef { link: 0, id: 1 };
+        assert!(Priority::EStop > Priority::Safety);
+        assert!(Priority::Safety > Priority::User && Priority::User > Priority::Telemetry);
+        assert!(Priority::Safety.admits(&Command::Disable { drive }).is_ok());
+        assert!(Priority::Safety.admits(&Command::Enable { drive }).is_err());
+        assert!(Priority::EStop.admits(&Command::Disable { drive }).is_err());
+        assert!(Priority::EStop.admits(&Command::EStop).is_ok());
+        let read = Command::ReadParams {
+            drive,
+            registers: vec![],
+        };
+        assert!(Priority::Telemetry.admits(&read).is_ok());
+        assert!(
+            Priority::Telemetry
+                .admits(&Command::Disable { drive })
+                .is_err()
+        );
     }
 
     #[test]
