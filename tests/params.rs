@@ -3,7 +3,7 @@
 //! there and are framed by before/after snapshots, refused writes put nothing on the
 //! wire, backup → change → restore brings the values back.
 
-use drivedeck_domain::{Command, DriveRef, JobState};
+use drivedeck_domain::{Command, DriveRef, JobState, Priority};
 use drivedeck_engine::{Engine, EngineConfig};
 use drivedeck_proto::profile::Protocol;
 use drivedeck_sim::HeardPacket;
@@ -289,6 +289,26 @@ async fn eeprom_writes_wait_for_torque_off_and_faults_clear_by_protocol() {
         JobState::Done
     );
     let writes_before = writes_heard(&engine, Protocol::Dynamixel2);
+    // The safety class takes no motion; a parameter read may run in the telemetry class.
+    let class = |priority| drivedeck_bus::JobOptions {
+        priority,
+        deadline: None,
+    };
+    assert!(
+        engine
+            .submit_with(Command::Enable { drive: DRIVE_1 }, class(Priority::Safety))
+            .is_err()
+    );
+    let read = engine
+        .submit_with(
+            Command::ReadParams {
+                drive: DRIVE_1,
+                registers: vec!["Moving Threshold".into()],
+            },
+            class(Priority::Telemetry),
+        )
+        .expect("a telemetry-class read");
+    assert_eq!(read.outcome().await, JobState::Done);
     refused(
         &engine,
         Command::WriteParams {
