@@ -178,6 +178,31 @@ async fn write_read_and_refuse(protocol: Protocol, register: &str, si: f64, read
     assert_eq!(diff[0].register, register);
     assert_eq!(diff[0].left.map(|l| l.0), Some(before));
     assert_eq!(diff[0].right.map(|r| r.0), written);
+
+    // The journal: every accepted job once, done, with its times; no refused one.
+    engine.flush().expect("flush");
+    let jobs = engine
+        .reader()
+        .expect("reader")
+        .jobs(&drivedeck_store::JobFilter {
+            limit: 100,
+            ..drivedeck_store::JobFilter::default()
+        })
+        .expect("jobs");
+    let mut names: Vec<&str> = jobs.iter().map(|j| j.command.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["readParams", "readParams", "writeParams"],
+        "{jobs:?}"
+    );
+    for job in &jobs {
+        assert_eq!(job.state, "done", "{job:?}");
+        assert!(
+            job.sent_us.is_some() && job.finished_us >= job.sent_us,
+            "{job:?}"
+        );
+    }
     engine.shutdown().await;
 }
 

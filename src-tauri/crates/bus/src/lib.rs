@@ -64,7 +64,9 @@ pub struct JobOptions {
     /// run in the E-stop class, whatever is given here.
     pub priority: Priority,
     /// How long after submission it must have been sent; past that, still queued, it
-    /// ends timed out without a byte on the wire. Once sent, it runs to its end.
+    /// ends timed out without a byte on the wire (found when the link next turns to its
+    /// queue: after the job it is running, at the latest). Once sent, it runs to its
+    /// end: a parameter write is not cut in half.
     pub deadline: Option<std::time::Duration>,
 }
 
