@@ -400,3 +400,51 @@ async fn eeprom_writes_wait_for_torque_off_and_faults_clear_by_protocol() {
     refused(&engine, Command::ClearFault { drive: DRIVE_1 }, "alarms");
     engine.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clear_fault_reboots_a_dynamixel_out_of_its_latched_hardware_error() {
+    let _rig = RIGS.lock().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let engine = engine(&dir, Protocol::Dynamixel2).await;
+    // Input voltage errors shut the drive down too (Shutdown bit 0), then the supply sags.
+    let shutdown = Command::WriteParams {
+        drive: DRIVE_1,
+        values: vec![("Shutdown".into(), f64::from(0x35))],
+    };
+    assert_eq!(run(&engine, shutdown).await, JobState::Done);
+    engine.inspect_sim(1, |drives| drives[0].set_supply_voltage(5.0));
+    let fault = |engine: &Engine| {
+        engine.flush().expect("flush");
+        engine
+            .reader()
+            .expect("reader")
+            .drives(engine.session())
+            .expect("drives")
+            .into_iter()
+            .find(|d| d.drive == DRIVE_1)
+            .and_then(|d| d.status)
+            .and_then(|s| s.fault)
+    };
+    let mut seen = None;
+    for _ in 0..200 {
+        seen = fault(&engine);
+        if seen.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let seen = seen.expect("the drive's hardware error reached the store");
+    assert!(seen.to_lowercase().contains("voltage"), "{seen}");
+    assert_ne!(sim_raw(&engine, 1, "Hardware Error Status"), 0);
+
+    // Supply back in range: the reboot clears the latch.
+    engine.inspect_sim(1, |drives| drives[0].set_supply_voltage(12.0));
+    assert_eq!(
+        run(&engine, Command::ClearFault { drive: DRIVE_1 }).await,
+        JobState::Done
+    );
+    assert_eq!(sim_raw(&engine, 1, "Hardware Error Status"), 0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fault(&engine), None);
+    engine.shutdown().await;
+}
