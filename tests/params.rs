@@ -448,3 +448,85 @@ async fn clear_fault_reboots_a_dynamixel_out_of_its_latched_hardware_error() {
     assert_eq!(fault(&engine), None);
     engine.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_noisy_line_every_parameter_job_ends_once_and_the_link_goes_on() {
+    let _rig = RIGS.lock().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let engine = engine(&dir, Protocol::Dynamixel2).await;
+    let faults = drivedeck_sim::LineFaults {
+        noise: 0.003,
+        drop: 0.003,
+        ..drivedeck_sim::LineFaults::default()
+    };
+    engine
+        .with_sim_rig(1, |rig| rig.set_line_faults(faults))
+        .expect("rig")
+        .expect("faults");
+    let mut handles = Vec::new();
+    for i in 0..30u16 {
+        let command = if i % 3 == 0 {
+            Command::ReadParams {
+                drive: DRIVE_1,
+                registers: vec![],
+            }
+        } else {
+            Command::WriteParams {
+                drive: DRIVE_1,
+                values: vec![("Position P Gain".into(), f64::from(200 + i))],
+            }
+        };
+        handles.push(engine.submit(command).expect("accepted"));
+    }
+    let mut outcomes = BTreeMap::new();
+    for handle in handles {
+        let id = handle.id;
+        let state = tokio::time::timeout(Duration::from_secs(30), handle.outcome())
+            .await
+            .expect("every job ends");
+        assert!(state.is_terminal());
+        outcomes.insert(id.0 as i64, state);
+    }
+    engine
+        .with_sim_rig(1, |rig| {
+            rig.set_line_faults(drivedeck_sim::LineFaults::default())
+        })
+        .expect("rig")
+        .expect("faults off");
+    // The journal agrees with every handle: one row each, its terminal state.
+    engine.flush().expect("flush");
+    let jobs = engine
+        .reader()
+        .expect("reader")
+        .jobs(&drivedeck_store::JobFilter {
+            limit: 100,
+            ..drivedeck_store::JobFilter::default()
+        })
+        .expect("jobs");
+    assert_eq!(jobs.len(), outcomes.len());
+    for job in &jobs {
+        assert_eq!(job.state, outcomes[&job.id].name(), "{job:?}");
+    }
+    let corrupted = engine
+        .with_sim_rig(1, |rig| {
+            rig.counters()
+                .corrupted_bytes
+                .load(std::sync::atomic::Ordering::Relaxed)
+        })
+        .expect("rig");
+    assert!(corrupted > 0, "the line really was noisy");
+    // The link is not wedged: a write lands once the line is clean.
+    assert_eq!(
+        run(
+            &engine,
+            Command::WriteParams {
+                drive: DRIVE_1,
+                values: vec![("Position P Gain".into(), 777.0)],
+            }
+        )
+        .await,
+        JobState::Done
+    );
+    assert_eq!(sim_raw(&engine, 1, "Position P Gain"), 777);
+    engine.shutdown().await;
+}
