@@ -29,7 +29,9 @@ pub mod supervisor;
 pub use job::JobHandle;
 pub use link::{LinkConfig, LinkError};
 
-use drivedeck_domain::{Clock, Command, DriveRef, DriveStatus, Event, JobId, JobState, LinkId};
+use drivedeck_domain::{
+    Clock, Command, DriveRef, DriveStatus, Event, JobId, JobState, LinkId, Priority,
+};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -53,6 +55,19 @@ pub enum SubmitError {
     /// The drive's link is down.
     #[error("the link of {0} is down")]
     LinkDown(DriveRef),
+}
+
+/// How a job is scheduled: its class and how long it may wait in the queue.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct JobOptions {
+    /// Its class on the link ([`Priority::User`] unless said otherwise). Stops always
+    /// run in the E-stop class, whatever is given here.
+    pub priority: Priority,
+    /// How long after submission it must have been sent; past that, still queued, it
+    /// ends timed out without a byte on the wire (found when the link next turns to its
+    /// queue: after the job it is running, at the latest). Once sent, it runs to its
+    /// end: a parameter write is not cut in half.
+    pub deadline: Option<std::time::Duration>,
 }
 
 /// The command bus. Cheap to clone; all clones share the links.
@@ -165,9 +180,24 @@ impl Bus {
             .collect()
     }
 
-    /// Checks `command` and queues it as a job. E-stop goes to every link ahead of
+    /// Checks `command` and queues it as a user job. E-stop goes to every link ahead of
     /// everything else. A refused command sends nothing and is not journaled.
     pub fn submit(&self, command: Command) -> Result<JobHandle, SubmitError> {
+        self.submit_with(command, JobOptions::default())
+    }
+
+    /// [`Bus::submit`] with a class and a deadline: a safety job (a supervisor's
+    /// Disable) is served before every queued user job of its link; a job still queued
+    /// at its deadline ends timed out, unsent.
+    pub fn submit_with(
+        &self,
+        command: Command,
+        options: JobOptions,
+    ) -> Result<JobHandle, SubmitError> {
+        options
+            .priority
+            .admits(&command)
+            .map_err(SubmitError::Invalid)?;
         let links = self.read_links();
         let target_link = match command.drive() {
             Some(drive) => {
@@ -180,7 +210,13 @@ impl Bus {
             None => None,
         };
         let id = JobId(self.inner.next_job.fetch_add(1, Ordering::Relaxed));
-        let (job, handle) = job::Job::new(id, command.clone());
+        let (mut job, handle) = job::Job::new(id, command.clone());
+        job.priority = if command.is_stop() {
+            Priority::EStop
+        } else {
+            options.priority
+        };
+        job.deadline = options.deadline.map(|d| tokio::time::Instant::now() + d);
         self.inner.sink.emit(Event::JobQueued {
             job: id,
             command: command.clone(),

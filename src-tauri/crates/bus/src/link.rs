@@ -3,8 +3,10 @@
 //! The actor is the only code that touches the port, and it is the same for every
 //! protocol: what a protocol means (frames, replies, timing, broadcast, error bits) comes
 //! from the link's [`LinkProtocol`]. Callers talk to the actor through a [`LinkHandle`]:
-//! jobs go into a FIFO (so writes to a drive keep their order), E-stops into a separate
-//! channel the actor always looks at first. Between jobs the actor polls telemetry
+//! jobs go into a [`JobQueue`] (a FIFO per priority class: safety jobs before user jobs
+//! before telemetry-class reads, and writes to a drive keep their order within a
+//! class; a job still queued at its deadline times out unsent), E-stops into a separate
+//! channel the actor always looks at first. Parameter jobs live in [`params`]. Between jobs the actor polls telemetry
 //! (present current/velocity/position: one Sync Read where the protocol has it, else
 //! one read per drive) at the configured rate and the drives' state (enabled, fault,
 //! watchdog) at a lower one, and emits both as events. A transaction writes one request
@@ -20,7 +22,7 @@
 
 use crate::fault;
 use crate::health::LinkHealth;
-use crate::job::Job;
+use crate::job::{Job, JobQueue};
 use crate::protocol::{self, Block, Identity, LinkProtocol, Reply};
 use crate::{EventSink, SubmitError};
 use bytes::BytesMut;
@@ -30,7 +32,7 @@ use drivedeck_domain::{
 };
 use drivedeck_proto::cia402::{self, State as Cia402State};
 use drivedeck_proto::profile::{AddressSpace, Enable, Profile, Protocol, Register, Role};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -38,6 +40,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
+
+mod params;
 
 /// How to reach the drives of one link.
 #[derive(Clone, Debug)]
@@ -287,7 +291,7 @@ impl LinkHandle {
                 check_target(status, target)?;
                 self.check_raw(&entry.profile, target)
             }
-            _ => Ok(()),
+            _ => params::validate(self.protocol.as_ref(), &entry.profile, status, command),
         }
     }
 
@@ -485,7 +489,7 @@ where
         config,
         requests: requests_rx,
         estops: estops_rx,
-        queue: VecDeque::new(),
+        queue: JobQueue::default(),
         shutdown: None,
         drives: Arc::clone(&drives),
         sink,
@@ -630,7 +634,7 @@ struct Actor<T> {
     config: LinkConfig,
     requests: mpsc::UnboundedReceiver<Request>,
     estops: mpsc::UnboundedReceiver<oneshot::Sender<Result<(), String>>>,
-    queue: VecDeque<Job>,
+    queue: JobQueue,
     shutdown: Option<oneshot::Sender<()>>,
     drives: SharedDrives,
     sink: Arc<dyn EventSink>,
@@ -1077,8 +1081,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                 let _ = done.send(());
                 return Exit::Shutdown;
             }
-            // 3. One job.
-            if let Some(job) = self.queue.pop_front() {
+            // 3. Jobs whose deadline passed in the queue time out unsent; then one job,
+            // the oldest of the highest class.
+            let now = Instant::now();
+            for job in self.queue.overdue(now) {
+                log::debug!("link {}: {} timed out in the queue", self.id, job.id);
+                job.finish(JobState::TimedOut, self.sink.as_ref(), self.clock);
+            }
+            if let Some(job) = self.queue.pop() {
                 if let Err(e) = self.execute(job).await {
                     return Exit::Lost(e);
                 }
@@ -1119,7 +1129,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                     None => return Exit::Shutdown,
                 },
                 request = self.requests.recv() => match request {
-                    Some(Request::Job(job)) => self.queue.push_back(job),
+                    Some(Request::Job(job)) => self.queue.push(job),
                     Some(Request::Shutdown(done)) => self.shutdown = Some(done),
                     None => return Exit::Shutdown,
                 },
@@ -1235,7 +1245,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
     fn drain_requests(&mut self) {
         while let Ok(request) = self.requests.try_recv() {
             match request {
-                Request::Job(job) => self.queue.push_back(job),
+                Request::Job(job) => self.queue.push(job),
                 Request::Shutdown(done) => {
                     self.shutdown = Some(done);
                     break;
@@ -1281,7 +1291,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         });
         self.up.store(false, Ordering::Release);
         self.drain_requests();
-        for job in self.queue.drain(..) {
+        for job in self.queue.drain() {
             job.finish(
                 JobState::Failed {
                     reason: format!("link lost: {reason}"),
@@ -1299,7 +1309,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
     }
 
     fn cancel_queue(&mut self, reason: &str) {
-        for job in self.queue.drain(..) {
+        for job in self.queue.drain() {
             job.finish(
                 JobState::Cancelled {
                     reason: reason.to_string(),
@@ -1520,6 +1530,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
             Command::Arm { .. } | Command::EStop | Command::SafeStop { .. } => {
                 return Err("not a job for one drive".into());
             }
+            Command::ReadParams { .. }
+            | Command::WriteParams { .. }
+            | Command::SaveToFlash { .. }
+            | Command::BackupParams { .. }
+            | Command::RestoreParams { .. }
+            | Command::ClearFault { .. } => {
+                return Err("a parameter job, run apart".into());
+            }
         })
     }
 
@@ -1601,6 +1619,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
             );
             return Ok(());
         };
+        if job.command.is_param() || matches!(job.command, Command::ClearFault { .. }) {
+            return self.execute_params(job, drive, profile).await;
+        }
         let plan = match self.plan_command(&job.command, &profile, drive.id) {
             Ok(plan) => plan,
             Err(reason) => {
@@ -1784,7 +1805,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                 }
                 Command::SetTarget { target, .. } => status.target = Some(*target),
                 Command::Jog { velocity, .. } => status.target = Some(Target::Velocity(*velocity)),
-                Command::Arm { .. } | Command::EStop | Command::SafeStop { .. } => {}
+                _ => {}
             }
             status.clone()
         };
@@ -1801,11 +1822,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         self.jogs.clear();
         // Jobs submitted before the E-stop but still in the channel are cancelled too.
         self.drain_requests();
-        let (motion, rest): (Vec<Job>, Vec<Job>) = self
-            .queue
-            .drain(..)
-            .partition(|job| job.command.is_motion());
-        self.queue.extend(rest);
+        let motion = self.queue.take(|job| job.command.is_motion());
         let profiles = self.drive_profiles();
         // Distinct stop writes (register and value): one broadcast each.
         let mut broadcasts: Vec<protocol::Request> = Vec::new();

@@ -7,7 +7,8 @@
 //!
 //! - [`DriveRef`], [`LinkId`]: where a drive lives (a link and a bus ID on it).
 //! - [`Command`], [`Target`], [`DriveMode`]: what a user can ask of a drive.
-//! - [`JobId`], [`JobState`]: the lifecycle every command goes through.
+//! - [`JobId`], [`JobState`], [`Priority`]: the lifecycle every command goes through,
+//!   and its class on the link.
 //! - [`Event`], [`TelemetrySample`], [`DriveStatus`], [`ParamSnapshot`]: what the bus
 //!   reports.
 //!
@@ -132,6 +133,54 @@ pub enum Command {
         /// Why the drives were stopped (heartbeat lost, app closing…).
         reason: String,
     },
+    /// Read registers of the drive's profile by name (empty: every register); the values
+    /// are reported as a [`SnapshotKind::Read`] snapshot.
+    ReadParams {
+        /// The drive.
+        drive: DriveRef,
+        /// Register names from the drive's profile; empty for all of them.
+        registers: Vec<String>,
+    },
+    /// Write registers, in SI values (the profile's unit and scale). Each value is checked
+    /// against its register's access, type, min and max before anything is sent; the
+    /// registers are read before ([`SnapshotKind::BeforeWrite`]) and after
+    /// ([`SnapshotKind::AfterWrite`]) the writes.
+    WriteParams {
+        /// The drive.
+        drive: DriveRef,
+        /// (register name, SI value) pairs, written in this order.
+        values: Vec<(String, f64)>,
+    },
+    /// Make the drive keep its parameters across a power cycle, where its protocol needs
+    /// a step for that (CiA 402 Store Parameters); done at once where the parameters
+    /// already persist (DYNAMIXEL EEPROM, Feetech with the bus unlocking around writes).
+    SaveToFlash {
+        /// The drive.
+        drive: DriveRef,
+    },
+    /// Read every persistent register of the drive as a [`SnapshotKind::Backup`].
+    BackupParams {
+        /// The drive.
+        drive: DriveRef,
+        /// The backup's label.
+        label: String,
+    },
+    /// Write a backup's values back (checked like [`Command::WriteParams`]), then read
+    /// them back as a [`SnapshotKind::Restore`] snapshot.
+    RestoreParams {
+        /// The drive.
+        drive: DriveRef,
+        /// (register name, SI value) pairs, as a backup holds them.
+        values: Vec<(String, f64)>,
+        /// The backup's label.
+        label: String,
+    },
+    /// Clear the drive's latched fault: a DYNAMIXEL 2.0 Reboot, a CiA 402 Fault Reset.
+    /// Refused where the protocol has no such step.
+    ClearFault {
+        /// The drive.
+        drive: DriveRef,
+    },
 }
 
 impl Command {
@@ -143,7 +192,13 @@ impl Command {
             | Command::Disable { drive }
             | Command::SetMode { drive, .. }
             | Command::SetTarget { drive, .. }
-            | Command::Jog { drive, .. } => Some(*drive),
+            | Command::Jog { drive, .. }
+            | Command::ReadParams { drive, .. }
+            | Command::WriteParams { drive, .. }
+            | Command::SaveToFlash { drive }
+            | Command::BackupParams { drive, .. }
+            | Command::RestoreParams { drive, .. }
+            | Command::ClearFault { drive } => Some(*drive),
             Command::EStop | Command::SafeStop { .. } => None,
         }
     }
@@ -164,7 +219,26 @@ impl Command {
             Command::Jog { .. } => "jog",
             Command::EStop => "eStop",
             Command::SafeStop { .. } => "safeStop",
+            Command::ReadParams { .. } => "readParams",
+            Command::WriteParams { .. } => "writeParams",
+            Command::SaveToFlash { .. } => "saveToFlash",
+            Command::BackupParams { .. } => "backupParams",
+            Command::RestoreParams { .. } => "restoreParams",
+            Command::ClearFault { .. } => "clearFault",
         }
+    }
+
+    /// True for the parameter jobs (read, write, save, backup, restore): they change no
+    /// motion state of the drive.
+    pub fn is_param(&self) -> bool {
+        matches!(
+            self,
+            Command::ReadParams { .. }
+                | Command::WriteParams { .. }
+                | Command::SaveToFlash { .. }
+                | Command::BackupParams { .. }
+                | Command::RestoreParams { .. }
+        )
     }
 
     /// Whether the command can make a motor move (an E-stop cancels such jobs).
@@ -173,6 +247,47 @@ impl Command {
             self,
             Command::Enable { .. } | Command::SetTarget { .. } | Command::Jog { .. }
         )
+    }
+}
+
+/// A job's class on its link: a link serves a higher class before any job of a lower
+/// one; within a class, jobs keep the order they were submitted in.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum Priority {
+    /// Telemetry-class reads (parameter reads for display): after every user job.
+    Telemetry,
+    /// What a user asks (the default).
+    #[default]
+    User,
+    /// Stops and disables issued by the safety supervisor: ahead of every user job.
+    Safety,
+    /// E-stop and safe stop: ahead of everything, on a channel of their own.
+    EStop,
+}
+
+impl Priority {
+    /// Whether `command` may be queued in this class: motion never in the safety
+    /// class, only reads in the telemetry class, only stops in the E-stop class.
+    pub fn admits(self, command: &Command) -> Result<(), String> {
+        match self {
+            _ if command.is_stop() => Ok(()),
+            Priority::EStop => Err(format!(
+                "only an E-stop or a safe stop runs in the E-stop class, not {}",
+                command.name()
+            )),
+            Priority::Safety if command.is_motion() => Err(format!(
+                "{} can make a motor move: it cannot run in the safety class",
+                command.name()
+            )),
+            Priority::Telemetry if !matches!(command, Command::ReadParams { .. }) => Err(format!(
+                "only parameter reads run in the telemetry class, not {}",
+                command.name()
+            )),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -478,6 +593,27 @@ mod tests {
         assert!(b >= a);
         // 2020-01-01 in µs: the clock is wall time, not time since start.
         assert!(a > 1_577_836_800_000_000);
+    }
+
+    #[test]
+    fn priority_classes_admit_what_they_are_for() {
+        let drive = DriveRef { link: 0, id: 1 };
+        assert!(Priority::EStop > Priority::Safety);
+        assert!(Priority::Safety > Priority::User && Priority::User > Priority::Telemetry);
+        assert!(Priority::Safety.admits(&Command::Disable { drive }).is_ok());
+        assert!(Priority::Safety.admits(&Command::Enable { drive }).is_err());
+        assert!(Priority::EStop.admits(&Command::Disable { drive }).is_err());
+        assert!(Priority::EStop.admits(&Command::EStop).is_ok());
+        let read = Command::ReadParams {
+            drive,
+            registers: vec![],
+        };
+        assert!(Priority::Telemetry.admits(&read).is_ok());
+        assert!(
+            Priority::Telemetry
+                .admits(&Command::Disable { drive })
+                .is_err()
+        );
     }
 
     #[test]

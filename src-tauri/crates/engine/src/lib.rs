@@ -399,6 +399,16 @@ impl Engine {
         Ok(self.bus.submit(command)?)
     }
 
+    /// [`Engine::submit`] with a priority class and a deadline (see
+    /// [`drivedeck_bus::JobOptions`]).
+    pub fn submit_with(
+        &self,
+        command: Command,
+        options: drivedeck_bus::JobOptions,
+    ) -> Result<JobHandle, EngineError> {
+        Ok(self.bus.submit_with(command, options)?)
+    }
+
     /// Submits `command` and waits for its terminal state.
     pub async fn run(&self, command: Command) -> Result<JobState, EngineError> {
         Ok(self.submit(command)?.outcome().await)

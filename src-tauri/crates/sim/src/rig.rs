@@ -145,8 +145,9 @@ pub struct RigCounters {
     pub corrupted_bytes: AtomicU64,
     /// Bytes the line fault injection dropped (both directions).
     pub dropped_bytes: AtomicU64,
-    /// The last [`INSTRUCTION_LOG`] instruction packets heard, in order.
-    log: Mutex<VecDeque<HeardPacket>>,
+    /// The last [`INSTRUCTION_LOG`] instruction packets heard, in order, each with when
+    /// its first byte arrived.
+    log: Mutex<VecDeque<(Instant, HeardPacket)>>,
 }
 
 impl RigCounters {
@@ -156,16 +157,28 @@ impl RigCounters {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
+            .map(|(_, packet)| packet.clone())
+            .collect()
+    }
+
+    /// The instruction packets heard, oldest first, each with the instant its first
+    /// byte arrived (read from the pty when unpaced; its wire arrival when paced) — on
+    /// the same monotonic clock as the rest of the process, for latency benchmarks.
+    pub fn timed_instructions(&self) -> Vec<(Instant, HeardPacket)> {
+        self.log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
             .cloned()
             .collect()
     }
 
-    fn remember(&self, packet: &HeardPacket) {
+    fn remember(&self, packet: &HeardPacket, first_byte: Instant) {
         let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
         if log.len() == INSTRUCTION_LOG {
             log.pop_front();
         }
-        log.push_back(packet.clone());
+        log.push_back((first_byte, packet.clone()));
     }
 }
 
@@ -505,15 +518,18 @@ impl Device {
             let consumed = before - inbox.buf.len();
             // The frame is complete when its last byte has arrived.
             let mut complete = None;
+            let mut first = None;
             for _ in 0..consumed {
-                complete = inbox.arrivals.pop_front().or(complete);
+                let arrival = inbox.arrivals.pop_front();
+                first = first.or(arrival);
+                complete = arrival.or(complete);
             }
             let replies = match decoded {
                 Ok(None) => return Ok(()),
                 Ok(Some(packet)) => {
                     self.counters.packets.fetch_add(1, Ordering::Relaxed);
-                    self.counters.remember(&packet);
                     let complete = complete.unwrap_or_else(Instant::now);
+                    self.counters.remember(&packet, first.unwrap_or(complete));
                     sleep_until(complete);
                     self.advance(clock);
                     let mut drives = self.drives.lock().unwrap_or_else(|e| e.into_inner());
@@ -663,6 +679,29 @@ mod tests {
             heard[0].instruction,
             drivedeck_proto::dxl2::instruction::PING
         );
+    }
+
+    #[test]
+    fn stamps_each_frame_with_its_first_byte_on_the_process_clock() {
+        let rig = SimRig::spawn(&Profile::xm430_w350(), &[1]).expect("rig");
+        let mut port = open(&rig);
+        let ping = Packet::ping(1).encode();
+        // The frame's first half, a pause, then the rest: the stamp is the first half's.
+        let before = Instant::now();
+        port.write_all(&ping[..4]).expect("write");
+        std::thread::sleep(Duration::from_millis(30));
+        let second_half = Instant::now();
+        port.write_all(&ping[4..]).expect("write");
+        assert_eq!(read_packets(port.as_mut(), 1).len(), 1);
+        let answered = Instant::now();
+        let heard = rig.counters().timed_instructions();
+        let (first_byte, packet) = heard.last().expect("heard");
+        assert_eq!(packet.id, 1);
+        assert!(
+            *first_byte >= before && *first_byte < second_half,
+            "{first_byte:?}"
+        );
+        assert!(*first_byte < answered);
     }
 
     #[test]

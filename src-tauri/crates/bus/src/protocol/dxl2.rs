@@ -58,6 +58,17 @@ impl LinkProtocol for Dxl2 {
         true
     }
 
+    fn reboot(&self, id: u8) -> Result<Request, String> {
+        if id == BROADCAST_ID {
+            return Err("a reboot is sent to one drive at a time".into());
+        }
+        Ok(Dxl2::request(&Packet::reboot(id), unicast(id), 0))
+    }
+
+    fn persistent_needs_torque_off(&self) -> bool {
+        true
+    }
+
     fn ping(&self, id: u8) -> Option<Request> {
         // Model number (2) and firmware version (1).
         Some(Dxl2::request(&Packet::ping(id), unicast(id), 3))

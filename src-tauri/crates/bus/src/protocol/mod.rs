@@ -155,6 +155,23 @@ pub trait LinkProtocol: Send + Sync {
     fn alarm_text(&self, _alarms: u8) -> Option<String> {
         None
     }
+
+    /// The request that clears drive `id`'s latched fault by restarting it (DYNAMIXEL
+    /// 2.0 Reboot); `Err` says why the protocol has none. CiA 402 drives are reset
+    /// through their controlword instead, whatever the protocol.
+    fn reboot(&self, _id: u8) -> Result<Request, String> {
+        Err(format!(
+            "{} drives latch no fault to clear: their alarms last as long as their cause \
+             (an overload clears when torque is switched on again)",
+            self.name()
+        ))
+    }
+
+    /// Whether writes to persistent (EEPROM) registers are refused while torque is on
+    /// (the DYNAMIXEL X series: \"EEPROM can only be written when Torque Enable is 0\").
+    fn persistent_needs_torque_off(&self) -> bool {
+        false
+    }
 }
 
 /// The fastest telemetry poll rate a link may be asked for, Hz: above any wire's limit,

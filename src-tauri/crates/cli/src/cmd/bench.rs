@@ -34,6 +34,8 @@ enum What {
     Store(StoreArgs),
     /// A link's telemetry poll rate against the wire-time limit (paced simulator).
     Link(super::bench_link::LinkArgs),
+    /// Submit → first byte heard by the simulator, on an idle link.
+    Bus(super::bench_bus::BusArgs),
 }
 
 /// Arguments of `bench store`.
@@ -61,6 +63,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match args.what {
         What::Store(args) => store(args),
         What::Link(args) => super::bench_link::run(args),
+        What::Bus(args) => super::bench_bus::run(args),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The CLI's subcommands, one per file.
 
 pub mod bench;
+pub mod bench_bus;
 pub mod bench_link;
 pub mod export;
 pub mod log;
