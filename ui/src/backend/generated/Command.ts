@@ -50,4 +50,48 @@ holdMs: number, } | { "kind": "eStop" } | { "kind": "safeStop",
 /**
  * Why the drives were stopped (heartbeat lost, app closing…).
  */
-reason: string, };
+reason: string, } | { "kind": "readParams", 
+/**
+ * The drive.
+ */
+drive: DriveRef, 
+/**
+ * Register names from the drive's profile; empty for all of them.
+ */
+registers: Array<string>, } | { "kind": "writeParams", 
+/**
+ * The drive.
+ */
+drive: DriveRef, 
+/**
+ * (register name, SI value) pairs, written in this order.
+ */
+values: Array<[string, number]>, } | { "kind": "saveToFlash", 
+/**
+ * The drive.
+ */
+drive: DriveRef, } | { "kind": "backupParams", 
+/**
+ * The drive.
+ */
+drive: DriveRef, 
+/**
+ * The backup's label.
+ */
+label: string, } | { "kind": "restoreParams", 
+/**
+ * The drive.
+ */
+drive: DriveRef, 
+/**
+ * (register name, SI value) pairs, as a backup holds them.
+ */
+values: Array<[string, number]>, 
+/**
+ * The backup's label.
+ */
+label: string, } | { "kind": "clearFault", 
+/**
+ * The drive.
+ */
+drive: DriveRef, };
