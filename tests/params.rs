@@ -451,6 +451,7 @@ async fn clear_fault_reboots_a_dynamixel_out_of_its_latched_hardware_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_a_noisy_line_every_parameter_job_ends_once_and_the_link_goes_on() {
+    let _ = env_logger::builder().is_test(true).try_init();
     let _rig = RIGS.lock().await;
     let dir = tempfile::tempdir().expect("dir");
     let engine = engine(&dir, Protocol::Dynamixel2).await;
@@ -515,7 +516,17 @@ async fn on_a_noisy_line_every_parameter_job_ends_once_and_the_link_goes_on() {
         })
         .expect("rig");
     assert!(corrupted > 0, "the line really was noisy");
-    // The link is not wedged: a write lands once the line is clean.
+    // The link is not wedged: once the line is clean it is up (a run of lost frames may
+    // have taken it down and back up meanwhile), and a write lands.
+    let up_by = std::time::Instant::now() + Duration::from_secs(15);
+    while !engine.link_up(1) {
+        assert!(
+            std::time::Instant::now() < up_by,
+            "the link came back within 15 s: {:?}",
+            engine.link_health(1)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(
         run(
             &engine,

@@ -1187,7 +1187,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                     self.silent = 0;
                     match self.rediscover().await {
                         Ok(()) => return true,
-                        Err(reason) => log::info!("link {}: not back yet: {reason}", self.id),
+                        Err(reason) => {
+                            log::info!("link {}: not back yet: {reason}", self.id);
+                            // Close it again: the port is locked exclusively, and the
+                            // next attempt must be able to open it afresh.
+                            self.io = None;
+                        }
                     }
                 }
                 Err(e) => log::info!("link {}: reopen failed: {e}", self.id),

@@ -682,14 +682,30 @@ mod tests {
     }
 
     #[test]
+    fn a_frame_cut_short_by_silence_is_dropped_and_the_next_one_answered() {
+        let rig = SimRig::spawn(&Profile::xm430_w350(), &[1]).expect("rig");
+        let mut port = open(&rig);
+        // A header whose length field was garbled (0xFFFF bytes to come), then silence:
+        // without a packet timeout the drive would swallow every later request.
+        port.write_all(&[0xFF, 0xFF, 0xFD, 0x00, 0x01, 0xFF, 0xFF])
+            .expect("write");
+        std::thread::sleep(crate::responder::PACKET_TIMEOUT * 3);
+        port.write_all(&Packet::ping(1).encode()).expect("write");
+        let replies = read_packets(port.as_mut(), 1);
+        assert_eq!(replies.len(), 1);
+        assert_eq!(replies[0].id, 1);
+    }
+
+    #[test]
     fn stamps_each_frame_with_its_first_byte_on_the_process_clock() {
         let rig = SimRig::spawn(&Profile::xm430_w350(), &[1]).expect("rig");
         let mut port = open(&rig);
         let ping = Packet::ping(1).encode();
-        // The frame's first half, a pause, then the rest: the stamp is the first half's.
+        // The frame's first half, a pause (shorter than the packet timeout), then the
+        // rest: the stamp is the first half's.
         let before = Instant::now();
         port.write_all(&ping[..4]).expect("write");
-        std::thread::sleep(Duration::from_millis(30));
+        std::thread::sleep(crate::responder::PACKET_TIMEOUT / 2);
         let second_half = Instant::now();
         port.write_all(&ping[4..]).expect("write");
         assert_eq!(read_packets(port.as_mut(), 1).len(), 1);

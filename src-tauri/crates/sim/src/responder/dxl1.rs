@@ -121,6 +121,10 @@ impl Dxl1Responder {
 }
 
 impl Responder for Dxl1Responder {
+    fn frame_gap(&self) -> Option<std::time::Duration> {
+        Some(super::PACKET_TIMEOUT)
+    }
+
     fn protocol(&self) -> Protocol {
         if self.is_feetech() {
             Protocol::Feetech

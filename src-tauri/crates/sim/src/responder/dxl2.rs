@@ -69,6 +69,10 @@ fn result_code(result: &Result<(), TableError>) -> u8 {
 }
 
 impl Responder for Dxl2Responder {
+    fn frame_gap(&self) -> Option<std::time::Duration> {
+        Some(super::PACKET_TIMEOUT)
+    }
+
     fn protocol(&self) -> Protocol {
         Protocol::Dynamixel2
     }

@@ -56,6 +56,12 @@ pub struct Reply {
     pub bytes: Vec<u8>,
 }
 
+/// How long a self-delimiting device (DYNAMIXEL, Feetech) waits for the rest of a frame
+/// before dropping what it has: without it a length field garbled by line noise would
+/// make the drive swallow every later request as the body of one huge frame. (The
+/// simulator's choice; real firmware resets its receiver in the same way after a gap.)
+pub const PACKET_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// A protocol's device side for a bus of drives. See the module docs.
 pub trait Responder: Send {
     /// The protocol this responder speaks.
