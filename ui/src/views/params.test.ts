@@ -107,6 +107,17 @@ describe('the grid', () => {
     expect(last(backend)).toMatchObject({ kind: 'writeParams', values: [['Return Delay Time', 0.0001], ['Temperature Limit', 90], ['Position P Gain', 900]] });
   });
 
+  it('Read all replaces values typed and not written with what the drive holds', async () => {
+    const { panel, row, type } = await mount();
+    type('Temperature Limit', '150');
+    await panel.write();
+    expect(row('Temperature Limit').querySelector('.cell-error')!.textContent).not.toBe('');
+    await panel.readAll();
+    expect(row('Temperature Limit').querySelector<HTMLInputElement>('input[type="text"]')!.value).toBe('80');
+    expect(row('Temperature Limit').classList.contains('changed')).toBe(false);
+    expect(row('Temperature Limit').querySelector('.cell-error')!.textContent).toBe('');
+  });
+
   it('writes only the ticked rows when some are selected', async () => {
     const { backend, panel, row, type } = await mount();
     type('Temperature Limit', '70');

@@ -1,7 +1,7 @@
 // The Parameters panel of the selected drive: its profile's control table as a grid with
 // units, limits and read-only marks; values typed but not written are highlighted; Write
 // checks every value first (a bad one gets a message beside its cell and nothing is
-// sent); Save to flash; Backup to a JSON file; Restore from one after a diff preview;
+// sent); Read all replaces unwritten values with the drive's; Save to flash; Backup to a JSON file; Restore from one after a diff preview;
 // compare two snapshots (of any session).
 import type { Backend } from '../backend/index';
 import type { DriveRef, JobView, ParamDiffView, ParamRegisterView, ParamTable, SnapshotView } from '../backend/types';
@@ -305,6 +305,9 @@ export class ParamsPanel {
   async readAll(): Promise<void> {
     if (!this.drive) return;
     if (await this.run('Read all', { kind: 'readParams', drive: this.drive, registers: [] })) {
+      // What the drive holds replaces what was typed and not written.
+      this.edits.clear();
+      this.errors.clear();
       await this.refresh();
     }
   }
@@ -323,6 +326,10 @@ export class ParamsPanel {
     if (plan.errors.size > 0) {
       this.render();
       this.status(`Nothing written: ${plan.errors.size} value${plan.errors.size > 1 ? 's' : ''} to fix`);
+      // Bring the first bad cell into view, ready to be corrected.
+      const first = this.$('#params-grid').querySelector<HTMLInputElement>('input.invalid');
+      first?.scrollIntoView?.({ block: 'center' });
+      first?.focus();
       return false;
     }
     const ok = await this.run(`Write ${plan.values.length}`, { kind: 'writeParams', drive: this.drive, values: plan.values });
