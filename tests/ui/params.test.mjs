@@ -1,10 +1,11 @@
 // End-to-end: the Parameters panel of the real window on the built-in rig (DYNAMIXEL
 // XM430-W350 simulated over a pty). Read all fills the grid from the drive; a value in
 // range is written and shows after the read-back; a value out of range is refused beside
-// its cell and nothing is written. Screenshots go to tests/ui/artifacts/.
+// its cell and nothing is written; a backup lands in exports/ as JSON and restores after a
+// diff preview. Screenshots go to tests/ui/artifacts/.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchApp, until } from './webdriver.mjs';
@@ -81,5 +82,33 @@ describe('the Parameters panel', () => {
     const journal = () => s.exec('return [...document.querySelectorAll("#jobs tr")].map((r) => r.textContent)');
     await until('the journal to show the last read', async () => (await journal()).filter((t) => t.includes('readParams')).length === 3, 5_000);
     assert.equal((await journal()).filter((t) => t.includes('writeParams')).length, 1);
+  });
+
+  it('backs up to exports/ as JSON and restores it after a diff preview', async () => {
+    await s.click('#params-backup');
+    await until('the backup file', async () => /Backup saved to /.test(await s.text('#params-status')), 15_000);
+    const path = (await s.text('#params-status')).replace(/^.*Backup saved to /, '').trim();
+    assert.ok(path.startsWith(join(app.dataDir, 'exports')), path);
+    const text = readFileSync(path, 'utf8');
+    const backup = JSON.parse(text);
+    assert.equal(backup.model, 'XM430-W350');
+    assert.equal(backup.values['Temperature Limit'], 80);
+    assert.equal(backup.units['Temperature Limit'], '°C');
+    assert.ok(!('Position P Gain' in backup.values), 'RAM registers are not in a backup');
+    // Change a persistent value, then restore the backup.
+    await typeInto('Temperature Limit', '72');
+    await s.click('#params-write');
+    await until('the write', async () => (await value('Temperature Limit')) === '72'
+      && /done/.test(await s.text('#params-status')), 15_000);
+    await s.click('#params-restore-open');
+    await s.exec('const t = document.getElementById("params-json"); t.value = arguments[0];', text);
+    await s.click('#params-preview');
+    const diff = await s.exec(
+      'return [...document.querySelectorAll("#params-diff tr[data-register]")].map((r) => [...r.cells].map((c) => c.textContent.trim()).join("|"))');
+    assert.deepEqual(diff, ['Temperature Limit|72|80|°C|changes']);
+    await s.screenshot(join(artifacts, 'params-restore-preview.png'));
+    await s.click('#params-restore-send');
+    await until('the restore', async () => /Restore: done/.test(await s.text('#params-status')), 15_000);
+    await until('the value restored', async () => (await value('Temperature Limit')) === '80', 5_000);
   });
 });

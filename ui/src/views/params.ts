@@ -508,6 +508,7 @@ export class ParamsPanel {
     if (this.table) {
       const changed = changedNames(this.table, this.edits).length;
       this.$('#params-write').textContent = this.selected.size > 0 ? `Write selected (${this.selected.size})` : `Write changed (${changed})`;
+      this.$<HTMLButtonElement>('#params-write').disabled = this.selected.size === 0 && changed === 0;
     }
   }
 }
