@@ -80,7 +80,7 @@ describe('the Parameters panel', () => {
     assert.equal(await value('Temperature Limit'), '80');
     // The journal holds the one write that went out, none for the refused value.
     const journal = () => s.exec('return [...document.querySelectorAll("#jobs tr")].map((r) => r.textContent)');
-    await until('the journal to show the last read', async () => (await journal()).filter((t) => t.includes('readParams')).length === 3, 5_000);
+    await until('the journal to show the last read', async () => (await journal()).filter((t) => t.includes('readParams')).length === 3, 10_000);
     assert.equal((await journal()).filter((t) => t.includes('writeParams')).length, 1);
   });
 
