@@ -541,3 +541,23 @@ async fn on_a_noisy_line_every_parameter_job_ends_once_and_the_link_goes_on() {
     assert_eq!(sim_raw(&engine, 1, "Position P Gain"), 777);
     engine.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_knows_each_connected_drives_profile_until_its_link_closes() {
+    let _rig = RIGS.lock().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let engine = engine(&dir, Protocol::Dynamixel2).await;
+    let builtin = drivedeck_engine::builtin_profile(Protocol::Dynamixel2).expect("built-in");
+    for id in [1, 2] {
+        let profile = engine
+            .drive_profile(DriveRef { link: 1, id })
+            .expect("a connected drive has a profile");
+        assert_eq!(profile.name, builtin.name);
+        assert_eq!(profile.registers, builtin.registers);
+    }
+    assert!(engine.drive_profile(DriveRef { link: 1, id: 3 }).is_none());
+    assert!(engine.drive_profile(DriveRef { link: 2, id: 1 }).is_none());
+    assert!(engine.disconnect(1).await);
+    assert!(engine.drive_profile(DRIVE_1).is_none());
+    engine.shutdown().await;
+}

@@ -6,7 +6,8 @@
 //! them through `ui/src/backend/types.ts`.
 
 use crate::commands::{
-    AppStatus, ChannelView, DriveView, FaultView, JobQuery, JobView, SessionSummary,
+    AppStatus, ChannelView, DriveView, FaultView, JobQuery, JobView, ParamDiffView, ParamExport,
+    ParamTable, SessionSummary, SnapshotView,
 };
 use crate::error::IpcError;
 use crate::settings::Settings;
@@ -46,6 +47,10 @@ fn generate(dir: &Path) -> BTreeMap<String, String> {
     FaultView::export_all_to(dir).expect("FaultView");
     Settings::export_all_to(dir).expect("Settings");
     Command::export_all_to(dir).expect("Command");
+    ParamTable::export_all_to(dir).expect("ParamTable");
+    SnapshotView::export_all_to(dir).expect("SnapshotView");
+    ParamDiffView::export_all_to(dir).expect("ParamDiffView");
+    ParamExport::export_all_to(dir).expect("ParamExport");
     IpcError::export_all_to(dir).expect("IpcError");
     ts_files(dir)
 }

@@ -683,25 +683,10 @@ pub async fn export_range(
     }
     let reader = state.reader();
     let row = reader.session(session)?;
-    let dir = state
-        .engine
-        .db_path()
-        .parent()
-        .map(|p| p.join("exports"))
-        .unwrap_or_else(|| "exports".into());
+    let dir = exports_dir(&state);
     std::fs::create_dir_all(&dir)
         .map_err(|e| IpcError::new("store", format!("{}: {e}", dir.display())))?;
-    let safe: String = row
-        .name
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let safe = safe_name(&row.name);
     let path = dir.join(format!("{safe}_{from_s:.3}-{to_s:.3}s.{format}"));
     let range = ExportRange {
         session,
@@ -738,4 +723,254 @@ pub async fn settings_set_look(app: AppHandle, look: LookSettings) -> Result<(),
 #[tauri::command]
 pub async fn settings_set_chart(app: AppHandle, chart: ChartSettings) -> Result<(), IpcError> {
     settings::set_chart(&app, &chart).map_err(|e| IpcError::new("settings", e))
+}
+
+/// One register of a drive's control table, with its last known value. Values, limits
+/// and `scale` are in `unit` (SI, the profile's scale applied).
+#[derive(Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ParamRegisterView {
+    name: String,
+    address: u16,
+    /// Bytes (a Modbus register holds 2).
+    size: u32,
+    /// `u8`, `i16`, …
+    #[serde(rename = "type")]
+    ty: String,
+    /// Empty for plain numbers.
+    unit: String,
+    /// `unit` per raw count.
+    scale: f64,
+    /// Smallest value that may be written, in `unit`.
+    min: f64,
+    /// Largest value that may be written, in `unit`.
+    max: f64,
+    /// `r` (read only) or `rw`.
+    access: String,
+    /// Kept across a power cycle.
+    persistent: bool,
+    description: Option<String>,
+    /// The last value read in the current session, if any.
+    #[ts(type = "number | null")]
+    raw: Option<i64>,
+    value: Option<f64>,
+}
+
+/// A drive's control table with the values last read in the current session.
+#[derive(Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ParamTable {
+    drive: DriveRef,
+    model: String,
+    #[ts(type = "number")]
+    session: i64,
+    registers: Vec<ParamRegisterView>,
+}
+
+/// A parameter snapshot of a drive.
+#[derive(Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SnapshotView {
+    #[ts(type = "number")]
+    id: i64,
+    #[ts(type = "number | null")]
+    session: Option<i64>,
+    drive: DriveRef,
+    model: String,
+    /// `read`, `before-write`, `after-write`, `backup`, `restore`.
+    kind: String,
+    #[ts(type = "number | null")]
+    job: Option<i64>,
+    label: String,
+    at_ms: f64,
+}
+
+/// A register whose value differs between two snapshots (values in `unit`).
+#[derive(Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ParamDiffView {
+    register: String,
+    unit: String,
+    left: Option<f64>,
+    right: Option<f64>,
+}
+
+/// A backup written to a file.
+#[derive(Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ParamExport {
+    /// Where it was written.
+    path: String,
+    /// The file's JSON text.
+    text: String,
+}
+
+/// What a backup file holds: values in SI, by register name.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BackupFile<'a> {
+    model: &'a str,
+    drive: DriveRef,
+    label: &'a str,
+    taken_at_ms: f64,
+    units: std::collections::BTreeMap<&'a str, &'a str>,
+    values: std::collections::BTreeMap<&'a str, f64>,
+}
+
+/// The control table of a connected drive, with the values last read in the current
+/// session.
+#[tauri::command]
+pub async fn params(state: State<'_, AppState>, drive: DriveRef) -> Result<ParamTable, IpcError> {
+    let profile = state.engine.drive_profile(drive).ok_or_else(|| {
+        IpcError::new(
+            "notFound",
+            format!("no connected drive {} on link {}", drive.id, drive.link),
+        )
+    })?;
+    let session = state.engine.session();
+    let known = state.reader().session_params(session, drive)?;
+    let registers = profile
+        .registers
+        .iter()
+        .map(|r| {
+            let limits = r.limits();
+            let (a, b) = (r.to_si(*limits.start()), r.to_si(*limits.end()));
+            let last = known.get(&r.name);
+            ParamRegisterView {
+                name: r.name.clone(),
+                address: r.address,
+                size: r.size() as u32,
+                ty: r.ty.name().into(),
+                unit: r.unit.clone().unwrap_or_default(),
+                scale: r.scale,
+                min: a.min(b),
+                max: a.max(b),
+                access: if r.access.is_writable() { "rw" } else { "r" }.into(),
+                persistent: r.persistent,
+                description: r.description.clone(),
+                raw: last.map(|v| v.0),
+                value: last.map(|v| v.1),
+            }
+        })
+        .collect();
+    Ok(ParamTable {
+        drive,
+        model: profile.name.clone(),
+        session,
+        registers,
+    })
+}
+
+fn snapshot_view(row: drivedeck_store::SnapshotRow) -> SnapshotView {
+    SnapshotView {
+        id: row.id,
+        session: row.session,
+        drive: row.drive,
+        model: row.model,
+        kind: row.kind,
+        job: row.job,
+        label: row.label,
+        at_ms: row.at_us as f64 / 1000.0,
+    }
+}
+
+/// The drive's parameter snapshots (any session), newest first.
+#[tauri::command]
+pub async fn param_snapshots(
+    state: State<'_, AppState>,
+    drive: DriveRef,
+) -> Result<Vec<SnapshotView>, IpcError> {
+    Ok(state
+        .reader()
+        .snapshots(None, Some(drive))?
+        .into_iter()
+        .map(snapshot_view)
+        .collect())
+}
+
+/// The registers whose values differ between two snapshots.
+#[tauri::command]
+pub async fn param_diff(
+    state: State<'_, AppState>,
+    left: i64,
+    right: i64,
+) -> Result<Vec<ParamDiffView>, IpcError> {
+    Ok(state
+        .reader()
+        .diff_snapshots(left, right)?
+        .into_iter()
+        .map(|d| ParamDiffView {
+            register: d.register,
+            unit: d.unit,
+            left: d.left.map(|v| v.1),
+            right: d.right.map(|v| v.1),
+        })
+        .collect())
+}
+
+/// Writes snapshot `snapshot` (a backup) as JSON into the `exports` folder beside the
+/// database; returns the path and the text.
+#[tauri::command]
+pub async fn param_export(
+    state: State<'_, AppState>,
+    snapshot: i64,
+) -> Result<ParamExport, IpcError> {
+    let reader = state.reader();
+    let values = reader.snapshot_values(snapshot)?;
+    let row = reader
+        .snapshots(None, None)?
+        .into_iter()
+        .find(|s| s.id == snapshot)
+        .ok_or_else(|| IpcError::new("notFound", format!("snapshot {snapshot} not found")))?;
+    let file = BackupFile {
+        model: &row.model,
+        drive: row.drive,
+        label: &row.label,
+        taken_at_ms: row.at_us as f64 / 1000.0,
+        units: values
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.2.as_str()))
+            .collect(),
+        values: values.iter().map(|(k, v)| (k.as_str(), v.1)).collect(),
+    };
+    let text = serde_json::to_string_pretty(&file)
+        .map_err(|e| IpcError::new("store", format!("backup JSON: {e}")))?;
+    let dir = exports_dir(&state);
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| IpcError::new("store", format!("{}: {e}", dir.display())))?;
+    let path = dir.join(format!(
+        "{}_link{}-id{}_snapshot{snapshot}.json",
+        safe_name(&row.model),
+        row.drive.link,
+        row.drive.id
+    ));
+    std::fs::write(&path, &text)
+        .map_err(|e| IpcError::new("store", format!("{}: {e}", path.display())))?;
+    Ok(ParamExport {
+        path: path.display().to_string(),
+        text,
+    })
+}
+
+/// The `exports` folder beside the database.
+fn exports_dir(state: &AppState) -> std::path::PathBuf {
+    state
+        .engine
+        .db_path()
+        .parent()
+        .map(|p| p.join("exports"))
+        .unwrap_or_else(|| "exports".into())
+}
+
+/// `name` with everything but letters, digits and `-` replaced by `_` (a file name).
+fn safe_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }

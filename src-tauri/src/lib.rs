@@ -171,6 +171,10 @@ pub fn run() {
             commands::session_stop,
             commands::session_set_notes,
             commands::faults,
+            commands::params,
+            commands::param_snapshots,
+            commands::param_diff,
+            commands::param_export,
         ])
         .build(tauri::generate_context!());
     let app = match app {

@@ -23,6 +23,7 @@ import { DriveList, sameDrive } from './views/driveList';
 import { Journal } from './views/jobs';
 import { SessionsView, formatDuration } from './views/sessions';
 import { ConnectPanel } from './views/connect';
+import { ParamsPanel } from './views/params';
 import { installEStop } from './estop';
 import { linkText } from './status';
 import { installTheme, nextTheme } from './theme';
@@ -41,6 +42,7 @@ const LAYOUT = `
       <button id="back-live" title="Back to the live session (L)">Back to live</button></span>
     <span id="banner" class="banner" hidden></span>
     <span class="spacer"></span>
+    <button id="open-params" title="The selected drive's control table: read, write, backup, restore">Parameters…</button>
     <button id="open-connect" title="Ports, scan, connect, another simulated rig">Connect…</button>
     <button id="estop" title="Stop every drive (Esc)">E-STOP</button>
   </header>
@@ -105,7 +107,8 @@ const LAYOUT = `
       shift+click for cursor B, double-click to go back to live (or the whole replay).</p>
     <button id="help-close">Close</button>
   </div></div>
-  <div id="connect-panel" class="panel overlay" hidden></div>`;
+  <div id="connect-panel" class="panel overlay" hidden></div>
+  <div id="params-panel" class="panel overlay params-overlay" hidden></div>`;
 
 type Shown = { session: number; startedAtMs: number; name: string; replay: boolean; endS: number };
 
@@ -182,9 +185,12 @@ async function start(): Promise<void> {
   let shownChannels: ChannelView[] = [];
   let recordingId: number | null = null;
   const control = new ControlPanel($('control'), backend);
+  const params = new ParamsPanel($('params-panel'), backend, showBanner);
+  $('open-params').addEventListener('click', () => void (params.isOpen ? params.close() : params.open(selected)));
   const list = new DriveList($('drive-list'), (drive) => {
     selected = drive;
     refreshDrives();
+    if (params.isOpen) void params.open(selected);
   });
   const journal = new Journal($('journal'), backend, () => {
     const range = feed.visibleRange();

@@ -8,10 +8,26 @@ import { encodeTail, decodeTail } from './tail';
 import type { FoundDrive, PortInfo, ProfileView, ScanReport } from './types';
 import type {
   AppStatus, ChannelName, ChannelView, ChartSettings, Command, DriveRef, DriveView, ExportFormat, FaultView, JobQuery, JobView, LookSettings,
-  SessionSummary, Settings, TailBatch, TailCursor,
+  ParamDiffView, ParamExport, ParamRegisterView, ParamTable, SessionSummary, Settings, SnapshotView, TailBatch, TailCursor,
 } from './types';
 import { JOB_STATES } from './types';
 import { journalMatches } from '../views/jobs';
+
+/** A register of the fake drives' control table (an XM430's, shortened). */
+type FakeRegister = Omit<ParamRegisterView, 'raw' | 'value' | 'min' | 'max'> & { rawMin: number; rawMax: number; initial: number };
+const REG = (name: string, address: number, size: number, unit: string, scale: number, rawMin: number, rawMax: number,
+  access: 'r' | 'rw', persistent: boolean, initial: number): FakeRegister => ({
+  name, address, size, type: `u${size * 8}`, unit, scale, rawMin, rawMax, access, persistent, description: null, initial,
+});
+const FAKE_TABLE: FakeRegister[] = [
+  REG('Model Number', 0, 2, '', 1, 0, 65535, 'r', true, 1020),
+  REG('Return Delay Time', 9, 1, 's', 2e-6, 0, 254, 'rw', true, 250),
+  REG('Temperature Limit', 31, 1, '°C', 1, 0, 100, 'rw', true, 80),
+  REG('Velocity Limit', 44, 4, 'rad/s', 0.229 * 2 * Math.PI / 60, 0, 1023, 'rw', true, 200),
+  REG('Position P Gain', 84, 2, '', 1, 0, 16383, 'rw', false, 800),
+  REG('Present Temperature', 146, 1, '°C', 1, 0, 255, 'r', false, 36),
+];
+type FakeSnapshot = SnapshotView & { values: Map<string, number> };
 
 type Sample = { seq: number; channel: number; t: number; v: number };
 type FakeSession = { id: number; name: string; notes: string; startedAtMs: number; stoppedAtMs: number | null; samples: Sample[] };
@@ -33,6 +49,9 @@ export class FakeBackend implements Backend {
     look: { theme: 'system', sidebarPx: 300, journalPx: 160 },
   };
   private nextJob = 1;
+  /** Raw register values per drive ID. */
+  private registers = new Map<number, Map<string, number>>();
+  private snapshotsLog: FakeSnapshot[] = [];
   private armed = new Set<number>();
   private lastStep: number;
   private timer: ReturnType<typeof setInterval> | null = null;
@@ -180,9 +199,22 @@ export class FakeBackend implements Backend {
         }
       }
     }
+    if (command.kind === 'restoreParams') {
+      // Like the bus: a backup's read-only registers are skipped, the rest checked.
+      const writable = command.values.filter(([n]) => FAKE_TABLE.find((r) => r.name === n)?.access !== 'r');
+      if (writable.length === 0) throw { kind: 'invalid', message: 'the backup holds no writable values' };
+      this.checkParams(writable);
+    }
+    if (command.kind === 'writeParams') this.checkParams(command.values);
+    if (command.kind === 'readParams') {
+      for (const name of command.registers) {
+        if (!FAKE_TABLE.some((r) => r.name === name)) throw { kind: 'invalid', message: `no register ${name}` };
+      }
+    }
     const id = this.nextJob++;
     const at = this.now();
     this.apply(command);
+    this.applyParams(command, id);
     this.jobsLog.push({
       id,
       session: this.current.id,
@@ -214,6 +246,113 @@ export class FakeBackend implements Backend {
       case 'setTarget': d.target = command.target; break;
       case 'jog': d.target = { velocity: command.velocity }; break;
     }
+  }
+
+  private raws(drive: number): Map<string, number> {
+    let raws = this.registers.get(drive);
+    if (!raws) {
+      raws = new Map(FAKE_TABLE.map((r) => [r.name, r.initial]));
+      this.registers.set(drive, raws);
+    }
+    return raws;
+  }
+
+  /** Checked the way the bus checks a write: known, writable, a number, within limits. */
+  private checkParams(values: [string, number][]): void {
+    for (const [name, value] of values) {
+      const r = FAKE_TABLE.find((x) => x.name === name);
+      if (!r) throw { kind: 'invalid', message: `no register ${name}` };
+      if (r.access !== 'rw') throw { kind: 'invalid', message: `${name} is read only` };
+      const raw = Math.round(value / r.scale);
+      if (!Number.isFinite(raw) || raw < r.rawMin || raw > r.rawMax) {
+        throw { kind: 'invalid', message: `${name}: value ${raw} is outside the allowed range ${r.rawMin}..=${r.rawMax}` };
+      }
+    }
+  }
+
+  private snapshot(drive: DriveRef, kind: string, job: number, label: string, names: string[]): void {
+    const raws = this.raws(drive.id);
+    this.snapshotsLog.push({
+      id: this.snapshotsLog.length + 1, session: this.current.id, drive: { ...drive }, model: 'XM430-W350 (fake)', kind, job, label,
+      atMs: this.now(), values: new Map(names.map((n) => [n, raws.get(n) ?? 0])),
+    });
+  }
+
+  private applyParams(command: Command, job: number): void {
+    const all = FAKE_TABLE.map((r) => r.name);
+    switch (command.kind) {
+      case 'readParams':
+        this.snapshot(command.drive, 'read', job, '', command.registers.length > 0 ? command.registers : all);
+        break;
+      case 'writeParams':
+      case 'restoreParams': {
+        const values = command.values.filter(([n]) => FAKE_TABLE.find((r) => r.name === n)?.access !== 'r');
+        const names = values.map(([n]) => n);
+        if (command.kind === 'writeParams') this.snapshot(command.drive, 'before-write', job, '', names);
+        const raws = this.raws(command.drive.id);
+        for (const [name, value] of values) raws.set(name, Math.round(value / FAKE_TABLE.find((r) => r.name === name)!.scale));
+        this.snapshot(command.drive, command.kind === 'writeParams' ? 'after-write' : 'restore', job, command.kind === 'restoreParams' ? command.label : '', names);
+        break;
+      }
+      case 'backupParams':
+        this.snapshot(command.drive, 'backup', job, command.label, FAKE_TABLE.filter((r) => r.persistent).map((r) => r.name));
+        break;
+    }
+  }
+
+  /** Changes a register behind the app's back, as another tool would (tests). */
+  setRegister(drive: number, name: string, raw: number): void {
+    this.raws(drive).set(name, raw);
+  }
+
+  async params(drive: DriveRef): Promise<ParamTable> {
+    if (!this.drivesState.some((d) => d.drive.link === drive.link && d.drive.id === drive.id)) {
+      throw { kind: 'notFound', message: `no connected drive ${drive.id} on link ${drive.link}` };
+    }
+    const known = new Map<string, number>();
+    for (const s of this.snapshotsLog) {
+      if (s.session === this.current.id && s.drive.link === drive.link && s.drive.id === drive.id) {
+        for (const [n, raw] of s.values) known.set(n, raw);
+      }
+    }
+    return {
+      drive: { ...drive }, model: 'XM430-W350 (fake)', session: this.current.id,
+      registers: FAKE_TABLE.map(({ rawMin, rawMax, initial: _initial, ...r }) => {
+        const raw = known.get(r.name);
+        return { ...r, min: rawMin * r.scale, max: rawMax * r.scale, raw: raw ?? null, value: raw === undefined ? null : raw * r.scale };
+      }),
+    };
+  }
+
+  async paramSnapshots(drive: DriveRef): Promise<SnapshotView[]> {
+    return this.snapshotsLog
+      .filter((s) => s.drive.link === drive.link && s.drive.id === drive.id)
+      .map(({ values: _values, ...s }) => structuredClone(s))
+      .reverse();
+  }
+
+  private snapshotById(id: number): FakeSnapshot {
+    const s = this.snapshotsLog.find((x) => x.id === id);
+    if (!s) throw { kind: 'notFound', message: `snapshot ${id} not found` };
+    return s;
+  }
+
+  async paramDiff(left: number, right: number): Promise<ParamDiffView[]> {
+    const [l, r] = [this.snapshotById(left), this.snapshotById(right)];
+    const names = [...new Set([...l.values.keys(), ...r.values.keys()])].sort();
+    const si = (name: string, raw: number | undefined) => (raw === undefined ? null : raw * FAKE_TABLE.find((x) => x.name === name)!.scale);
+    return names
+      .filter((n) => l.values.get(n) !== r.values.get(n))
+      .map((n) => ({ register: n, unit: FAKE_TABLE.find((x) => x.name === n)!.unit, left: si(n, l.values.get(n)), right: si(n, r.values.get(n)) }));
+  }
+
+  async paramExport(snapshot: number): Promise<ParamExport> {
+    const s = this.snapshotById(snapshot);
+    const reg = (n: string) => FAKE_TABLE.find((x) => x.name === n)!;
+    const values = Object.fromEntries([...s.values].map(([n, raw]) => [n, raw * reg(n).scale]));
+    const units = Object.fromEntries([...s.values.keys()].map((n) => [n, reg(n).unit]));
+    const text = JSON.stringify({ model: s.model, drive: s.drive, label: s.label, takenAtMs: s.atMs, units, values }, null, 2);
+    return { path: `exports/fake_snapshot${snapshot}.json`, text };
   }
 
   heartbeats = 0;

@@ -2,8 +2,8 @@
 // unit tests and in a plain browser (`npm run dev`).
 import type { PortInfo, ProfileView, ScanReport } from './types';
 import type {
-  AppStatus, ChannelView, ChartSettings, Command, DriveView, ExportFormat, FaultView, JobQuery, JobView, LookSettings, SessionSummary, Settings,
-  TailBatch, TailCursor,
+  AppStatus, ChannelView, ChartSettings, Command, DriveRef, DriveView, ExportFormat, FaultView, JobQuery, JobView, LookSettings, ParamDiffView,
+  ParamExport, ParamTable, SessionSummary, Settings, SnapshotView, TailBatch, TailCursor,
 } from './types';
 
 export interface Backend {
@@ -45,6 +45,14 @@ export interface Backend {
   /** Sets a session's notes, and renames it when `name` is given. */
   setSessionNotes(session: number, name: string | null, notes: string): Promise<SessionSummary>;
   faults(session: number): Promise<FaultView[]>;
+  /** A connected drive's control table with the values last read in this session. */
+  params(drive: DriveRef): Promise<ParamTable>;
+  /** The drive's parameter snapshots (any session), newest first. */
+  paramSnapshots(drive: DriveRef): Promise<SnapshotView[]>;
+  /** The registers whose values differ between two snapshots. */
+  paramDiff(left: number, right: number): Promise<ParamDiffView[]>;
+  /** Writes a snapshot (a backup) as a JSON file; resolves with its path and text. */
+  paramExport(snapshot: number): Promise<ParamExport>;
   settings(): Promise<Settings>;
   setChartSettings(chart: ChartSettings): Promise<void>;
   setLookSettings(look: LookSettings): Promise<void>;

@@ -5,8 +5,8 @@ import type { Backend } from './index';
 import { decodeTail } from './tail';
 import type { PortInfo, ProfileView, ScanReport } from './types';
 import type {
-  AppStatus, ChannelView, ChartSettings, Command, DriveView, ExportFormat, FaultView, JobQuery, JobView, LookSettings, SessionSummary, Settings,
-  TailBatch, TailCursor,
+  AppStatus, ChannelView, ChartSettings, Command, DriveRef, DriveView, ExportFormat, FaultView, JobQuery, JobView, LookSettings, ParamDiffView,
+  ParamExport, ParamTable, SessionSummary, Settings, SnapshotView, TailBatch, TailCursor,
 } from './types';
 
 export class TauriBackend implements Backend {
@@ -81,6 +81,18 @@ export class TauriBackend implements Backend {
   }
   faults(session: number): Promise<FaultView[]> {
     return invoke('faults', { session });
+  }
+  params(drive: DriveRef): Promise<ParamTable> {
+    return invoke('params', { drive });
+  }
+  paramSnapshots(drive: DriveRef): Promise<SnapshotView[]> {
+    return invoke('param_snapshots', { drive });
+  }
+  paramDiff(left: number, right: number): Promise<ParamDiffView[]> {
+    return invoke('param_diff', { left, right });
+  }
+  paramExport(snapshot: number): Promise<ParamExport> {
+    return invoke('param_export', { snapshot });
   }
   settings(): Promise<Settings> {
     return invoke('settings_get');

@@ -19,15 +19,25 @@ import type { JobQuery as GeneratedJobQuery } from './generated/JobQuery';
 import type { JobView as GeneratedJobView } from './generated/JobView';
 import type { LinkView } from './generated/LinkView';
 import type { LookSettings } from './generated/LookSettings';
+import type { ParamDiffView } from './generated/ParamDiffView';
+import type { ParamExport } from './generated/ParamExport';
+import type { ParamRegisterView as GeneratedParamRegisterView } from './generated/ParamRegisterView';
+import type { ParamTable as GeneratedParamTable } from './generated/ParamTable';
+import type { SnapshotView } from './generated/SnapshotView';
 import type { SessionDriveView } from './generated/SessionDriveView';
 import type { SessionSummary } from './generated/SessionSummary';
 import type { Target } from './generated/Target';
 import type { Theme } from './generated/Theme';
 
 export type {
-  AppStatus, Command, DriveMode, DriveRef, DriveView, FaultView, HealthView, IpcError, LinkView, LookSettings, SessionDriveView, SessionSummary,
-  Target, Theme,
+  AppStatus, Command, DriveMode, DriveRef, DriveView, FaultView, HealthView, IpcError, LinkView, LookSettings, ParamDiffView, ParamExport,
+  SessionDriveView, SessionSummary, SnapshotView, Target, Theme,
 };
+
+/** One register of a drive's control table; values and limits in `unit` (SI). */
+export type ParamRegisterView = Omit<GeneratedParamRegisterView, 'access'> & { access: 'r' | 'rw' };
+/** A drive's control table with the values last read in the current session. */
+export type ParamTable = Omit<GeneratedParamTable, 'registers'> & { registers: ParamRegisterView[] };
 
 export type ExportFormat = 'csv' | 'png' | 'svg';
 

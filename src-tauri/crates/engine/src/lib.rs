@@ -21,7 +21,7 @@ pub use drivedeck_proto::profile::Protocol;
 pub use drivedeck_bus::protocol::{protocol_from_name, protocol_name};
 use drivedeck_bus::scan::ScanError;
 use drivedeck_bus::{Bus, EventSink, JobHandle, LinkConfig, LinkError, SubmitError};
-use drivedeck_domain::{Clock, Command, Event, JobState, LinkId};
+use drivedeck_domain::{Clock, Command, DriveRef, Event, JobState, LinkId};
 use drivedeck_proto::profile::Profile;
 use drivedeck_sim::{RigError, RigOptions, SimRig};
 use drivedeck_store::{Reader, SessionId, Store, StoreError, StoreWriter};
@@ -119,6 +119,8 @@ pub struct Engine {
     session: AtomicI64,
     rigs: Mutex<Vec<(LinkId, SimRig)>>,
     links: Mutex<Vec<LinkInfo>>,
+    /// Each connected drive's model, for the parameter grid.
+    drive_profiles: Mutex<Vec<(DriveRef, Arc<Profile>)>>,
     heartbeat: Option<drivedeck_bus::supervisor::Heartbeat>,
 }
 
@@ -146,6 +148,7 @@ impl Engine {
             session: AtomicI64::new(session),
             rigs: Mutex::new(Vec::new()),
             links: Mutex::new(Vec::new()),
+            drive_profiles: Mutex::new(Vec::new()),
             heartbeat,
         })
     }
@@ -238,6 +241,7 @@ impl Engine {
         config.poll_hz = self.config.poll_hz;
         config.simulated = true;
         let link = self.bus.connect_serial(config).await?;
+        self.remember_profiles(link, ids, &profile);
         self.rigs
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -281,6 +285,7 @@ impl Engine {
         );
         config.poll_hz = self.config.poll_hz;
         let link = self.bus.connect_serial(config).await?;
+        self.remember_profiles(link, ids, &profile);
         self.links
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -347,7 +352,31 @@ impl Engine {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .retain(|(id, _)| *id != link);
+        self.drive_profiles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(drive, _)| drive.link != link);
         known
+    }
+
+    fn remember_profiles(&self, link: LinkId, ids: &[u8], profile: &Arc<Profile>) {
+        self.drive_profiles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(
+                ids.iter()
+                    .map(|&id| (DriveRef { link, id }, Arc::clone(profile))),
+            );
+    }
+
+    /// The model (profile) of a connected drive: its control table, units and limits.
+    pub fn drive_profile(&self, drive: DriveRef) -> Option<Arc<Profile>> {
+        self.drive_profiles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|(d, _)| *d == drive)
+            .map(|(_, p)| Arc::clone(p))
     }
 
     /// The UI is alive (see [`EngineConfig::heartbeat_timeout`]).

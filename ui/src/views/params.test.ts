@@ -1,0 +1,216 @@
+import { describe, expect, it, vi } from 'vitest';
+import { FakeBackend } from '../backend/fake';
+import type { ParamRegisterView } from '../backend/types';
+import { ParamsPanel, checkParam, isChanged, parseBackup, restorePreview } from './params';
+
+const DRIVE = { link: 1, id: 1 };
+const last = (backend: FakeBackend) => backend.submitted[backend.submitted.length - 1];
+
+async function mount(read = true) {
+  document.body.innerHTML = '<div id="params"></div>';
+  const backend = new FakeBackend();
+  const notify = vi.fn();
+  const panel = new ParamsPanel(document.getElementById('params')!, backend, notify);
+  await panel.open(DRIVE);
+  if (read) await panel.readAll();
+  const $ = <T extends HTMLElement>(css: string) => document.querySelector(css) as T;
+  const row = (name: string) => [...document.querySelectorAll<HTMLElement>('tr[data-row]')].find((tr) => tr.dataset.row === name)!;
+  const type = (name: string, text: string) => {
+    const input = row(name).querySelector<HTMLInputElement>('input[type="text"]')!;
+    input.value = text;
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+  };
+  return { backend, notify, panel, $, row, type };
+}
+
+const register = (over: Partial<ParamRegisterView> = {}): ParamRegisterView => ({
+  name: 'Return Delay Time', address: 9, size: 1, type: 'u8', unit: 's', scale: 2e-6, min: 0, max: 254 * 2e-6,
+  access: 'rw', persistent: true, description: null, raw: 250, value: 250 * 2e-6, ...over,
+});
+
+describe('checkParam', () => {
+  it('takes a number within the limits once rounded to the resolution', () => {
+    expect(checkParam(register(), '0.0005')).toEqual({ ok: true, value: 0.0005 });
+    // 254.4 counts rounds to 254: still in range, as the bus rounds it.
+    expect(checkParam(register(), String(254.4 * 2e-6)).ok).toBe(true);
+  });
+  it('refuses empty, not a number, out of range and read-only', () => {
+    expect(checkParam(register(), '  ')).toEqual({ ok: false, message: 'Enter a value' });
+    expect(checkParam(register(), '1,5')).toMatchObject({ ok: false, message: '"1,5" is not a number' });
+    expect(checkParam(register(), 'NaN').ok).toBe(false);
+    expect(checkParam(register(), '0x10').ok).toBe(false);
+    expect(checkParam(register(), String(255 * 2e-6))).toMatchObject({ ok: false, message: expect.stringContaining('Outside 0 … 0.000508 s') });
+    expect(checkParam(register(), '-0.00001').ok).toBe(false);
+    expect(checkParam(register({ access: 'r' }), '1')).toMatchObject({ ok: false, message: 'Return Delay Time is read only' });
+  });
+  it('calls a value changed only when it lands on another raw count', () => {
+    expect(isChanged(register(), undefined)).toBe(false);
+    expect(isChanged(register(), '0.0005')).toBe(false);
+    expect(isChanged(register(), '0.0005000001')).toBe(false);
+    expect(isChanged(register(), '0.000502')).toBe(true);
+    expect(isChanged(register(), 'abc')).toBe(true);
+    expect(isChanged(register({ access: 'r' }), '7')).toBe(false);
+    expect(isChanged(register({ value: null, raw: null }), '')).toBe(false);
+  });
+});
+
+describe('the grid', () => {
+  it('shows units, limits and read-only registers without an input', async () => {
+    const { row } = await mount();
+    expect(row('Velocity Limit').textContent).toContain('rad/s');
+    expect(row('Velocity Limit').textContent).toContain('0 … 24.5');
+    expect(row('Model Number').classList.contains('read-only')).toBe(true);
+    expect(row('Model Number').querySelector('input')).toBeNull();
+    expect(row('Model Number').textContent).toContain('1020');
+    expect(row('Return Delay Time').querySelector<HTMLInputElement>('input[type="text"]')!.value).toBe('0.0005');
+  });
+
+  it('shows no values before a read, and the store values after Read all', async () => {
+    const { backend, panel, row } = await mount(false);
+    expect(row('Model Number').textContent).not.toContain('1020');
+    await panel.readAll();
+    expect(backend.submitted).toEqual([{ kind: 'readParams', drive: DRIVE, registers: [] }]);
+    expect(row('Model Number').textContent).toContain('1020');
+  });
+
+  it('highlights changed cells until they are written, then shows the value read back', async () => {
+    const { backend, panel, row, type, $ } = await mount();
+    type('Temperature Limit', '75');
+    expect(row('Temperature Limit').classList.contains('changed')).toBe(true);
+    expect(row('Position P Gain').classList.contains('changed')).toBe(false);
+    type('Position P Gain', '800');
+    expect(row('Position P Gain').classList.contains('changed')).toBe(false);
+    expect($('#params-write').textContent).toBe('Write changed (1)');
+    expect(await panel.write()).toBe(true);
+    expect(last(backend)).toEqual({ kind: 'writeParams', drive: DRIVE, values: [['Temperature Limit', 75]] });
+    expect(row('Temperature Limit').classList.contains('changed')).toBe(false);
+    expect(row('Temperature Limit').querySelector<HTMLInputElement>('input[type="text"]')!.value).toBe('75');
+  });
+
+  it('refuses an out-of-range or non-number value beside its cell and sends nothing', async () => {
+    const { backend, panel, row, type } = await mount();
+    const before = backend.submitted.length;
+    type('Temperature Limit', '150');
+    type('Position P Gain', 'lots');
+    type('Return Delay Time', '0.0001');
+    expect(await panel.write()).toBe(false);
+    expect(backend.submitted.length).toBe(before);
+    expect(row('Temperature Limit').querySelector('.cell-error')!.textContent).toBe('Outside 0 … 100 °C');
+    expect(row('Temperature Limit').querySelector('input[type="text"]')!.classList.contains('invalid')).toBe(true);
+    expect(row('Position P Gain').querySelector('.cell-error')!.textContent).toBe('"lots" is not a number');
+    expect(row('Return Delay Time').querySelector('.cell-error')!.textContent).toBe('');
+    // Fixing the cell clears its message; the write then goes through.
+    type('Temperature Limit', '90');
+    type('Position P Gain', '900');
+    expect(row('Temperature Limit').querySelector('.cell-error')!.textContent).toBe('');
+    expect(await panel.write()).toBe(true);
+    expect(last(backend)).toMatchObject({ kind: 'writeParams', values: [['Return Delay Time', 0.0001], ['Temperature Limit', 90], ['Position P Gain', 900]] });
+  });
+
+  it('Read all replaces values typed and not written with what the drive holds', async () => {
+    const { panel, row, type } = await mount();
+    type('Temperature Limit', '150');
+    await panel.write();
+    expect(row('Temperature Limit').querySelector('.cell-error')!.textContent).not.toBe('');
+    await panel.readAll();
+    expect(row('Temperature Limit').querySelector<HTMLInputElement>('input[type="text"]')!.value).toBe('80');
+    expect(row('Temperature Limit').classList.contains('changed')).toBe(false);
+    expect(row('Temperature Limit').querySelector('.cell-error')!.textContent).toBe('');
+  });
+
+  it('writes only the ticked rows when some are selected', async () => {
+    const { backend, panel, row, type } = await mount();
+    type('Temperature Limit', '70');
+    type('Position P Gain', '700');
+    const box = row('Position P Gain').querySelector<HTMLInputElement>('input[type="checkbox"]')!;
+    box.checked = true;
+    box.dispatchEvent(new Event('change', { bubbles: true }));
+    expect(await panel.write()).toBe(true);
+    expect(last(backend)).toMatchObject({ values: [['Position P Gain', 700]] });
+    expect(row('Temperature Limit').classList.contains('changed')).toBe(true);
+  });
+
+  it('backs up to a JSON file of the persistent values', async () => {
+    const { backend, panel } = await mount();
+    const path = await panel.backup();
+    expect(path).toMatch(/\.json$/);
+    expect(last(backend)).toMatchObject({ kind: 'backupParams', drive: DRIVE });
+    const snapshots = await backend.paramSnapshots(DRIVE);
+    const file = await backend.paramExport(snapshots.find((s) => s.kind === 'backup')!.id);
+    const backup = parseBackup(file.text);
+    if (typeof backup === 'string') throw new Error(backup);
+    expect([...backup.values.keys()]).toEqual(['Model Number', 'Return Delay Time', 'Temperature Limit', 'Velocity Limit']);
+  });
+});
+
+describe('restore', () => {
+  it('previews only what would change, then restores it', async () => {
+    const { backend, panel, $, row } = await mount();
+    await panel.backup();
+    const snapshots = await backend.paramSnapshots(DRIVE);
+    const { text } = await backend.paramExport(snapshots.find((s) => s.kind === 'backup')!.id);
+    // The drive changes after the backup.
+    backend.setRegister(1, 'Temperature Limit', 60);
+    await panel.readAll();
+    const sent = backend.submitted.length;
+    const plan = panel.preview(text)!;
+    expect(plan.rows.map((r) => [r.register, r.current, r.backup])).toEqual([['Temperature Limit', 60, 80]]);
+    expect($('#params-diff').textContent).toContain('Temperature Limit');
+    expect($('#params-diff').textContent).not.toContain('Velocity Limit');
+    expect(backend.submitted.length).toBe(sent);
+    expect($<HTMLButtonElement>('#params-restore-send').disabled).toBe(false);
+    expect(await panel.restore()).toBe(true);
+    const restore = last(backend)!;
+    expect(restore.kind).toBe('restoreParams');
+    // Read-only registers of the backup are not sent.
+    expect(restore.kind === 'restoreParams' && restore.values.map(([n]) => n)).toEqual(['Return Delay Time', 'Temperature Limit', 'Velocity Limit']);
+    expect(row('Temperature Limit').querySelector<HTMLInputElement>('input[type="text"]')!.value).toBe('80');
+  });
+
+  it('refuses a backup with a bad value, an unknown register or another model, and sends nothing', async () => {
+    const { backend, panel, $ } = await mount();
+    const sent = backend.submitted.length;
+    panel.preview('{"values": {"Temperature Limit": 500}}');
+    expect($('#params-restore-error').textContent).toContain('Temperature Limit: Outside 0 … 100 °C');
+    expect($<HTMLButtonElement>('#params-restore-send').disabled).toBe(true);
+    panel.preview('{"values": {"Flux Capacitor": 1}}');
+    expect($('#params-restore-error').textContent).toContain('no register "Flux Capacitor"');
+    panel.preview('{"model": "AX-12A", "values": {"Temperature Limit": 70}}');
+    expect($('#params-restore-error').textContent).toContain('The backup is of a AX-12A');
+    panel.preview('{"values": {"Temperature Limit": "hot"}}');
+    expect($('#params-restore-error').textContent).toBe('Temperature Limit: "hot" is not a number');
+    panel.preview('not json');
+    expect($('#params-restore-error').textContent).toMatch(/^Not JSON/);
+    expect(await panel.restore()).toBe(false);
+    expect(backend.submitted.length).toBe(sent);
+  });
+
+  it('accepts a plain name → value object and reports no differences when there are none', async () => {
+    const { panel } = await mount();
+    const table = panel.table!;
+    const backup = parseBackup('{"Temperature Limit": 80, "Position P Gain": 800}');
+    if (typeof backup === 'string') throw new Error(backup);
+    const plan = restorePreview(table, backup);
+    expect(plan.rows).toEqual([]);
+    expect(plan.problems).toEqual([]);
+    expect(plan.values).toEqual([['Temperature Limit', 80], ['Position P Gain', 800]]);
+  });
+});
+
+describe('compare snapshots', () => {
+  it('lists the registers that differ between two snapshots', async () => {
+    const { panel, type, $ } = await mount();
+    type('Position P Gain', '640');
+    await panel.write();
+    await panel.open(DRIVE);
+    const options = [...$<HTMLSelectElement>('#params-left').options].map((o) => o.textContent ?? '');
+    expect(options.some((o) => o.includes('before-write'))).toBe(true);
+    const ids = [...$<HTMLSelectElement>('#params-left').options].map((o) => o.value).filter((v) => v !== '');
+    const [after, before] = [ids[0], ids[1]];
+    $<HTMLSelectElement>('#params-left').value = before;
+    $<HTMLSelectElement>('#params-right').value = after;
+    const diff = await panel.compare();
+    expect(diff).toEqual([{ register: 'Position P Gain', unit: '', left: 800, right: 640 }]);
+    expect($('#params-compare-table').textContent).toContain('Position P Gain');
+  });
+});
