@@ -205,6 +205,9 @@ export async function launchApp({ app, dataDir } = {}) {
         await fetch(`${base}/session/${session.id}`, { method: 'DELETE' });
       } finally {
         driver.kill('SIGTERM');
+        // A driver (or the app it started) that lingers must not keep the test run alive.
+        setTimeout(() => driver.kill('SIGKILL'), 2000).unref();
+        driver.unref();
       }
     };
     return { session, close, dataDir: dir };

@@ -229,6 +229,8 @@ fn test() -> Result {
         Command::new("xvfb-run")
             .args(["-a", "-s", "-screen 0 1280x800x24", "node", "--test"])
             .arg("--test-concurrency=1")
+            // Every test ends with its after hooks; a stray handle must not hang the run.
+            .arg("--test-force-exit")
             .args(&window_tests)
             .env("DRIVEDECK_APP", target_dir().join("debug/drivedeck"))
             .current_dir(root()),
