@@ -1677,11 +1677,18 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
             }
             Plan::Cia402Enable => self.cia402_enable(&profile, drive.id).await,
         };
+        if result.is_ok() {
+            self.apply(&job.command);
+        }
+        self.finish_job(job, result)
+    }
+
+    /// Ends `job` in the terminal state its outcome means: done, timed out (no answer),
+    /// failed (refused), or failed "link lost" — which is also returned as `Err` so the
+    /// caller gives the link up.
+    fn finish_job(&mut self, job: Job, result: Result<(), CommandError>) -> Result<(), String> {
         let state = match result {
-            Ok(()) => {
-                self.apply(&job.command);
-                JobState::Done
-            }
+            Ok(()) => JobState::Done,
             Err(CommandError::NoAnswer(_)) => JobState::TimedOut,
             Err(CommandError::Refused(reason)) => JobState::Failed { reason },
             Err(error @ CommandError::Io(_)) => {

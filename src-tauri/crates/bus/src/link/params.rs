@@ -21,7 +21,7 @@ use crate::SubmitError;
 use crate::job::Job;
 use crate::protocol::{self, Block, LinkProtocol};
 use drivedeck_domain::{
-    Command, DriveRef, DriveStatus, Event, JobState, ParamSnapshot, ParamValue, SnapshotKind,
+    Command, DriveRef, DriveStatus, Event, ParamSnapshot, ParamValue, SnapshotKind,
 };
 use drivedeck_proto::cia402::{self, State as Cia402State};
 use drivedeck_proto::profile::{Profile, Protocol, Register, Role};
@@ -301,24 +301,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
             Command::ClearFault { .. } => self.clear_fault(&job, &profile, drive).await,
             _ => Err(CommandError::Refused("not a parameter job".into())),
         };
-        let state = match result {
-            Ok(()) => JobState::Done,
-            Err(CommandError::NoAnswer(_)) => JobState::TimedOut,
-            Err(CommandError::Refused(reason)) => JobState::Failed { reason },
-            Err(error @ CommandError::Io(_)) => {
-                let reason = error.to_string();
-                job.finish(
-                    JobState::Failed {
-                        reason: format!("link lost: {reason}"),
-                    },
-                    self.sink.as_ref(),
-                    self.clock,
-                );
-                return Err(reason);
-            }
-        };
-        job.finish(state, self.sink.as_ref(), self.clock);
-        Ok(())
+        self.finish_job(job, result)
     }
 
     /// Reads `registers` of `drive` (signed values, SI beside them), in their order.
