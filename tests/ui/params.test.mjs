@@ -112,3 +112,7 @@ describe('the Parameters panel', () => {
     await until('the value restored', async () => (await value('Temperature Limit')) === '80', 5_000);
   });
 });
+
+// Every test and hook of this file has run: leave even if a stray handle (a driver or app
+// that did not exit) would keep the event loop alive. Failures are already reported.
+after(() => setTimeout(() => process.exit(), 2000).unref());

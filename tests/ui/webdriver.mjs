@@ -202,7 +202,8 @@ export async function launchApp({ app, dataDir } = {}) {
     await until('the page to load', async () => (await session.exec('return document.readyState')) === 'complete', 30_000);
     const close = async () => {
       try {
-        await fetch(`${base}/session/${session.id}`, { method: 'DELETE' });
+        // Bounded: a driver waiting on a busy app must not hold the test run open.
+        await fetch(`${base}/session/${session.id}`, { method: 'DELETE', signal: AbortSignal.timeout(5000) });
       } finally {
         driver.kill('SIGTERM');
         // A driver (or the app it started) that lingers must not keep the test run alive.
