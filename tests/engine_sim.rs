@@ -153,6 +153,7 @@ async fn enable_move_and_the_store_holds_samples_converging_to_the_target() {
     assert_eq!(
         mine,
         [
+            ("connect", "done"),
             ("arm", "done"),
             ("enable", "done"),
             ("disable", "done"),
@@ -332,17 +333,28 @@ async fn bad_commands_are_refused_before_the_wire_and_not_journaled() {
             Ok(_) => panic!("{command:?} was accepted"),
         }
     }
+    // Link-level jobs are not queued on a link: refused the same way.
+    let disconnect = Command::Disconnect { link: 1 };
+    assert!(matches!(
+        engine.submit(disconnect),
+        Err(EngineError::Submit(_))
+    ));
     engine.flush().expect("flush");
-    assert!(
-        engine
-            .reader()
-            .expect("reader")
-            .jobs(&JobFilter {
-                limit: 10,
-                ..JobFilter::default()
-            })
-            .expect("jobs")
-            .is_empty()
+    let journaled: Vec<String> = engine
+        .reader()
+        .expect("reader")
+        .jobs(&JobFilter {
+            limit: 10,
+            ..JobFilter::default()
+        })
+        .expect("jobs")
+        .into_iter()
+        .map(|job| job.command)
+        .collect();
+    assert_eq!(
+        journaled,
+        ["connect"],
+        "only the rig's connection is journaled"
     );
 
     // Mode changes need the drive disabled; then velocity targets work.
@@ -830,5 +842,75 @@ async fn a_named_recording_holds_its_samples_and_stopping_it_keeps_recording() {
     assert!(reader.channel_end(position).expect("end") > 10);
     let drives = reader.session_drives(named).expect("drives used");
     assert_eq!(drives.len(), 2);
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_scan_and_disconnect_are_journaled_jobs_with_their_outcome() {
+    let _rig = one_rig_at_a_time().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let engine = rig(&dir).await;
+    let port = engine.links()[0].port.clone();
+    // The link holds its port exclusively: a scan of it fails, with the reason journaled.
+    let scan = engine
+        .scan(&port, &[Protocol::Dynamixel2], &[1_000_000])
+        .await;
+    let scan_error = scan.expect_err("a held port cannot be scanned").to_string();
+    let missing = engine
+        .connect_serial(
+            "/dev/drivedeck-no-such-port",
+            Protocol::Dynamixel2,
+            57_600,
+            drivedeck_proto::profile::Profile::xm430_w350(),
+            &[3],
+        )
+        .await
+        .expect_err("no such port")
+        .to_string();
+    // A job with a class and a deadline carries both into the journal.
+    let options = drivedeck_bus::JobOptions {
+        priority: drivedeck_domain::Priority::Safety,
+        deadline: Some(Duration::from_secs(2)),
+    };
+    let disable = engine
+        .submit_with(Command::Disable { drive: DRIVE_1 }, options)
+        .expect("disable");
+    assert_eq!(outcome(disable).await, JobState::Done);
+    assert!(engine.disconnect(1).await, "the rig's link closes");
+    assert!(!engine.disconnect(1).await, "it is gone");
+    engine.flush().expect("flush");
+    let mut jobs = engine
+        .reader()
+        .expect("reader")
+        .jobs(&JobFilter::default())
+        .expect("jobs");
+    jobs.reverse();
+    let summary: Vec<(&str, &str, Option<&str>)> = jobs
+        .iter()
+        .map(|j| (j.command.as_str(), j.state.as_str(), j.reason.as_deref()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("connect", "done", None),
+            ("scan", "failed", Some(scan_error.as_str())),
+            ("connect", "failed", Some(missing.as_str())),
+            ("disable", "done", None),
+            ("disconnect", "done", None),
+            ("disconnect", "failed", Some("there is no link 1")),
+        ]
+    );
+    let connect = &jobs[0];
+    assert!(connect.detail.contains(&port), "{}", connect.detail);
+    assert!(connect.sent_us.is_some() && connect.finished_us >= connect.sent_us);
+    assert_eq!(jobs[4].link, Some(1));
+    let disable = &jobs[3];
+    assert_eq!(disable.priority, "safety");
+    let deadline = disable.deadline_us.expect("a deadline") - disable.queued_us;
+    assert!(
+        (1_999_000..=2_001_000).contains(&deadline),
+        "deadline {deadline} µs after queueing"
+    );
+    assert_eq!(jobs[0].priority, "user");
     engine.shutdown().await;
 }

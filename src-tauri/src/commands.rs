@@ -128,10 +128,16 @@ pub struct JobView {
     #[ts(type = "number | null")]
     session: Option<i64>,
     command: String,
+    /// The link, for drive jobs and a disconnect.
+    link: Option<u32>,
     drive: Option<DriveRef>,
+    /// Its class on the link: `telemetry`, `user`, `safety`, `eStop`.
+    priority: String,
     state: String,
     reason: Option<String>,
     queued_at_ms: f64,
+    /// By when it had to be sent, if it had a deadline.
+    deadline_at_ms: Option<f64>,
     sent_at_ms: Option<f64>,
     finished_at_ms: Option<f64>,
 }
@@ -463,10 +469,13 @@ pub async fn jobs(state: State<'_, AppState>, query: JobQuery) -> Result<Vec<Job
             id: j.id,
             session: j.session,
             command: j.command,
+            link: j.link,
             drive: j.drive,
+            priority: j.priority,
             state: j.state,
             reason: j.reason,
             queued_at_ms: ms(j.queued_us),
+            deadline_at_ms: j.deadline_us.map(ms),
             sent_at_ms: j.sent_us.map(ms),
             finished_at_ms: j.finished_us.map(ms),
         })

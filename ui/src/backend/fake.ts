@@ -175,6 +175,9 @@ export class FakeBackend implements Backend {
 
   async submit(command: Command): Promise<number> {
     this.submitted.push(command);
+    if (command.kind === 'connect' || command.kind === 'disconnect' || command.kind === 'scan') {
+      throw { kind: 'invalid', message: `${command.kind} is not queued on a link: the engine's ${command.kind} call runs it` };
+    }
     if (command.kind !== 'eStop' && command.kind !== 'safeStop') {
       const d = this.drivesState.find((x) => x.drive.link === command.drive.link && x.drive.id === command.drive.id);
       if (!d) throw { kind: 'notFound', message: `drive ${command.drive.id} is not connected` };
@@ -219,10 +222,13 @@ export class FakeBackend implements Backend {
       id,
       session: this.current.id,
       command: command.kind,
-      drive: command.kind === 'eStop' || command.kind === 'safeStop' ? null : command.drive,
+      link: 'drive' in command ? command.drive.link : null,
+      drive: 'drive' in command ? command.drive : null,
+      priority: command.kind === 'eStop' || command.kind === 'safeStop' ? 'eStop' : 'user',
       state: 'done',
       reason: null,
       queuedAtMs: at,
+      deadlineAtMs: null,
       sentAtMs: at,
       finishedAtMs: at,
     });
@@ -237,6 +243,7 @@ export class FakeBackend implements Backend {
       }
       return;
     }
+    if (!('drive' in command)) return;
     const d = this.drivesState.find((x) => x.drive.id === command.drive.id)!;
     switch (command.kind) {
       case 'arm': this.armed.add(d.drive.id); break;
@@ -362,9 +369,9 @@ export class FakeBackend implements Backend {
   }
 
   /** Adds a job to the journal as the store would have it (tests). */
-  addJob(job: Omit<JobView, 'id'>): number {
+  addJob(job: Omit<JobView, 'id' | 'link' | 'priority' | 'deadlineAtMs'> & Partial<JobView>): number {
     const id = this.nextJob++;
-    this.jobsLog.push({ id, ...job });
+    this.jobsLog.push({ link: job.drive?.link ?? null, priority: 'user', deadlineAtMs: null, ...job, id });
     return id;
   }
 

@@ -1,11 +1,11 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { FakeBackend } from '../backend/fake';
 import type { JobView } from '../backend/types';
-import { DEFAULT_FILTER, Journal, jobQuery, jobTiming, journalMatches } from './jobs';
+import { DEFAULT_FILTER, Journal, jobQuery, jobScope, jobTiming, journalMatches } from './jobs';
 
 const job = (over: Partial<JobView>): JobView => ({
-  id: 1, session: 1, command: 'setTarget', drive: { link: 1, id: 1 }, state: 'done', reason: null,
-  queuedAtMs: 1000, sentAtMs: 1002, finishedAtMs: 1010, ...over,
+  id: 1, session: 1, command: 'setTarget', link: 1, drive: { link: 1, id: 1 }, priority: 'user', state: 'done', reason: null,
+  queuedAtMs: 1000, deadlineAtMs: null, sentAtMs: 1002, finishedAtMs: 1010, ...over,
 });
 
 describe('journal filters', () => {
@@ -33,6 +33,13 @@ describe('journal filters', () => {
     expect(journalMatches(job({}), { untilMs: 1000 })).toBe(false);
   });
 
+  it('says what each job addressed: a drive, a link, every drive, or no link yet', () => {
+    expect(jobScope(job({}))).toBe('1/1');
+    expect(jobScope(job({ command: 'disconnect', drive: null, link: 3 }))).toBe('link 3');
+    expect(jobScope(job({ command: 'eStop', drive: null, link: null, priority: 'eStop' }))).toBe('all');
+    expect(jobScope(job({ command: 'connect', drive: null, link: null }))).toBe('—');
+  });
+
   it('times each step: queued → sent → finished', () => {
     expect(jobTiming(job({}))).toEqual({ waitMs: 2, runMs: 8, totalMs: 10 });
     expect(jobTiming(job({ state: 'queued', sentAtMs: null, finishedAtMs: null }))).toEqual({ waitMs: null, runMs: null, totalMs: null });
@@ -55,7 +62,7 @@ describe('journal panel', () => {
     await journal.refresh();
     const rows = () => [...document.querySelectorAll<HTMLTableRowElement>('#jobs tr.job')].map((r) => [...r.cells].map((c) => c.textContent));
     expect(rows().map((r) => r[2])).toEqual(['setTarget', 'enable']);
-    expect(rows()[0].slice(4)).toEqual(['failed', '3.00', '47.0', '50.0', 'timed out']);
+    expect(rows()[0].slice(3)).toEqual(['user', '1/2', 'failed', '3.00', '47.0', '50.0', 'timed out']);
     const select = (id: string, value: string) => {
       const el = document.getElementById(id) as HTMLSelectElement;
       el.value = value;

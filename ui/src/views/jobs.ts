@@ -72,17 +72,27 @@ export function clockTime(epochMs: number): string {
   return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, '0')}`;
 }
 
+/** What a job addressed: a drive (link/ID), a whole link, every drive (stops), or
+ * nothing yet (a connect or a scan, before there is a link). */
+export function jobScope(job: JobView): string {
+  if (job.drive) return `${job.drive.link}/${job.drive.id}`;
+  if (job.link !== null) return `link ${job.link}`;
+  return job.command === 'eStop' || job.command === 'safeStop' ? 'all' : '—';
+}
+
 export function renderJobs(body: HTMLElement, jobs: JobView[]): void {
   const rows = jobs.map((j) => {
     const tr = document.createElement('tr');
     tr.className = `job state-${j.state}`;
     tr.dataset.jobId = String(j.id);
+    if (j.deadlineAtMs !== null) tr.title = `deadline ${clockTime(j.deadlineAtMs)}`;
     const t = jobTiming(j);
     const cells = [
       String(j.id),
       clockTime(j.queuedAtMs),
       j.command,
-      j.drive ? `${j.drive.link}/${j.drive.id}` : 'all',
+      j.priority,
+      jobScope(j),
       j.state,
       ms(t.waitMs),
       ms(t.runMs),
@@ -92,8 +102,8 @@ export function renderJobs(body: HTMLElement, jobs: JobView[]): void {
     cells.forEach((text, i) => {
       const td = document.createElement('td');
       td.textContent = text;
-      if (i === 4) td.className = 'job-state';
-      if (i >= 5 && i <= 7) td.className = 'num';
+      if (i === 5) td.className = 'job-state';
+      if (i >= 6 && i <= 8) td.className = 'num';
       tr.appendChild(td);
     });
     return tr;
@@ -118,7 +128,7 @@ export const JOURNAL_HTML = `
     </span>
   </div>
   <div class="scroll"><table>
-    <thead><tr><th>#</th><th>queued</th><th>command</th><th>drive</th><th>state</th>
+    <thead><tr><th>#</th><th>queued</th><th>command</th><th title="class on the link">class</th><th>drive</th><th>state</th>
       <th title="queued → sent">wait ms</th><th title="sent → finished">run ms</th><th title="queued → finished">total ms</th><th>reason</th></tr></thead>
     <tbody id="jobs"></tbody>
   </table></div>`;

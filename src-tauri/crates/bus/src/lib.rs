@@ -106,13 +106,57 @@ impl Bus {
         self.inner.clock
     }
 
-    /// Opens a serial port (a USB adapter or a simulator's pty) and connects a link.
+    /// Opens a serial port (a USB adapter or a simulator's pty) and connects a link. A
+    /// journaled job ([`Command::Connect`]): the journal shows every attempt and why one
+    /// failed.
     pub async fn connect_serial(&self, config: LinkConfig) -> Result<LinkId, LinkError> {
-        let port = link::open_serial(&config.port, config.baud)?;
-        let (path, baud) = (config.port.clone(), config.baud);
-        let reopen: link::Reopen<tokio_serial::SerialStream> =
-            Box::new(move || link::open_serial(&path, baud));
-        self.start_link(port, Some(reopen), config).await
+        let command = Command::Connect {
+            port: config.port.clone(),
+            protocol: config
+                .protocol()
+                .map_or("mixed protocols", protocol::protocol_name)
+                .into(),
+            baud: config.baud,
+            drives: config.drives.iter().map(|(id, _)| *id).collect(),
+        };
+        self.journaled(command, async {
+            let port = link::open_serial(&config.port, config.baud)?;
+            let (path, baud) = (config.port.clone(), config.baud);
+            let reopen: link::Reopen<tokio_serial::SerialStream> =
+                Box::new(move || link::open_serial(&path, baud));
+            self.start_link(port, Some(reopen), config).await
+        })
+        .await
+    }
+
+    /// Runs a link-level job (connect, disconnect, scan) that the caller carries out
+    /// itself: it is journaled like every job — queued, sent as `work` starts, then done,
+    /// or failed with `work`'s error as the reason.
+    pub async fn journaled<T, E: std::fmt::Display>(
+        &self,
+        command: Command,
+        work: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        let id = JobId(self.inner.next_job.fetch_add(1, Ordering::Relaxed));
+        let (job, _handle) = job::Job::new(id, command.clone());
+        let sink = self.inner.sink.as_ref();
+        sink.emit(Event::JobQueued {
+            job: id,
+            command,
+            priority: Priority::User,
+            deadline: None,
+            at: self.inner.clock.now(),
+        });
+        job.sent(sink, self.inner.clock);
+        let result = work.await;
+        let state = match &result {
+            Ok(_) => JobState::Done,
+            Err(e) => JobState::Failed {
+                reason: e.to_string(),
+            },
+        };
+        job.finish(state, sink, self.inner.clock);
+        result
     }
 
     /// Connects a link over any byte stream (a serial port, an in-memory pipe): finds the
@@ -147,16 +191,22 @@ impl Bus {
         Ok(id)
     }
 
-    /// Closes a link: queued jobs are cancelled, the drives are left as they are.
+    /// Closes a link: queued jobs are cancelled, the drives are left as they are. A
+    /// journaled job ([`Command::Disconnect`]); false (and a failed job) when there is no
+    /// such link.
     pub async fn disconnect(&self, link: LinkId) -> bool {
-        let handle = self.write_links().remove(&link);
-        match handle {
-            Some(handle) => {
-                handle.shutdown().await;
-                true
+        self.journaled(Command::Disconnect { link }, async {
+            let handle = self.write_links().remove(&link);
+            match handle {
+                Some(handle) => {
+                    handle.shutdown().await;
+                    Ok(())
+                }
+                None => Err(format!("there is no link {link}")),
             }
-            None => false,
-        }
+        })
+        .await
+        .is_ok()
     }
 
     /// Whether `link` is connected and up (not lost and reconnecting).
@@ -194,6 +244,13 @@ impl Bus {
         command: Command,
         options: JobOptions,
     ) -> Result<JobHandle, SubmitError> {
+        if command.is_link_level() {
+            return Err(SubmitError::Invalid(format!(
+                "{} is not queued on a link: the engine's {} call runs it",
+                command.name(),
+                command.name()
+            )));
+        }
         options
             .priority
             .admits(&command)
@@ -217,10 +274,15 @@ impl Bus {
             options.priority
         };
         job.deadline = options.deadline.map(|d| tokio::time::Instant::now() + d);
+        let at = self.inner.clock.now();
         self.inner.sink.emit(Event::JobQueued {
             job: id,
             command: command.clone(),
-            at: self.inner.clock.now(),
+            priority: job.priority,
+            deadline: options
+                .deadline
+                .map(|d| at.saturating_add(i64::try_from(d.as_micros()).unwrap_or(i64::MAX))),
+            at,
         });
         match target_link {
             // Arming is bookkeeping on the write side: no bytes, done at once.

@@ -1532,7 +1532,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
             Command::SetTarget { target, .. } => {
                 Plan::Writes(self.target_writes(profile, id, *target)?)
             }
-            Command::Arm { .. } | Command::EStop | Command::SafeStop { .. } => {
+            Command::Arm { .. }
+            | Command::EStop
+            | Command::SafeStop { .. }
+            | Command::Connect { .. }
+            | Command::Disconnect { .. }
+            | Command::Scan { .. } => {
                 return Err("not a job for one drive".into());
             }
             Command::ReadParams { .. }

@@ -181,6 +181,28 @@ pub enum Command {
         /// The drive.
         drive: DriveRef,
     },
+    /// Open a port and find the given drives on it. A link-level job: journaled like
+    /// every job, run by the engine's connect call rather than a link's queue.
+    Connect {
+        /// The port (device path).
+        port: String,
+        /// The wire protocol's name.
+        protocol: String,
+        /// The baud rate.
+        baud: u32,
+        /// The bus IDs expected on it.
+        drives: Vec<u8>,
+    },
+    /// Close a link: its queued jobs are cancelled, its drives left as they are.
+    Disconnect {
+        /// The link.
+        link: LinkId,
+    },
+    /// Find the drives answering on a port (protocols × baud rates).
+    Scan {
+        /// The port (device path).
+        port: String,
+    },
 }
 
 impl Command {
@@ -199,8 +221,29 @@ impl Command {
             | Command::BackupParams { drive, .. }
             | Command::RestoreParams { drive, .. }
             | Command::ClearFault { drive } => Some(*drive),
-            Command::EStop | Command::SafeStop { .. } => None,
+            Command::EStop
+            | Command::SafeStop { .. }
+            | Command::Connect { .. }
+            | Command::Disconnect { .. }
+            | Command::Scan { .. } => None,
         }
+    }
+
+    /// The link the command concerns, if one: its drive's, or the link it disconnects.
+    pub fn link(&self) -> Option<LinkId> {
+        match self {
+            Command::Disconnect { link } => Some(*link),
+            other => other.drive().map(|d| d.link),
+        }
+    }
+
+    /// True for the link-level jobs (connect, disconnect, scan): the engine runs them
+    /// itself; they never enter a link's queue.
+    pub fn is_link_level(&self) -> bool {
+        matches!(
+            self,
+            Command::Connect { .. } | Command::Disconnect { .. } | Command::Scan { .. }
+        )
     }
 
     /// True for the commands that stop every drive at once, ahead of every queue.
@@ -225,6 +268,9 @@ impl Command {
             Command::BackupParams { .. } => "backupParams",
             Command::RestoreParams { .. } => "restoreParams",
             Command::ClearFault { .. } => "clearFault",
+            Command::Connect { .. } => "connect",
+            Command::Disconnect { .. } => "disconnect",
+            Command::Scan { .. } => "scan",
         }
     }
 
@@ -269,6 +315,16 @@ pub enum Priority {
 }
 
 impl Priority {
+    /// The class's name, as the journal records it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Priority::Telemetry => "telemetry",
+            Priority::User => "user",
+            Priority::Safety => "safety",
+            Priority::EStop => "eStop",
+        }
+    }
+
     /// Whether `command` may be queued in this class: motion never in the safety
     /// class, only reads in the telemetry class, only stops in the E-stop class.
     pub fn admits(self, command: &Command) -> Result<(), String> {
@@ -448,6 +504,10 @@ pub enum Event {
         job: JobId,
         /// What it asks.
         command: Command,
+        /// Its class on the link.
+        priority: Priority,
+        /// By when it must have been sent (still queued then, it times out unsent).
+        deadline: Option<Micros>,
         /// When.
         at: Micros,
     },

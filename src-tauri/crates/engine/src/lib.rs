@@ -301,7 +301,7 @@ impl Engine {
 
     /// Finds the drives on `port`: each of `protocols` at each of `bauds` (empty: the
     /// protocol's usual rates), matched against the built-in profiles. A port a link
-    /// holds cannot be scanned (it is open exclusively).
+    /// holds cannot be scanned (it is open exclusively). Journaled as a scan job.
     pub async fn scan(
         &self,
         port: &str,
@@ -313,7 +313,8 @@ impl Engine {
             options.protocols = protocols.to_vec();
         }
         options.bauds = bauds.to_vec();
-        scan(port, &options).await
+        let command = Command::Scan { port: port.into() };
+        self.bus.journaled(command, scan(port, &options)).await
     }
 
     /// Every drive model the engine knows: the user's profiles first (a user's profile of

@@ -9,7 +9,7 @@
 use crate::chunk;
 use crate::tail::{Series, SeriesBatch, TailCursor};
 use crate::{SessionId, StoreError};
-use drivedeck_domain::{DriveRef, DriveStatus, Micros};
+use drivedeck_domain::{DriveRef, DriveStatus, LinkId, Micros};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -68,8 +68,14 @@ pub struct JobRow {
     pub session: Option<SessionId>,
     /// The command's name.
     pub command: String,
+    /// The link, for drive commands and link-level ones (a disconnect).
+    pub link: Option<LinkId>,
     /// The drive, for drive commands.
     pub drive: Option<DriveRef>,
+    /// Its class on the link: `telemetry`, `user`, `safety`, `eStop`.
+    pub priority: String,
+    /// By when it had to be sent, if it had a deadline.
+    pub deadline_us: Option<Micros>,
     /// The command as JSON.
     pub detail: String,
     /// `queued`, `sent`, `done`, `failed`, `timedOut`, `cancelled`.
@@ -565,7 +571,7 @@ impl Reader {
     pub fn jobs(&self, filter: &JobFilter) -> Result<Vec<JobRow>, StoreError> {
         self.rows(
             "SELECT id, session_id, command, link, drive_id, detail, state, reason,
-                    queued_us, sent_us, finished_us
+                    queued_us, sent_us, finished_us, priority, deadline_us
              FROM jobs
              WHERE (?1 IS NULL OR session_id = ?1)
                AND (?2 IS NULL OR (link = ?2 AND drive_id = ?3))
@@ -589,7 +595,10 @@ impl Reader {
                     id: r.get(0)?,
                     session: r.get(1)?,
                     command: r.get(2)?,
+                    link: r.get(3)?,
                     drive: drive_ref(r.get(3)?, r.get(4)?),
+                    priority: r.get(11)?,
+                    deadline_us: r.get(12)?,
                     detail: r.get(5)?,
                     state: r.get(6)?,
                     reason: r.get(7)?,

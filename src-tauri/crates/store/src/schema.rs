@@ -13,7 +13,7 @@ pub type MigrationStep = fn(&Transaction<'_>) -> Result<(), StoreError>;
 /// Migration `i` takes a file from version `i` to `i + 1`: SQL, then (for some) a step
 /// in Rust that moves data the SQL cannot.
 pub const MIGRATIONS: &[(&str, Option<MigrationStep>)] =
-    &[(V1, None), (V2, Some(samples_rows_to_chunks))];
+    &[(V1, None), (V2, Some(samples_rows_to_chunks)), (V3, None)];
 
 // v1: sessions, channels, samples (a row per sample), the job journal, link events and
 // the drive-state projection.
@@ -137,6 +137,14 @@ const V2: &str = r#"
     CREATE INDEX faults_by_session ON faults (session_id, raised_us);
     CREATE INDEX jobs_by_time ON jobs (queued_us);
     CREATE INDEX link_events_by_session ON link_events (session_id, at_us);
+"#;
+
+// v3: each job's class on the link and its deadline. Older jobs were user jobs, their
+// stops excepted (those always ran in the E-stop class); none had a deadline.
+const V3: &str = r#"
+    ALTER TABLE jobs ADD COLUMN priority TEXT NOT NULL DEFAULT 'user';
+    ALTER TABLE jobs ADD COLUMN deadline_us INTEGER;
+    UPDATE jobs SET priority = 'eStop' WHERE command IN ('eStop', 'safeStop');
 "#;
 
 /// v1 → v2: every channel's rows become chunks (and rollups); then the table goes.

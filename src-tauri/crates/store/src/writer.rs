@@ -904,19 +904,27 @@ fn apply_event(
             }
             Ok(samples.len() as i64 * DRIVE_CHANNELS.len() as i64)
         }
-        Event::JobQueued { job, command, at } => {
-            let drive = command.drive();
+        Event::JobQueued {
+            job,
+            command,
+            priority,
+            deadline,
+            at,
+        } => {
             tx.execute(
-                "INSERT INTO jobs (id, session_id, command, link, drive_id, detail, state, queued_us)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7)",
+                "INSERT INTO jobs (id, session_id, command, link, drive_id, detail, state, queued_us,
+                                   priority, deadline_us)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?9)",
                 params![
                     job.0 as i64,
                     session,
                     command.name(),
-                    drive.map(|d| d.link),
-                    drive.map(|d| d.id),
+                    command.link(),
+                    command.drive().map(|d| d.id),
                     serde_json::to_string(&command).unwrap_or_default(),
-                    at
+                    at,
+                    priority.name(),
+                    deadline
                 ],
             )?;
             Ok(0)

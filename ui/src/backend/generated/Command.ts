@@ -94,4 +94,28 @@ label: string, } | { "kind": "clearFault",
 /**
  * The drive.
  */
-drive: DriveRef, };
+drive: DriveRef, } | { "kind": "connect", 
+/**
+ * The port (device path).
+ */
+port: string, 
+/**
+ * The wire protocol's name.
+ */
+protocol: string, 
+/**
+ * The baud rate.
+ */
+baud: number, 
+/**
+ * The bus IDs expected on it.
+ */
+drives: Array<number>, } | { "kind": "disconnect", 
+/**
+ * The link.
+ */
+link: number, } | { "kind": "scan", 
+/**
+ * The port (device path).
+ */
+port: string, };

@@ -4,4 +4,16 @@ import type { DriveRef } from "./DriveRef";
 /**
  * One job of the journal, with its timing: queued → sent → finished.
  */
-export type JobView = { id: number, session: number | null, command: string, drive: DriveRef | null, state: string, reason: string | null, queuedAtMs: number, sentAtMs: number | null, finishedAtMs: number | null, };
+export type JobView = { id: number, session: number | null, command: string, 
+/**
+ * The link, for drive jobs and a disconnect.
+ */
+link: number | null, drive: DriveRef | null, 
+/**
+ * Its class on the link: `telemetry`, `user`, `safety`, `eStop`.
+ */
+priority: string, state: string, reason: string | null, queuedAtMs: number, 
+/**
+ * By when it had to be sent, if it had a deadline.
+ */
+deadlineAtMs: number | null, sentAtMs: number | null, finishedAtMs: number | null, };

@@ -1,7 +1,9 @@
 //! The journal, sessions, drives, faults and link gaps.
 
 use crate::common::{DRIVE, sample};
-use drivedeck_domain::{Command, DriveMode, DriveRef, DriveStatus, Event, JobId, JobState};
+use drivedeck_domain::{
+    Command, DriveMode, DriveRef, DriveStatus, Event, JobId, JobState, Priority,
+};
 use drivedeck_store::{JobFilter, Store};
 
 fn status(fault: Option<&str>) -> DriveStatus {
@@ -27,6 +29,8 @@ fn the_job_journal_follows_each_job_to_one_terminal_state() {
     writer.apply(Event::JobQueued {
         job: JobId(7),
         command: command.clone(),
+        priority: Priority::Safety,
+        deadline: Some(15),
         at: 10,
     });
     writer.apply(Event::JobChanged {
@@ -50,6 +54,8 @@ fn the_job_journal_follows_each_job_to_one_terminal_state() {
     writer.apply(Event::JobQueued {
         job: JobId(8),
         command: Command::EStop,
+        priority: Priority::EStop,
+        deadline: None,
         at: 50,
     });
     writer.apply(Event::JobChanged {
@@ -80,6 +86,15 @@ fn the_job_journal_follows_each_job_to_one_terminal_state() {
         (10, Some(20), Some(30))
     );
     assert_eq!(enable.drive, Some(DRIVE));
+    assert_eq!(enable.link, Some(DRIVE.link));
+    assert_eq!(
+        (enable.priority.as_str(), enable.deadline_us),
+        ("safety", Some(15))
+    );
+    assert_eq!(
+        (jobs[0].priority.as_str(), jobs[0].deadline_us),
+        ("eStop", None)
+    );
     assert_eq!(store.next_job_id().expect("next"), 9);
 }
 
@@ -161,6 +176,8 @@ fn the_journal_filters_by_session_drive_command_state_and_time() {
         writer.apply(Event::JobQueued {
             job: JobId(id),
             command,
+            priority: Priority::User,
+            deadline: None,
             at,
         });
         writer.apply(Event::JobChanged {
@@ -173,6 +190,8 @@ fn the_journal_filters_by_session_drive_command_state_and_time() {
     writer.apply(Event::JobQueued {
         job: JobId(4),
         command: Command::EStop,
+        priority: Priority::EStop,
+        deadline: None,
         at: 1100,
     });
     writer.flush().expect("flush");

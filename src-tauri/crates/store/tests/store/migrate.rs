@@ -93,3 +93,35 @@ fn a_file_that_is_not_a_database_is_refused_clearly_and_left_alone() {
         b"these are my notes, not a database"
     );
 }
+
+#[test]
+fn a_v2_journal_keeps_its_jobs_and_learns_their_classes() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("v2.db");
+    {
+        let conn = Connection::open(&path).expect("create");
+        for (sql, _) in &schema::MIGRATIONS[..2] {
+            conn.execute_batch(sql).expect("v1 + v2 schema");
+        }
+        conn.execute_batch(
+            "PRAGMA user_version = 2;
+             INSERT INTO sessions (id, name, started_us) VALUES (1, 'old', 0);
+             INSERT INTO jobs (id, session_id, command, link, drive_id, detail, state, queued_us)
+                 VALUES (1, 1, 'enable', 1, 3, '{}', 'done', 10),
+                        (2, 1, 'eStop', NULL, NULL, '{}', 'done', 20);",
+        )
+        .expect("v2 rows");
+    }
+    let store = Store::open(&path).expect("upgraded");
+    let jobs = store
+        .reader()
+        .expect("reader")
+        .jobs(&drivedeck_store::JobFilter::default())
+        .expect("jobs");
+    let classes: Vec<(i64, &str, Option<i64>)> = jobs
+        .iter()
+        .map(|j| (j.id, j.priority.as_str(), j.deadline_us))
+        .collect();
+    assert_eq!(classes, [(2, "eStop", None), (1, "user", None)]);
+    assert_eq!(store.next_job_id().expect("next"), 3);
+}
