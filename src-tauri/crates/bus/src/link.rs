@@ -1049,6 +1049,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         let state_period = Duration::from_secs_f64(1.0 / self.config.state_hz.max(0.1));
         let mut next_poll = Instant::now();
         let mut next_state = Instant::now() + state_period;
+        // After a poll that went ahead of the queue, a job goes next.
+        let mut jobs_turn = false;
         loop {
             if self.silent >= self.config.lost_after {
                 return Exit::Lost(format!(
@@ -1088,7 +1090,32 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                 log::debug!("link {}: {} timed out in the queue", self.id, job.id);
                 job.finish(JobState::TimedOut, self.sink.as_ref(), self.clock);
             }
+            // Telemetry and state polls wait behind jobs, but never starve: one a whole
+            // period late goes before the next job (so under a long queue the charts and
+            // the fault watch still get about half their rate), and then a job goes
+            // before the next late poll (so a poll slower than its period cannot starve
+            // the jobs either).
+            if !self.queue.is_empty() && !jobs_turn {
+                if now >= next_state + state_period {
+                    next_state = now + state_period;
+                    jobs_turn = true;
+                    if let Err(TxError::Io(e)) = self.poll_state().await {
+                        return Exit::Lost(e);
+                    }
+                    continue;
+                }
+                if now >= next_poll + poll_period {
+                    next_poll = now;
+                    jobs_turn = true;
+                    if let Err(TxError::Io(e)) = self.poll_telemetry().await {
+                        return Exit::Lost(e);
+                    }
+                    self.count_poll();
+                    continue;
+                }
+            }
             if let Some(job) = self.queue.pop() {
+                jobs_turn = false;
                 if let Err(e) = self.execute(job).await {
                     return Exit::Lost(e);
                 }

@@ -1,4 +1,5 @@
-//! Scheduling on a link, on tokio's paused clock: priorities and deadlines.
+//! Scheduling on a link, on tokio's paused clock: priorities, deadlines, telemetry
+//! under a long queue, and an E-stop overtaking ten thousand queued jobs.
 //!
 //! The link runs over an in-memory pipe ([`Bus::attach`]); on the far side a peer task
 //! answers with the simulator's own DYNAMIXEL 2.0 responder and drive tables, sleeping
@@ -16,11 +17,18 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+use tokio::time::Instant;
 
 const BAUD: u32 = 1_000_000;
 const DRIVE_1: DriveRef = DriveRef { link: 1, id: 1 };
 /// DYNAMIXEL 2.0 Write instruction.
 const WRITE: u8 = 0x03;
+/// DYNAMIXEL 2.0 Read instruction.
+const READ: u8 = 0x02;
+/// DYNAMIXEL 2.0 Sync Read instruction (the telemetry and state polls).
+const SYNC_READ: u8 = 0x82;
+/// DYNAMIXEL 2.0 broadcast ID.
+const BROADCAST: u8 = 0xFE;
 
 #[derive(Default)]
 struct Journal(Mutex<Vec<Event>>);
@@ -51,6 +59,7 @@ async fn peer(
     mut io: DuplexStream,
     drives: Shared<Vec<SimDrive>>,
     heard: Shared<Vec<HeardPacket>>,
+    heard_at: Shared<Vec<Instant>>,
 ) {
     let mut responder = responder::for_protocol(Protocol::Dynamixel2, &RigOptions::default())
         .expect("a DYNAMIXEL 2.0 responder");
@@ -67,6 +76,7 @@ async fn peer(
                 Err(_) => continue,
             };
             heard.lock().expect("heard").push(packet.clone());
+            heard_at.lock().expect("heard at").push(Instant::now());
             let replies = responder.respond(&mut drives.lock().expect("drives"), &packet);
             for reply in replies {
                 let wire =
@@ -85,25 +95,39 @@ struct Rig {
     journal: Arc<Journal>,
     drives: Shared<Vec<SimDrive>>,
     heard: Shared<Vec<HeardPacket>>,
+    /// When each heard frame was decoded (the paused clock's time).
+    heard_at: Shared<Vec<Instant>>,
 }
 
 async fn rig() -> Rig {
+    rig_polling(LinkConfig::new("memory", BAUD, Vec::new()).poll_hz).await
+}
+
+/// The rig with telemetry asked for at `poll_hz`.
+async fn rig_polling(poll_hz: f64) -> Rig {
     let profile = Profile::xm430_w350();
     let drives: Shared<Vec<SimDrive>> = Arc::new(Mutex::new(vec![
         SimDrive::new(profile.clone(), 1),
         SimDrive::new(profile.clone(), 2),
     ]));
     let heard: Shared<Vec<HeardPacket>> = Arc::default();
+    let heard_at: Shared<Vec<Instant>> = Arc::default();
     let (near, far) = tokio::io::duplex(4096);
-    tokio::spawn(peer(far, Arc::clone(&drives), Arc::clone(&heard)));
+    tokio::spawn(peer(
+        far,
+        Arc::clone(&drives),
+        Arc::clone(&heard),
+        Arc::clone(&heard_at),
+    ));
     let journal = Arc::new(Journal::default());
     let bus = Bus::new(journal.clone(), Clock::start(), 1);
     let profile = Arc::new(profile);
-    let config = LinkConfig::new(
+    let mut config = LinkConfig::new(
         "memory",
         BAUD,
         vec![(1, Arc::clone(&profile)), (2, profile)],
     );
+    config.poll_hz = poll_hz;
     let link = bus.attach(near, config).await.expect("link up");
     assert_eq!(link, 1);
     Rig {
@@ -111,6 +135,7 @@ async fn rig() -> Rig {
         journal,
         drives,
         heard,
+        heard_at,
     }
 }
 
@@ -278,5 +303,140 @@ async fn a_job_whose_deadline_passes_in_the_queue_times_out_unsent() {
     assert_eq!(rig.sim_raw("Position P Gain"), 123);
     let states = rig.journal.states();
     assert_eq!(states[&hurried_id], vec![JobState::TimedOut]);
+    rig.assert_one_terminal_state_each();
+}
+
+fn read_gain() -> Command {
+    Command::ReadParams {
+        drive: DRIVE_1,
+        registers: vec!["Position P Gain".into()],
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn telemetry_waits_behind_queued_jobs_but_never_starves() {
+    let rig = rig().await;
+    let from = rig.heard_len();
+    let start = Instant::now();
+    let jobs: Vec<_> = (0..3000)
+        .map(|_| rig.bus.submit(read_gain()).expect("read"))
+        .collect();
+    for job in jobs {
+        assert_eq!(job.outcome().await, JobState::Done);
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let heard = rig.heard.lock().expect("heard")[from..].to_vec();
+    let reads = heard.iter().filter(|p| p.instruction == READ).count();
+    let polls = heard.iter().filter(|p| p.instruction == SYNC_READ).count();
+    assert_eq!(reads, 3000, "every job's read went out");
+    // The link's default telemetry rate is 200 Hz; behind a queue that lasts for
+    // seconds it keeps at least half of it (and most of the line goes to the jobs).
+    assert!(elapsed > 1.0, "the queue lasted {elapsed:.2} s");
+    let rate = polls as f64 / elapsed;
+    assert!(
+        (90.0..=230.0).contains(&rate),
+        "{polls} polls in {elapsed:.2} s: {rate:.0} Hz"
+    );
+    rig.assert_one_terminal_state_each();
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_estop_overtakes_ten_thousand_queued_jobs_and_cancels_only_the_motion() {
+    let rig = rig().await;
+    let profile = Profile::xm430_w350();
+    let address = |name: &str| profile.register(name).expect("register").address;
+    let (torque, goal) = (address("Torque Enable"), address("Goal Position"));
+    for command in [
+        Command::Arm { drive: DRIVE_1 },
+        Command::Enable { drive: DRIVE_1 },
+    ] {
+        assert_eq!(
+            rig.bus.submit(command).expect("accepted").outcome().await,
+            JobState::Done
+        );
+    }
+    // 10,000 jobs: moves and parameter reads, alternating.
+    let mut moves = Vec::new();
+    let mut reads = Vec::new();
+    for i in 0..5000 {
+        let target = drivedeck_domain::Target::Position(1.0 + f64::from(i % 100) * 0.01);
+        moves.push(
+            rig.bus
+                .submit(Command::SetTarget {
+                    drive: DRIVE_1,
+                    target,
+                })
+                .expect("move"),
+        );
+        reads.push(rig.bus.submit(read_gain()).expect("read"));
+    }
+    // Let the link get into the queue, then stop.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let before = rig.heard_len();
+    let requested = Instant::now();
+    let estop = rig.bus.submit(Command::EStop).expect("E-stop");
+    assert_eq!(estop.outcome().await, JobState::Done);
+    let heard = rig.heard.lock().expect("heard").clone();
+    let heard_at = rig.heard_at.lock().expect("heard at").clone();
+    let stop = (before..heard.len())
+        .find(|&i| {
+            heard[i].id == BROADCAST
+                && heard[i].instruction == WRITE
+                && heard[i].params.get(..2) == Some(&torque.to_le_bytes())
+        })
+        .expect("a broadcast torque-off");
+    // At most the exchange already on the wire went before it: a few hundred µs.
+    assert!(stop - before <= 1, "{} frames went first", stop - before);
+    let latency = heard_at[stop] - requested;
+    assert!(
+        latency <= Duration::from_millis(2),
+        "the stop frame came {latency:?} after the request"
+    );
+    let mut cancelled = 0;
+    for job in moves {
+        match job.outcome().await {
+            JobState::Done => {}
+            JobState::Cancelled { reason } if reason == "E-stop" => cancelled += 1,
+            other => panic!("a move ended {other:?}"),
+        }
+    }
+    assert!(
+        cancelled > 4900,
+        "only {cancelled} queued moves were cancelled"
+    );
+    for job in reads {
+        assert_eq!(job.outcome().await, JobState::Done, "reads are not motion");
+    }
+    // No goal reached the drive after the stop, and its torque is off.
+    assert!(rig.writes_to(stop, goal).is_empty());
+    assert!(!rig.drives.lock().expect("drives")[0].torque_enabled());
+    rig.assert_one_terminal_state_each();
+}
+
+#[tokio::test(start_paused = true)]
+async fn polls_slower_than_their_period_do_not_starve_the_jobs_either() {
+    // A poll of two drives takes over a millisecond (their return delays): asked for at
+    // 5 kHz, the link is always late with telemetry. Jobs and polls then alternate.
+    let rig = rig_polling(5_000.0).await;
+    let from = rig.heard_len();
+    let jobs: Vec<_> = (0..200)
+        .map(|_| rig.bus.submit(read_gain()).expect("read"))
+        .collect();
+    let all = async {
+        for job in jobs {
+            assert_eq!(job.outcome().await, JobState::Done);
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), all)
+        .await
+        .expect("the jobs ran between the polls");
+    let heard = rig.heard.lock().expect("heard")[from..].to_vec();
+    let reads = heard.iter().filter(|p| p.instruction == READ).count();
+    let polls = heard.iter().filter(|p| p.instruction == SYNC_READ).count();
+    assert_eq!(reads, 200);
+    assert!(
+        (150..=260).contains(&polls),
+        "{polls} polls went between 200 jobs"
+    );
     rig.assert_one_terminal_state_each();
 }

@@ -36,6 +36,9 @@ enum What {
     Link(super::bench_link::LinkArgs),
     /// Submit → first byte heard by the simulator, on an idle link.
     Bus(super::bench_bus::BusArgs),
+    /// E-stop → first byte of the stop frame, with a full queue, telemetry at full rate
+    /// and chart queries running.
+    Estop(super::bench_estop::EstopArgs),
 }
 
 /// Arguments of `bench store`.
@@ -64,6 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         What::Store(args) => store(args),
         What::Link(args) => super::bench_link::run(args),
         What::Bus(args) => super::bench_bus::run(args),
+        What::Estop(args) => super::bench_estop::run(args),
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bench_bus;
+pub mod bench_estop;
 pub mod bench_link;
 pub mod export;
 pub mod log;
