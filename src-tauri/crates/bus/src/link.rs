@@ -1424,6 +1424,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                 }
                 return Ok(out);
             }
+            // With an E-stop waiting, the grace ends the exchange even while replies are
+            // still streaming in (a long Sync Read answer): the stop goes first.
+            if self.pending_estop.is_some() && Instant::now() >= deadline {
+                self.line_free_at = Instant::now();
+                return Err(TxError::Timeout { partial: out });
+            }
             let io = self
                 .io
                 .as_mut()

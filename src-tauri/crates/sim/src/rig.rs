@@ -28,9 +28,10 @@ use crate::responder::{self, HeardPacket, Reply, Responder};
 use crate::wire::{Line, LineFaults, WireTiming, sleep_until};
 use bytes::BytesMut;
 use drivedeck_proto::profile::{Profile, Protocol};
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll, ppoll};
 use nix::pty::openpty;
 use nix::sys::termios::{SetArg, cfmakeraw, tcgetattr, tcsetattr};
+use nix::sys::time::TimeSpec;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{Read, Write};
@@ -550,18 +551,20 @@ impl Device {
             };
             if !self.muted.load(Ordering::Relaxed) {
                 let (complete, replies) = replies;
-                self.send(replies, complete, tx_free)?;
+                self.send(replies, complete, tx_free, inbox)?;
             }
         }
     }
 
     /// Sends status packets one after the other, each after its return delay (plus any
-    /// injected delay) counted from the end of the previous byte on the bus.
+    /// injected delay) counted from the end of the previous byte on the bus. Bytes the
+    /// host writes meanwhile are stamped as they arrive (see [`Device::sleep_listening`]).
     fn send(
         &mut self,
         replies: Vec<Reply>,
         instruction_end: Instant,
         tx_free: &mut Instant,
+        inbox: &mut Inbox,
     ) -> std::io::Result<()> {
         let mut previous_end = instruction_end.max(*tx_free);
         for reply in replies {
@@ -572,7 +575,7 @@ impl Device {
             self.count_faults(carried.corrupted, carried.dropped);
             let start = previous_end + reply.delay + extra_delay;
             let bytes: Vec<u8> = carried.bytes.iter().map(|(_, b)| *b).collect();
-            previous_end = self.transmit(&bytes, reply.bytes.len(), start)?;
+            previous_end = self.transmit(&bytes, reply.bytes.len(), start, inbox)?;
             self.counters.replies.fetch_add(1, Ordering::Relaxed);
         }
         *tx_free = previous_end;
@@ -587,9 +590,10 @@ impl Device {
         bytes: &[u8],
         wire_len: usize,
         start: Instant,
+        inbox: &mut Inbox,
     ) -> std::io::Result<Instant> {
         let Some(byte_time) = self.timing.byte_time() else {
-            sleep_until(start);
+            self.sleep_listening(start, inbox);
             self.master.write_all(bytes)?;
             return Ok(Instant::now());
         };
@@ -606,12 +610,47 @@ impl Device {
             } else {
                 start + byte_time * upto as u32
             };
-            sleep_until(due);
+            self.sleep_listening(due, inbox);
             self.master.write_all(&bytes[sent..upto])?;
             sent = upto;
         }
-        sleep_until(wire_end);
+        self.sleep_listening(wire_end, inbox);
         Ok(wire_end)
+    }
+
+    /// Sleeps until `until` while the drives talk, but keeps reading what the host writes
+    /// meanwhile, so each byte is stamped with when it reached this side of the pty — on
+    /// a half-duplex bus that is a collision, and the drives act on the frame only once
+    /// they are done talking, but the instant it was on the wire is known (the E-stop
+    /// benchmark times it). Blocks in `ppoll` (no CPU) until the last 150 µs, which it
+    /// spins through for the pacing's precision, as [`sleep_until`] does.
+    fn sleep_listening(&mut self, until: Instant, inbox: &mut Inbox) {
+        let spin = Duration::from_micros(150);
+        loop {
+            let now = Instant::now();
+            if now >= until {
+                return;
+            }
+            let block = (until - now).saturating_sub(spin);
+            let readable = {
+                let mut fds = [PollFd::new(self.master.as_fd(), PollFlags::POLLIN)];
+                matches!(ppoll(&mut fds, Some(TimeSpec::from_duration(block)), None), Ok(n) if n > 0)
+                    && fds[0]
+                        .revents()
+                        .is_some_and(|r| r.contains(PollFlags::POLLIN))
+            };
+            if readable {
+                let mut chunk = [0u8; 4096];
+                match self.master.read(&mut chunk) {
+                    Ok(n) if n > 0 && !self.deaf.load(Ordering::Relaxed) => {
+                        self.receive(inbox, &chunk[..n]);
+                    }
+                    _ => {}
+                }
+            } else if block.is_zero() {
+                std::hint::spin_loop();
+            }
+        }
     }
 
     /// Steps the physics from `clock` up to now, in fixed steps.

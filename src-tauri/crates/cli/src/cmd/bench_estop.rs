@@ -45,6 +45,15 @@ pub struct EstopArgs {
     /// The line's baud rate (the simulator paces itself to it).
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u32).range(57_600..=4_500_000))]
     baud: u32,
+    /// Each drive's return delay, µs (its Return Delay Time entry is set to it): 0 on a
+    /// bus tuned for speed; the XM430's factory setting is 500, which makes every
+    /// exchange — and so the wait for the one in flight — longer.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=508))]
+    return_delay_us: u32,
+    /// Print the frames the simulator heard in the 5 ms before each trial slower than
+    /// this many µs (what was in flight when the E-stop was asked for).
+    #[arg(long)]
+    show_slower_than_us: Option<u64>,
 }
 
 /// The figures of one phase.
@@ -88,8 +97,8 @@ pub fn run(args: EstopArgs) -> anyhow::Result<()> {
         false,
     ))?;
     println!(
-        "E-stop request → first byte of the stop frame heard by the simulator: DYNAMIXEL 2.0, {} drives, {} baud (paced)",
-        args.drives, args.baud
+        "E-stop request → first byte of the stop frame heard by the simulator: DYNAMIXEL 2.0, {} drives, {} baud (paced), return delay {} µs",
+        args.drives, args.baud, args.return_delay_us
     );
     println!(
         "goal: p99.9 ≤ one frame time + 1 ms = {:.0} µs (the stop frame is {stop_frame} bytes: {:.0} µs)",
@@ -124,11 +133,46 @@ fn print_row(what: &str, phase: &Phase, load: &str) {
     );
 }
 
+/// What the simulator heard from 5 ms before `requested` up to the stop frame.
+fn print_slow_trial(
+    trial: u32,
+    loaded: bool,
+    requested: Instant,
+    first_byte: Instant,
+    heard: &[(Instant, drivedeck_sim::HeardPacket)],
+) {
+    let phase = if loaded { "loaded" } else { "idle" };
+    println!(
+        "slow trial {trial} ({phase}): {:.0} µs",
+        (first_byte - requested).as_secs_f64() * 1e6
+    );
+    for (at, packet) in heard
+        .iter()
+        .filter(|(at, _)| *at + Duration::from_millis(5) >= requested && *at <= first_byte)
+    {
+        let offset_us = if *at >= requested {
+            (*at - requested).as_secs_f64() * 1e6
+        } else {
+            -(requested - *at).as_secs_f64() * 1e6
+        };
+        println!(
+            "  {offset_us:+8.0} µs  id {:3}  instruction {:#04x}  params {:02x?}",
+            packet.id,
+            packet.instruction,
+            &packet.params[..packet.params.len().min(4)]
+        );
+    }
+}
+
 /// One phase: an engine on a fresh rig, `args.trials` E-stops, the load if `loaded`.
 async fn phase(args: &EstopArgs, dir: &std::path::Path, loaded: bool) -> anyhow::Result<Phase> {
     let mut config = EngineConfig::new(dir.join(if loaded { "loaded.db" } else { "idle.db" }));
-    // "Full rate": more than the line can carry, so the link polls back to back.
-    config.poll_hz = if loaded { 5_000.0 } else { 1.0 };
+    // "Full rate": as fast as the line allows, polls back to back.
+    config.poll_hz = if loaded {
+        drivedeck_bus::protocol::MAX_POLL_HZ
+    } else {
+        1.0
+    };
     let engine = Engine::start(config)?;
     let profile = Profile::xm430_w350();
     let torque = profile
@@ -141,10 +185,23 @@ async fn phase(args: &EstopArgs, dir: &std::path::Path, loaded: bool) -> anyhow:
         pace: true,
         ..RigOptions::default()
     };
+    let delay = profile
+        .role(Role::ReturnDelay)
+        .context("the profile has no return delay entry")?
+        .clone();
     let link = engine
         .connect_sim_rig_with(profile, &ids, options)
         .await
         .context("connecting the simulated rig")?;
+    let delay_raw = (f64::from(args.return_delay_us) * 1e-6 / delay.scale).round() as i64;
+    engine
+        .inspect_sim(link, |drives| {
+            drives
+                .iter_mut()
+                .try_for_each(|drive| drive.write(delay.address, &delay.encode(delay_raw)))
+        })
+        .context("the simulated rig is gone")?
+        .map_err(|e| anyhow::anyhow!("setting the return delay: {e:?}"))?;
     let drive = DriveRef { link, id: 1 };
     let read = || Command::ReadParams {
         drive,
@@ -215,6 +272,12 @@ async fn phase(args: &EstopArgs, dir: &std::path::Path, loaded: bool) -> anyhow:
             })
             .map(|(at, _)| *at)
             .with_context(|| format!("trial {trial}: the simulator heard no stop frame"))?;
+        if args
+            .show_slower_than_us
+            .is_some_and(|us| first_byte - requested > Duration::from_micros(us))
+        {
+            print_slow_trial(trial, loaded, requested, first_byte, &heard);
+        }
         // The first rounds warm up caches and the store's first pages.
         if trial >= 20 {
             latencies.push(first_byte - requested);
