@@ -914,3 +914,71 @@ async fn connect_scan_and_disconnect_are_journaled_jobs_with_their_outcome() {
     assert_eq!(jobs[0].priority, "user");
     engine.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soft_limits_narrow_the_drives_range_and_refuse_before_the_wire() {
+    use drivedeck_domain::SoftLimits;
+    let _rig = one_rig_at_a_time().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let engine = rig(&dir).await;
+    let soft = |position: Option<(f64, f64)>, velocity: Option<f64>| Command::SetSoftLimits {
+        drive: DRIVE_1,
+        limits: SoftLimits { position, velocity },
+    };
+    // Soft limits can only narrow the drive's own, and must make sense.
+    for bad in [
+        soft(Some((-1.0, 1.0)), None),
+        soft(Some((2.0, 1.0)), None),
+        soft(Some((f64::NAN, 1.0)), None),
+        soft(None, Some(0.0)),
+        soft(None, Some(1_000.0)),
+    ] {
+        match engine.submit(bad.clone()) {
+            Err(EngineError::Submit(e)) => assert!(!e.to_string().is_empty()),
+            other => panic!("{bad:?}: {other:?}"),
+        }
+    }
+    assert_eq!(
+        engine
+            .run(soft(Some((1.0, 2.0)), None))
+            .await
+            .expect("limits"),
+        JobState::Done
+    );
+    let stored = wait_for_drive(&engine, DRIVE_1, "soft limits in the store", |r| {
+        r.status
+            .as_ref()
+            .is_some_and(|s| s.soft_limits.position == Some((1.0, 2.0)))
+    })
+    .await;
+    assert_eq!(
+        stored.status.expect("status").effective_position_limits(),
+        (1.0, 2.0)
+    );
+    enable(&engine, DRIVE_1).await;
+    let goal_writes = || {
+        engine
+            .inspect_sim(1, |drives| drives[0].raw_named("Goal Position"))
+            .flatten()
+    };
+    let before = goal_writes();
+    let outside = Command::SetTarget {
+        drive: DRIVE_1,
+        target: Target::Position(2.5),
+    };
+    let refused = engine.submit(outside.clone()).err().expect("refused");
+    assert!(refused.to_string().contains("soft limits"), "{refused}");
+    assert_eq!(goal_writes(), before, "nothing reached the drive");
+    let inside = Command::SetTarget {
+        drive: DRIVE_1,
+        target: Target::Position(1.5),
+    };
+    assert_eq!(engine.run(inside).await.expect("inside"), JobState::Done);
+    // Cleared, the drive's own range applies again.
+    assert_eq!(
+        engine.run(soft(None, None)).await.expect("clear"),
+        JobState::Done
+    );
+    assert_eq!(engine.run(outside).await.expect("now fine"), JobState::Done);
+    engine.shutdown().await;
+}

@@ -6,7 +6,7 @@
 
 use crate::error::IpcError;
 use crate::settings::{self, ChartSettings, LookSettings, Settings};
-use drivedeck_domain::{Command, DriveMode, DriveRef, Target};
+use drivedeck_domain::{Command, DriveMode, DriveRef, SoftLimits, Target};
 use drivedeck_engine::Engine;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
@@ -109,8 +109,12 @@ pub struct DriveView {
     mode: DriveMode,
     fault: Option<String>,
     target: Option<Target>,
+    /// The range targets must fall in: the drive's own, narrowed by any soft limits.
     position_limits: (f64, f64),
+    /// The speed targets and jogs must stay under (the soft limit, if lower).
     velocity_limit: f64,
+    /// The user's soft limits (`None`s: not set).
+    soft_limits: SoftLimits,
     position: Option<f64>,
     velocity: Option<f64>,
     current: Option<f64>,
@@ -301,6 +305,10 @@ pub async fn drives(state: State<'_, AppState>) -> Result<Vec<DriveView>, IpcErr
         .into_iter()
         .filter_map(|row| {
             let status = row.status?;
+            let (position_limits, velocity_limit) = (
+                status.effective_position_limits(),
+                status.effective_velocity_limit(),
+            );
             Some(DriveView {
                 drive: row.drive,
                 model: status.model,
@@ -308,8 +316,9 @@ pub async fn drives(state: State<'_, AppState>) -> Result<Vec<DriveView>, IpcErr
                 mode: status.mode,
                 fault: status.fault,
                 target: status.target,
-                position_limits: status.position_limits,
-                velocity_limit: status.velocity_limit,
+                position_limits,
+                velocity_limit,
+                soft_limits: status.soft_limits,
                 position: row.position,
                 velocity: row.velocity,
                 current: row.current,

@@ -1,7 +1,7 @@
 // Checks what the user typed as a target before anything is sent. A target is typed in
 // degrees (position mode) or rpm (velocity mode) and leaves here in SI, within the
 // drive's limits — or as a message to show beside the field.
-import type { DriveMode, DriveView, Target } from './backend/types';
+import type { DriveMode, DriveView, SoftLimits, Target } from './backend/types';
 import { degToRad, radSToRpm, radToDeg, rpmToRadS } from './units';
 
 export type TargetCheck = { ok: true; target: Target } | { ok: false; message: string };
@@ -51,4 +51,32 @@ export function parseTarget(
     target.velocity = Math.min(drive.velocityLimit, Math.max(-drive.velocityLimit, target.velocity));
   }
   return { ok: true, target };
+}
+
+export type SoftLimitsCheck = { ok: true; limits: SoftLimits } | { ok: false; message: string };
+
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** Reads the soft-limit fields (position min/max in degrees, speed in rpm; empty: not
+ * set) into SI. Whether they fit inside the drive's own limits the bus checks. */
+export function parseSoftLimits(minDeg: string, maxDeg: string, rpm: string): SoftLimitsCheck {
+  const num = (text: string): number | null | 'bad' => {
+    const t = text.trim();
+    if (t === '') return null;
+    if (!DECIMAL.test(t)) return 'bad';
+    const v = Number(t);
+    return Number.isFinite(v) ? v : 'bad';
+  };
+  const [lo, hi, speed] = [num(minDeg), num(maxDeg), num(rpm)];
+  if (lo === 'bad' || hi === 'bad' || speed === 'bad') return { ok: false, message: 'Not a number' };
+  if ((lo === null) !== (hi === null)) return { ok: false, message: 'Give both ends of the position range, or neither' };
+  if (lo !== null && hi !== null && lo >= hi) return { ok: false, message: 'The lower limit must be below the upper' };
+  if (speed !== null && speed <= 0) return { ok: false, message: 'The speed limit must be above zero' };
+  return {
+    ok: true,
+    limits: {
+      position: lo !== null && hi !== null ? [degToRad(lo), degToRad(hi)] : null,
+      velocity: speed !== null ? rpmToRadS(speed) : null,
+    },
+  };
 }

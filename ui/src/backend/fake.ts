@@ -37,6 +37,10 @@ const CHANNEL_COUNT = 3;
 const CHANNELS: ChannelName[] = ['position', 'velocity', 'current'];
 const UNITS: Record<ChannelName, string> = { position: 'rad', velocity: 'rad/s', current: 'A' };
 
+/** The fake drives' own limits (rad, rad/s), which soft limits may narrow. */
+const FAKE_POSITION: [number, number] = [0, 2 * Math.PI];
+const FAKE_VELOCITY = 4.8;
+
 export class FakeBackend implements Backend {
   readonly submitted: Command[] = [];
   private drivesState: DriveView[];
@@ -67,8 +71,9 @@ export class FakeBackend implements Backend {
       mode: 'position',
       fault: null,
       target: null,
-      positionLimits: [0, 2 * Math.PI],
-      velocityLimit: 4.8,
+      positionLimits: FAKE_POSITION,
+      velocityLimit: FAKE_VELOCITY,
+      softLimits: { position: null, velocity: null },
       position: 0,
       velocity: 0,
       current: 0,
@@ -190,6 +195,16 @@ export class FakeBackend implements Backend {
       if (command.kind === 'jog' && (!d.enabled || d.mode !== 'velocity')) {
         throw { kind: 'invalid', message: 'jog needs an enabled drive in velocity mode' };
       }
+      if (command.kind === 'setSoftLimits') {
+        // Like the bus: soft limits only narrow the drive's own.
+        const { position, velocity } = command.limits;
+        if (position && !(position[0] < position[1] && position[0] >= FAKE_POSITION[0] && position[1] <= FAKE_POSITION[1])) {
+          throw { kind: 'invalid', message: 'soft position limits reach outside the drive\'s range: a soft limit can only narrow it' };
+        }
+        if (velocity !== null && !(velocity > 0 && velocity <= FAKE_VELOCITY)) {
+          throw { kind: 'invalid', message: 'soft velocity limit is above the drive\'s limit: a soft limit can only narrow it' };
+        }
+      }
       if (command.kind === 'setTarget') {
         if ('position' in command.target) {
           const p = command.target.position;
@@ -252,6 +267,13 @@ export class FakeBackend implements Backend {
       case 'setMode': d.mode = command.mode; d.target = null; break;
       case 'setTarget': d.target = command.target; break;
       case 'jog': d.target = { velocity: command.velocity }; break;
+      case 'setSoftLimits': {
+        const { position, velocity } = command.limits;
+        d.softLimits = { position, velocity };
+        d.positionLimits = position ?? FAKE_POSITION;
+        d.velocityLimit = velocity ?? FAKE_VELOCITY;
+        break;
+      }
     }
   }
 

@@ -26,12 +26,13 @@ import type { ParamTable as GeneratedParamTable } from './generated/ParamTable';
 import type { SnapshotView } from './generated/SnapshotView';
 import type { SessionDriveView } from './generated/SessionDriveView';
 import type { SessionSummary } from './generated/SessionSummary';
+import type { SoftLimits } from './generated/SoftLimits';
 import type { Target } from './generated/Target';
 import type { Theme } from './generated/Theme';
 
 export type {
   AppStatus, Command, DriveMode, DriveRef, DriveView, FaultView, HealthView, IpcError, LinkView, LookSettings, ParamDiffView, ParamExport,
-  SessionDriveView, SessionSummary, SnapshotView, Target, Theme,
+  SessionDriveView, SessionSummary, SnapshotView, SoftLimits, Target, Theme,
 };
 
 /** One register of a drive's control table; values and limits in `unit` (SI). */

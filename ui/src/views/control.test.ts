@@ -150,3 +150,41 @@ describe('E-stop', () => {
     expect((await backend.drives()).every((d) => !d.enabled)).toBe(true);
   });
 });
+
+describe('soft limits', () => {
+  it('refuses bad fields beside them and sends nothing', async () => {
+    const { submit, panel, $ } = await mount();
+    for (const [min, max, rpm, message] of [
+      ['abc', '', '', 'Not a number'],
+      ['10', '', '', 'Give both ends of the position range, or neither'],
+      ['90', '10', '', 'The lower limit must be below the upper'],
+      ['', '', '0', 'The speed limit must be above zero'],
+    ]) {
+      type($<HTMLInputElement>('#soft-min'), min);
+      type($<HTMLInputElement>('#soft-max'), max);
+      type($<HTMLInputElement>('#soft-speed'), rpm);
+      expect(await panel.setSoftLimits(false)).toBe(false);
+      expect($('#soft-error').textContent).toBe(message);
+    }
+    expect(submit).not.toHaveBeenCalled();
+  });
+
+  it('narrows the range targets are checked against, and clears', async () => {
+    const { backend, panel, $ } = await mount();
+    type($<HTMLInputElement>('#soft-min'), '45');
+    type($<HTMLInputElement>('#soft-max'), '90');
+    expect(await panel.setSoftLimits(false)).toBe(true);
+    panel.update((await backend.drives())[0]);
+    expect($('#target-range').textContent).toBe('45 – 90 ° (soft limits)');
+    type($<HTMLInputElement>('#target'), '120');
+    expect(await panel.submitTarget()).toBe(false);
+    expect($('#target-error').textContent).toBe('Out of range: 45 – 90 °');
+    // Wider than the drive's own range: the backend refuses, shown beside the fields.
+    type($<HTMLInputElement>('#soft-max'), '400');
+    expect(await panel.setSoftLimits(false)).toBe(false);
+    expect($('#soft-error').textContent).toContain('can only narrow');
+    expect(await panel.setSoftLimits(true)).toBe(true);
+    panel.update((await backend.drives())[0]);
+    expect($('#target-range').textContent).toBe('0 – 360 °');
+  });
+});

@@ -2,7 +2,8 @@
 // checked here first; anything invalid is shown beside the field and nothing is sent.
 import type { Backend } from '../backend/index';
 import { errorMessage, type DriveMode, type DriveView } from '../backend/types';
-import { parseTarget, rangeText } from '../validate';
+import { radSToRpm, radToDeg } from '../units';
+import { parseSoftLimits, parseTarget, rangeText } from '../validate';
 
 export class ControlPanel {
   private drive: DriveView | null = null;
@@ -18,6 +19,10 @@ export class ControlPanel {
   private readonly fault: HTMLElement;
   private readonly armDialog: HTMLElement;
   private readonly jogButtons: HTMLButtonElement[];
+  private readonly softMin: HTMLInputElement;
+  private readonly softMax: HTMLInputElement;
+  private readonly softSpeed: HTMLInputElement;
+  private readonly softError: HTMLElement;
   private jogTimer: ReturnType<typeof setInterval> | null = null;
 
   constructor(root: HTMLElement, private readonly backend: Backend) {
@@ -44,6 +49,15 @@ export class ControlPanel {
         <button id="jog-plus" title="Hold to turn forwards">+ ▶</button>
         <span class="muted">25 % of the velocity limit, velocity mode</span>
       </div>
+      <div class="row" id="soft-row">
+        <span class="muted" title="Tighter than the drive's own limits: targets and jogs outside them are refused before anything is sent">Soft limits</span>
+        <input id="soft-min" type="text" inputmode="decimal" size="6" placeholder="min °" aria-label="Soft position minimum, degrees" />
+        <input id="soft-max" type="text" inputmode="decimal" size="6" placeholder="max °" aria-label="Soft position maximum, degrees" />
+        <input id="soft-speed" type="text" inputmode="decimal" size="6" placeholder="max rpm" aria-label="Soft speed limit, rpm" />
+        <button id="soft-set">Set</button>
+        <button id="soft-clear">Clear</button>
+      </div>
+      <div id="soft-error" class="error" role="alert"></div>
       <div id="arm-dialog" class="arm" role="alertdialog" aria-labelledby="arm-text" hidden>
         <p id="arm-text"></p>
         <button id="arm-confirm" class="danger">Arm &amp; enable</button>
@@ -64,6 +78,18 @@ export class ControlPanel {
     this.fault = q('#drive-fault');
     this.armDialog = q('#arm-dialog');
     this.jogButtons = [q<HTMLButtonElement>('#jog-minus'), q<HTMLButtonElement>('#jog-plus')];
+    this.softMin = q('#soft-min');
+    this.softMax = q('#soft-max');
+    this.softSpeed = q('#soft-speed');
+    this.softError = q('#soft-error');
+    q<HTMLButtonElement>('#soft-set').addEventListener('click', () => void this.setSoftLimits(false));
+    q<HTMLButtonElement>('#soft-clear').addEventListener('click', () => void this.setSoftLimits(true));
+    for (const input of [this.softMin, this.softMax, this.softSpeed]) {
+      input.addEventListener('input', () => this.showSoftError(''));
+      input.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter') void this.setSoftLimits(false);
+      });
+    }
     this.jogButtons.forEach((button, i) => {
       const sign = i === 0 ? -1 : 1;
       button.addEventListener('pointerdown', () => this.startJog(sign));
@@ -109,10 +135,46 @@ export class ControlPanel {
     this.mode.disabled = drive.enabled;
     if (document.activeElement !== this.mode) this.mode.value = drive.mode;
     this.unit.textContent = drive.mode === 'position' ? '°' : 'rpm';
-    this.range.textContent = rangeText(drive);
+    this.range.textContent = rangeText(drive) + (drive.softLimits.position || drive.softLimits.velocity ? ' (soft limits)' : '');
+    if (changedDrive) this.showSoftLimits(drive);
     this.fault.textContent = drive.fault ? `Fault: ${drive.fault}` : '';
     if (changedDrive || changedMode) this.showError('');
     if (changedDrive || drive.enabled) this.armDialog.hidden = true;
+  }
+
+  /** Fills the soft-limit fields from the drive's current soft limits. */
+  private showSoftLimits(drive: DriveView): void {
+    const fmt = (v: number) => String(Math.round(v * 100) / 100);
+    const { position, velocity } = drive.softLimits;
+    this.softMin.value = position ? fmt(radToDeg(position[0])) : '';
+    this.softMax.value = position ? fmt(radToDeg(position[1])) : '';
+    this.softSpeed.value = velocity !== null ? fmt(radSToRpm(velocity)) : '';
+    this.showSoftError('');
+  }
+
+  private showSoftError(message: string): void {
+    this.softError.textContent = message;
+    for (const input of [this.softMin, this.softMax, this.softSpeed]) input.classList.toggle('invalid', message !== '');
+  }
+
+  /** Checks the soft-limit fields and sends them (or clears the limits); a refusal is
+   * shown beside the fields and changes nothing. */
+  async setSoftLimits(clear: boolean): Promise<boolean> {
+    if (!this.drive) return false;
+    const check = clear ? { ok: true as const, limits: { position: null, velocity: null } } : parseSoftLimits(this.softMin.value, this.softMax.value, this.softSpeed.value);
+    if (!check.ok) {
+      this.showSoftError(check.message);
+      return false;
+    }
+    try {
+      await this.backend.submit({ kind: 'setSoftLimits', drive: this.drive.drive, limits: check.limits });
+      if (clear) for (const input of [this.softMin, this.softMax, this.softSpeed]) input.value = '';
+      this.showSoftError('');
+      return true;
+    } catch (e) {
+      this.showSoftError(errorMessage(e));
+      return false;
+    }
   }
 
   private showError(message: string): void {

@@ -4,7 +4,7 @@ import type { DriveView } from '../backend/types';
 
 const base: DriveView = {
   drive: { link: 1, id: 1 }, model: 'm', enabled: false, mode: 'position', fault: null, target: null,
-  positionLimits: [0, 1], velocityLimit: 1, position: 0, velocity: 0, current: 0, sampleAgeMs: 5, linkUp: true,
+  positionLimits: [0, 1], velocityLimit: 1, softLimits: { position: null, velocity: null }, position: 0, velocity: 0, current: 0, sampleAgeMs: 5, linkUp: true,
 };
 
 describe('driveState', () => {

@@ -295,6 +295,29 @@ impl Bus {
                 };
                 job.finish(state, self.inner.sink.as_ref(), self.inner.clock);
             }
+            // So are soft limits: the drive's status changes, nothing is sent.
+            Some(link) if matches!(command, Command::SetSoftLimits { .. }) => {
+                let state = match (&command, command.drive()) {
+                    (Command::SetSoftLimits { limits, .. }, Some(drive)) => {
+                        match link.set_soft_limits(drive.id, *limits) {
+                            Some(status) => {
+                                self.inner.sink.emit(Event::DriveChanged {
+                                    status,
+                                    at: self.inner.clock.now(),
+                                });
+                                JobState::Done
+                            }
+                            None => JobState::Failed {
+                                reason: "no such drive".into(),
+                            },
+                        }
+                    }
+                    _ => JobState::Failed {
+                        reason: "no such drive".into(),
+                    },
+                };
+                job.finish(state, self.inner.sink.as_ref(), self.inner.clock);
+            }
             Some(link) => link.enqueue(job),
             None => {
                 // E-stop: every link stops its drives; the job is done when all have.

@@ -27,7 +27,7 @@ use crate::protocol::{self, Block, Identity, LinkProtocol, Reply};
 use crate::{EventSink, SubmitError};
 use bytes::BytesMut;
 use drivedeck_domain::{
-    Clock, Command, DriveMode, DriveRef, DriveStatus, Event, JobState, LinkId, Target,
+    Clock, Command, DriveMode, DriveRef, DriveStatus, Event, JobState, LinkId, SoftLimits, Target,
     TelemetrySample,
 };
 use drivedeck_proto::cia402::{self, State as Cia402State};
@@ -263,6 +263,9 @@ impl LinkHandle {
                     drive.id
                 )))
             }
+            Command::SetSoftLimits { limits, .. } => {
+                limits.check(status).map_err(SubmitError::Invalid)
+            }
             Command::SetMode { mode, .. } if status.enabled && *mode != status.mode => {
                 Err(SubmitError::Invalid(format!(
                     "disable drive {} before changing its mode",
@@ -313,6 +316,15 @@ impl LinkHandle {
             }
             None => false,
         }
+    }
+
+    /// Sets `drive`'s soft limits (already checked); its new status, for the journal.
+    pub fn set_soft_limits(&self, drive: u8, limits: SoftLimits) -> Option<DriveStatus> {
+        let mut drives = self.drives.write().unwrap_or_else(|e| e.into_inner());
+        drives.get_mut(&drive).map(|entry| {
+            entry.status.soft_limits = limits;
+            entry.status.clone()
+        })
     }
 
     /// Queues a validated job behind the link's earlier jobs.
@@ -389,10 +401,15 @@ fn check_target(status: &DriveStatus, target: Target) -> Result<(), SubmitError>
     }
     match target {
         Target::Position(rad) => {
-            let (lo, hi) = status.position_limits;
+            let (lo, hi) = status.effective_position_limits();
+            let which = if status.soft_limits.position.is_some() {
+                "soft limits"
+            } else {
+                "range"
+            };
             if !rad.is_finite() || rad < lo || rad > hi {
                 return Err(SubmitError::Invalid(format!(
-                    "position {rad:.4} rad ({:.1}°) is outside drive {}'s range {lo:.4} – {hi:.4} rad ({:.1}° – {:.1}°)",
+                    "position {rad:.4} rad ({:.1}°) is outside drive {}'s {which} {lo:.4} – {hi:.4} rad ({:.1}° – {:.1}°)",
                     rad.to_degrees(),
                     status.drive.id,
                     lo.to_degrees(),
@@ -401,10 +418,15 @@ fn check_target(status: &DriveStatus, target: Target) -> Result<(), SubmitError>
             }
         }
         Target::Velocity(rad_s) => {
-            let limit = status.velocity_limit;
+            let limit = status.effective_velocity_limit();
+            let which = if limit < status.velocity_limit {
+                "soft limit"
+            } else {
+                "limit"
+            };
             if !rad_s.is_finite() || rad_s.abs() > limit {
                 return Err(SubmitError::Invalid(format!(
-                    "velocity {rad_s:.4} rad/s is beyond drive {}'s limit ±{limit:.4} rad/s",
+                    "velocity {rad_s:.4} rad/s is beyond drive {}'s {which} ±{limit:.4} rad/s",
                     status.drive.id
                 )));
             }
@@ -909,6 +931,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                 target: None,
                 position_limits,
                 velocity_limit,
+                soft_limits: SoftLimits::default(),
             },
             return_delay,
         ))
@@ -1246,7 +1269,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
             let mut table = self.write_drives();
             for (status, return_delay) in &statuses {
                 if let Some(entry) = table.get_mut(&status.drive.id) {
-                    entry.status = status.clone();
+                    // The user's soft limits outlive the connection.
+                    let soft_limits = entry.status.soft_limits;
+                    entry.status = DriveStatus {
+                        soft_limits,
+                        ..status.clone()
+                    };
                     entry.return_delay = *return_delay;
                 }
             }
@@ -1255,7 +1283,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         self.up.store(true, Ordering::Release);
         let at = self.clock.now();
         self.sink.emit(self.link_up_event(at));
-        for (status, _) in statuses {
+        let statuses: Vec<DriveStatus> = self
+            .write_drives()
+            .values()
+            .map(|d| d.status.clone())
+            .collect();
+        for status in statuses {
             self.sink.emit(Event::DriveChanged { status, at });
         }
         Ok(())
@@ -1566,6 +1599,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                 Plan::Writes(self.target_writes(profile, id, *target)?)
             }
             Command::Arm { .. }
+            | Command::SetSoftLimits { .. }
             | Command::EStop
             | Command::SafeStop { .. }
             | Command::Connect { .. }

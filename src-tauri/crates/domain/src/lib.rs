@@ -181,6 +181,14 @@ pub enum Command {
         /// The drive.
         drive: DriveRef,
     },
+    /// Set (or clear, with `None`s) the user's soft limits of a drive: bookkeeping on the
+    /// write side, no bytes; later targets and jogs are checked against them.
+    SetSoftLimits {
+        /// The drive.
+        drive: DriveRef,
+        /// The new limits.
+        limits: SoftLimits,
+    },
     /// Open a port and find the given drives on it. A link-level job: journaled like
     /// every job, run by the engine's connect call rather than a link's queue.
     Connect {
@@ -220,7 +228,8 @@ impl Command {
             | Command::SaveToFlash { drive }
             | Command::BackupParams { drive, .. }
             | Command::RestoreParams { drive, .. }
-            | Command::ClearFault { drive } => Some(*drive),
+            | Command::ClearFault { drive }
+            | Command::SetSoftLimits { drive, .. } => Some(*drive),
             Command::EStop
             | Command::SafeStop { .. }
             | Command::Connect { .. }
@@ -268,6 +277,7 @@ impl Command {
             Command::BackupParams { .. } => "backupParams",
             Command::RestoreParams { .. } => "restoreParams",
             Command::ClearFault { .. } => "clearFault",
+            Command::SetSoftLimits { .. } => "setSoftLimits",
             Command::Connect { .. } => "connect",
             Command::Disconnect { .. } => "disconnect",
             Command::Scan { .. } => "scan",
@@ -470,6 +480,71 @@ pub struct DriveStatus {
     pub position_limits: (f64, f64),
     /// Velocity limit of the profile (rad/s, symmetric).
     pub velocity_limit: f64,
+    /// The user's tighter limits, if set (kept across a reconnect, not across runs).
+    #[serde(default)]
+    pub soft_limits: SoftLimits,
+}
+
+impl DriveStatus {
+    /// The position range targets must fall in: the profile's, narrowed by the user's.
+    pub fn effective_position_limits(&self) -> (f64, f64) {
+        let (lo, hi) = self.position_limits;
+        match self.soft_limits.position {
+            Some((soft_lo, soft_hi)) => (lo.max(soft_lo), hi.min(soft_hi)),
+            None => (lo, hi),
+        }
+    }
+
+    /// The speed targets and jogs must stay under: the profile's, or the user's if lower.
+    pub fn effective_velocity_limit(&self) -> f64 {
+        self.soft_limits
+            .velocity
+            .map_or(self.velocity_limit, |soft| soft.min(self.velocity_limit))
+    }
+}
+
+/// Limits a user sets tighter than the drive's own (a fixture that must not hit an end
+/// stop, a first run at low speed). Targets outside them are refused before the wire.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SoftLimits {
+    /// Position range, rad (`None`: the profile's).
+    pub position: Option<(f64, f64)>,
+    /// Speed limit, rad/s, symmetric (`None`: the profile's).
+    pub velocity: Option<f64>,
+}
+
+impl SoftLimits {
+    /// Checks these limits against the drive's own: each must be finite and inside
+    /// them (a soft limit can only narrow), a range must not be empty.
+    pub fn check(&self, status: &DriveStatus) -> Result<(), String> {
+        if let Some((lo, hi)) = self.position {
+            let (min, max) = status.position_limits;
+            if !(lo.is_finite() && hi.is_finite()) || lo >= hi {
+                return Err(format!(
+                    "soft position limits {lo} – {hi} rad are not a range (the lower must be below the upper)"
+                ));
+            }
+            if lo < min || hi > max {
+                return Err(format!(
+                    "soft position limits {lo:.4} – {hi:.4} rad reach outside drive {}'s range {min:.4} – {max:.4} rad: a soft limit can only narrow it",
+                    status.drive.id
+                ));
+            }
+        }
+        if let Some(v) = self.velocity {
+            if !v.is_finite() || v <= 0.0 {
+                return Err(format!("soft velocity limit {v} rad/s must be above zero"));
+            }
+            if v > status.velocity_limit {
+                return Err(format!(
+                    "soft velocity limit {v:.4} rad/s is above drive {}'s limit {:.4} rad/s: a soft limit can only narrow it",
+                    status.drive.id, status.velocity_limit
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// What the write side reports. The read side turns these into projections.

@@ -562,6 +562,7 @@ mod tests {
             target: None,
             position_limits: (0.0, 1.0),
             velocity_limit: 1.0,
+            soft_limits: Default::default(),
         }
     }
 

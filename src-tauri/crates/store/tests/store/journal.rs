@@ -16,6 +16,7 @@ fn status(fault: Option<&str>) -> DriveStatus {
         target: None,
         position_limits: (0.0, 3.0),
         velocity_limit: 4.8,
+        soft_limits: Default::default(),
     }
 }
 
