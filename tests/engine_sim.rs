@@ -966,7 +966,7 @@ async fn soft_limits_narrow_the_drives_range_and_refuse_before_the_wire() {
         drive: DRIVE_1,
         target: Target::Position(2.5),
     };
-    let refused = engine.submit(outside.clone()).err().expect("refused");
+    let refused = engine.submit(outside.clone()).expect_err("refused");
     assert!(refused.to_string().contains("soft limits"), "{refused}");
     assert_eq!(goal_writes(), before, "nothing reached the drive");
     let inside = Command::SetTarget {
