@@ -2,7 +2,8 @@
 //!
 //! One subcommand per file under `cmd/`, each with its arguments (`Args`) and its `run`.
 //! `sim` (serve a simulated rig on a pseudo-terminal), `ports` (list serial ports),
-//! `scan` (find the drives on a port), `log` (record a session headless), `export`
+//! `scan` (find the drives on a port), `log` (record a session headless), `estop`
+//! (stop every drive on a port), `export`
 //! (CSV/PNG/SVG of a session), `bench` (measured figures). No webview is linked into
 //! this binary.
 
@@ -29,6 +30,8 @@ enum Commands {
     Scan(cmd::scan::Args),
     /// Record a session from drives on a serial port, headless.
     Log(cmd::log::Args),
+    /// Stop every drive on a serial port with its safe stop (torque off, quick stop).
+    Estop(cmd::estop::Args),
     /// Export a recorded session as CSV, PNG or SVG.
     Export(cmd::export::Args),
     /// Print measured figures (`bench store`).
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
         Commands::Ports(args) => cmd::ports::run(args),
         Commands::Scan(args) => cmd::scan::run(args),
         Commands::Log(args) => cmd::log::run(args),
+        Commands::Estop(args) => cmd::estop::run(args),
         Commands::Export(args) => cmd::export::run(args),
         Commands::Bench(args) => cmd::bench::run(args),
     };

@@ -6,30 +6,17 @@
 //! and it leaves the drives as it found them when it ends (Ctrl-C ends it early, with
 //! everything recorded so far committed).
 
+use super::BusArgs;
 use anyhow::{Context, bail};
-use drivedeck_engine::{Engine, EngineConfig, builtin_profile, protocol_from_name, protocol_name};
-use drivedeck_proto::profile::{Profile, Protocol};
+use drivedeck_engine::{Engine, EngineConfig};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// Arguments of `log`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Serial port (e.g. /dev/ttyUSB0, COM3, or a simulator's /dev/pts/N).
-    #[arg(long)]
-    port: String,
-    /// Wire protocol.
-    #[arg(long, default_value = "dynamixel2", value_parser = ["dynamixel2", "dynamixel1", "feetech", "modbus-rtu"])]
-    protocol: String,
-    /// Drive IDs on the bus, comma-separated.
-    #[arg(long, value_delimiter = ',', required = true, value_parser = clap::value_parser!(u8).range(1..=252))]
-    ids: Vec<u8>,
-    /// Baud rate.
-    #[arg(long, default_value_t = 57_600)]
-    baud: u32,
-    /// Drive profile (TOML); default: the built-in profile of the protocol.
-    #[arg(long)]
-    profile: Option<PathBuf>,
+    #[command(flatten)]
+    bus: BusArgs,
     /// Telemetry polls per second.
     #[arg(long, default_value_t = 100.0)]
     rate_hz: f64,
@@ -52,44 +39,14 @@ fn check(args: &Args) -> anyhow::Result<()> {
     if args.duration.is_zero() || args.duration > Duration::from_secs(7 * 86_400) {
         bail!("--duration must be between 1 ms and 7 days");
     }
-    let mut ids = args.ids.clone();
-    ids.sort_unstable();
-    if ids.windows(2).any(|w| w[0] == w[1]) {
-        bail!("--ids lists a drive twice");
-    }
-    let protocol = protocol_from_name(&args.protocol)
-        .with_context(|| format!("unknown protocol {}", args.protocol))?;
-    let max = if protocol == Protocol::ModbusRtu {
-        247
-    } else {
-        252
-    };
-    if let Some(id) = args.ids.iter().find(|id| **id > max) {
-        bail!(
-            "--ids: {id} is not a {} drive address (1..={max})",
-            args.protocol
-        );
-    }
     Ok(())
 }
 
 /// Records the session.
 pub fn run(args: Args) -> anyhow::Result<()> {
     check(&args)?;
-    let protocol = protocol_from_name(&args.protocol)
-        .with_context(|| format!("unknown protocol {}", args.protocol))?;
-    let profile = match &args.profile {
-        Some(path) => Profile::load(path)?,
-        None => builtin_profile(protocol)?,
-    };
-    if profile.protocol != protocol {
-        bail!(
-            "profile {} speaks {}, not {}",
-            profile.name,
-            protocol_name(profile.protocol),
-            args.protocol
-        );
-    }
+    let (protocol, profile) = args.bus.drives()?;
+    let bus = &args.bus;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -101,16 +58,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let name = args
             .session
             .clone()
-            .unwrap_or_else(|| format!("log {}", args.port));
+            .unwrap_or_else(|| format!("log {}", bus.port));
         let notes = format!(
             "drivedeck-cli log --port {} --protocol {} --ids {:?} --baud {} --rate-hz {}",
-            args.port, args.protocol, args.ids, args.baud, args.rate_hz
+            bus.port, bus.protocol, bus.ids, bus.baud, args.rate_hz
         );
         let session = engine.start_session(&name, &notes)?;
         let connected = engine
-            .connect_serial(&args.port, protocol, args.baud, profile, &args.ids)
+            .connect_serial(&bus.port, protocol, bus.baud, profile, &bus.ids)
             .await
-            .with_context(|| format!("connecting to {}", args.port));
+            .with_context(|| format!("connecting to {}", bus.port));
         if let Err(e) = connected {
             engine.shutdown().await;
             return Err(e);
