@@ -695,6 +695,20 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         }
     }
 
+    /// Reports the link up and every drive's status (after discovery or a reconnect).
+    fn announce_up(&self) {
+        let at = self.clock.now();
+        self.sink.emit(self.link_up_event(at));
+        let statuses: Vec<DriveStatus> = self
+            .write_drives()
+            .values()
+            .map(|d| d.status.clone())
+            .collect();
+        for status in statuses {
+            self.sink.emit(Event::DriveChanged { status, at });
+        }
+    }
+
     /// Checks each configured drive's identity, reads its mode, limits and state.
     async fn discover(&mut self) -> Result<(), LinkError> {
         let expected = self.config.drives.clone();
@@ -718,16 +732,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
             return Err(LinkError::NoDrives(self.config.port.clone()));
         }
         self.plan_polls();
-        let at = self.clock.now();
-        self.sink.emit(self.link_up_event(at));
-        let statuses: Vec<DriveStatus> = self
-            .write_drives()
-            .values()
-            .map(|d| d.status.clone())
-            .collect();
-        for status in statuses {
-            self.sink.emit(Event::DriveChanged { status, at });
-        }
+        self.announce_up();
         Ok(())
     }
 
@@ -1281,16 +1286,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         }
         self.plan_polls();
         self.up.store(true, Ordering::Release);
-        let at = self.clock.now();
-        self.sink.emit(self.link_up_event(at));
-        let statuses: Vec<DriveStatus> = self
-            .write_drives()
-            .values()
-            .map(|d| d.status.clone())
-            .collect();
-        for status in statuses {
-            self.sink.emit(Event::DriveChanged { status, at });
-        }
+        self.announce_up();
         Ok(())
     }
 

@@ -1,22 +1,11 @@
 //! `estop` as a user runs it: simulated drives left enabled on a real pty, stopped from
 //! the command line; a port another program holds, and bad arguments, refused.
 
+mod common;
+
+use common::{cli, text};
 use drivedeck_proto::profile::{Profile, Protocol};
 use drivedeck_sim::{RigOptions, SimRig};
-use std::process::{Command, Output};
-
-const CLI: &str = env!("CARGO_BIN_EXE_drivedeck-cli");
-
-fn cli(args: &[&str]) -> Output {
-    Command::new(CLI)
-        .args(args)
-        .output()
-        .expect("run drivedeck-cli")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// A rig of `profile` drives 1 and 2, both with their power stage on.
 fn enabled_rig(profile: &Profile) -> SimRig {

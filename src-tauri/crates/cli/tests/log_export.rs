@@ -1,47 +1,15 @@
 //! `log` then `export`, as a user runs them: a simulator child on a real pty, a headless
 //! recording into a real database, and the exports read back.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
+use common::{Sim, cli, text};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-
-const CLI: &str = env!("CARGO_BIN_EXE_drivedeck-cli");
-
-/// A `drivedeck-cli sim` child and the pty it serves. Its stdout stays open (read by a
-/// thread) so the simulator never meets a closed pipe.
-fn sim(ids: &str) -> (Child, String) {
-    let mut child = Command::new(CLI)
-        .args(["sim", "--ids", ids, "--until-stdin-closes"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the simulator");
-    let mut first = String::new();
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    stdout.read_line(&mut first).expect("first line");
-    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    let port = first
-        .trim()
-        .strip_prefix("port: ")
-        .unwrap_or_else(|| panic!("first line is {first:?}"))
-        .to_string();
-    (child, port)
-}
-
-fn cli(args: &[&str]) -> Output {
-    Command::new(CLI)
-        .args(args)
-        .output()
-        .expect("run drivedeck-cli")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 #[test]
 fn log_records_a_session_that_export_turns_into_csv_png_and_svg() {
-    let (mut sim, port) = sim("1,2");
+    let sim = Sim::start("dynamixel2", "1,2");
+    let port = sim.port.clone();
     let dir = tempfile::tempdir().expect("dir");
     let db = dir.path().join("bench.db");
     let db_s = db.to_str().expect("utf-8 path");
@@ -62,8 +30,7 @@ fn log_records_a_session_that_export_turns_into_csv_png_and_svg() {
         "--session",
         "bench run",
     ]);
-    drop(sim.stdin.take());
-    let _ = sim.wait();
+    drop(sim);
     assert!(out.status.success(), "log failed: {}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(

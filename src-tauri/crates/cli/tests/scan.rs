@@ -1,63 +1,9 @@
 //! `scan` as a user runs it: `drivedeck-cli sim` children on real ptys, scanned by
 //! `drivedeck-cli scan`, human and JSON output, and the errors a user meets.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
 
-const CLI: &str = env!("CARGO_BIN_EXE_drivedeck-cli");
-
-/// A `drivedeck-cli sim` child and the pty it serves; its stdout is drained by a thread
-/// so the simulator never meets a closed pipe. Killed (stdin closed) on drop.
-struct Sim {
-    child: Child,
-    port: String,
-}
-
-impl Sim {
-    fn start(protocol: &str, ids: &str) -> Sim {
-        let mut child = Command::new(CLI)
-            .args([
-                "sim",
-                "--protocol",
-                protocol,
-                "--ids",
-                ids,
-                "--until-stdin-closes",
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start the simulator");
-        let mut first = String::new();
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        stdout.read_line(&mut first).expect("first line");
-        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        let port = first
-            .trim()
-            .strip_prefix("port: ")
-            .unwrap_or_else(|| panic!("first line is {first:?}"))
-            .to_string();
-        Sim { child, port }
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        drop(self.child.stdin.take());
-        let _ = self.child.wait();
-    }
-}
-
-fn cli(args: &[&str]) -> Output {
-    Command::new(CLI)
-        .args(args)
-        .output()
-        .expect("run drivedeck-cli")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::{Sim, cli, text};
 
 #[test]
 fn scan_finds_the_simulated_drives_of_each_protocol_with_their_models() {

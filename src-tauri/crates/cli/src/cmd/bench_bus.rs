@@ -60,10 +60,7 @@ pub fn run(args: BusArgs) -> anyhow::Result<()> {
 
 fn print_row(what: &str, mut latencies: Vec<Duration>) {
     latencies.sort_unstable();
-    let at = |q: f64| {
-        let index = ((latencies.len() as f64 - 1.0) * q).round() as usize;
-        latencies[index].as_secs_f64() * 1e6
-    };
+    let at = |q: f64| super::quantile_us(&latencies, q);
     println!(
         "{what:<10} p50 {:>7.1} µs   p90 {:>7.1} µs   p99 {:>7.1} µs   p99.9 {:>7.1} µs   max {:>7.1} µs",
         at(0.5),

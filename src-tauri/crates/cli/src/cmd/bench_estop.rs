@@ -117,10 +117,7 @@ pub fn run(args: EstopArgs) -> anyhow::Result<()> {
 fn print_row(what: &str, phase: &Phase, load: &str) {
     let mut latencies = phase.latencies.clone();
     latencies.sort_unstable();
-    let at = |q: f64| {
-        let index = ((latencies.len() as f64 - 1.0) * q).round() as usize;
-        latencies[index].as_secs_f64() * 1e6
-    };
+    let at = |q: f64| super::quantile_us(&latencies, q);
     println!(
         "{what:<14} {} trials   p50 {:>6.0} µs   p99 {:>6.0} µs   p99.9 {:>6.0} µs   max {:>6.0} µs   ({load}: {:.0} polls/s, {:.1} chart queries/s)",
         latencies.len(),

@@ -28,7 +28,7 @@ pub struct Args {
 
 /// Stops the drives; fails unless every one confirmed.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let (protocol, profile) = args.bus.drives()?;
+    args.bus.drives()?;
     let scratch = tempfile::tempdir().context("a temporary folder")?;
     let db = args
         .db
@@ -43,15 +43,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         config.poll_hz = 1.0;
         config.stop_on_shutdown = false;
         let engine = Engine::start(config)?;
-        let bus = &args.bus;
-        let connected = engine
-            .connect_serial(&bus.port, protocol, bus.baud, profile, &bus.ids)
-            .await
-            .with_context(|| format!("connecting to {}", bus.port));
-        if let Err(e) = connected {
-            engine.shutdown().await;
-            return Err(e);
-        }
+        args.bus.connect(&engine).await?;
         let asked = Instant::now();
         let outcome = match engine.submit(Command::EStop) {
             Ok(job) => tokio::time::timeout(Duration::from_secs(5), job.outcome())

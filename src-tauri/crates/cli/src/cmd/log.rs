@@ -7,7 +7,7 @@
 //! everything recorded so far committed).
 
 use super::BusArgs;
-use anyhow::{Context, bail};
+use anyhow::bail;
 use drivedeck_engine::{Engine, EngineConfig};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -45,7 +45,7 @@ fn check(args: &Args) -> anyhow::Result<()> {
 /// Records the session.
 pub fn run(args: Args) -> anyhow::Result<()> {
     check(&args)?;
-    let (protocol, profile) = args.bus.drives()?;
+    args.bus.drives()?;
     let bus = &args.bus;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -64,14 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             bus.port, bus.protocol, bus.ids, bus.baud, args.rate_hz
         );
         let session = engine.start_session(&name, &notes)?;
-        let connected = engine
-            .connect_serial(&bus.port, protocol, bus.baud, profile, &bus.ids)
-            .await
-            .with_context(|| format!("connecting to {}", bus.port));
-        if let Err(e) = connected {
-            engine.shutdown().await;
-            return Err(e);
-        }
+        bus.connect(&engine).await?;
         eprintln!(
             "recording session #{session} {name:?} into {} for {:?} (Ctrl-C stops early)",
             args.db.display(),

@@ -12,7 +12,7 @@ pub mod scan;
 pub mod sim;
 
 use anyhow::{Context, bail};
-use drivedeck_engine::{builtin_profile, protocol_from_name, protocol_name};
+use drivedeck_engine::{Engine, builtin_profile, protocol_from_name, protocol_name};
 use drivedeck_proto::profile::{Profile, Protocol};
 use std::path::PathBuf;
 
@@ -72,4 +72,27 @@ impl BusArgs {
         }
         Ok((protocol, profile))
     }
+
+    /// Connects `engine` to the drives (checked with [`BusArgs::drives`]); on failure
+    /// the engine is shut down and the error says which port.
+    pub async fn connect(&self, engine: &Engine) -> anyhow::Result<()> {
+        let (protocol, profile) = self.drives()?;
+        let connected = engine
+            .connect_serial(&self.port, protocol, self.baud, profile, &self.ids)
+            .await
+            .with_context(|| format!("connecting to {}", self.port));
+        if connected.is_err() {
+            engine.shutdown().await;
+        }
+        connected.map(|_| ())
+    }
+}
+
+/// The value at quantile `q` (0–1) of `sorted` latencies, in µs (nearest rank).
+pub fn quantile_us(sorted: &[std::time::Duration], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted[index].as_secs_f64() * 1e6
 }
