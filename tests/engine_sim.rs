@@ -1,49 +1,14 @@
 //! The engine headless against the simulator over a pty: every layer, no mocks.
 
 use drivedeck_domain::{Command, DriveMode, DriveRef, JobState, Target};
+use drivedeck_e2e::{
+    DRIVE_1, DRIVE_2, enable, one_rig_at_a_time, outcome, queue_moves, sim_engine, wait_for_drive,
+};
 use drivedeck_engine::{Engine, EngineConfig, EngineError};
 use drivedeck_proto::profile::Protocol;
 use drivedeck_store::{JobFilter, Reader};
 use std::f64::consts::FRAC_PI_2;
 use std::time::Duration;
-
-const DRIVE_1: DriveRef = DriveRef { link: 1, id: 1 };
-const DRIVE_2: DriveRef = DriveRef { link: 1, id: 2 };
-
-/// One rig at a time: a vanished pty's number is handed to the next pty opened, and a
-/// link reconnecting to that path would reach another test's drives (as a replugged
-/// adapter at the same path would). Tests hold this for their whole run.
-static RIGS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-async fn one_rig_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
-    RIGS.lock().await
-}
-
-/// Waits for a job with a bound, so a bug shows as a failure, not a hung test run.
-async fn outcome(job: drivedeck_bus::JobHandle) -> JobState {
-    tokio::time::timeout(Duration::from_secs(10), job.outcome())
-        .await
-        .expect("the job ended within 10 s")
-}
-
-/// Arms, then enables: the two steps the UI asks the user for.
-async fn enable(engine: &Engine, drive: DriveRef) -> JobState {
-    assert_eq!(
-        engine.run(Command::Arm { drive }).await.expect("arm"),
-        JobState::Done
-    );
-    engine.run(Command::Enable { drive }).await.expect("enable")
-}
-
-async fn rig(dir: &tempfile::TempDir) -> Engine {
-    let engine = Engine::start(EngineConfig::new(dir.path().join("e2e.db"))).expect("engine");
-    let link = engine
-        .connect_sim_rig(Protocol::Dynamixel2, &[1, 2])
-        .await
-        .expect("sim rig");
-    assert_eq!(link, 1);
-    engine
-}
 
 fn channel(reader: &Reader, session: i64, drive: DriveRef, name: &str) -> i64 {
     reader
@@ -55,34 +20,11 @@ fn channel(reader: &Reader, session: i64, drive: DriveRef, name: &str) -> i64 {
         .id
 }
 
-/// Waits (bounded) until the drive's stored state satisfies `pred`.
-async fn wait_for_drive(
-    engine: &Engine,
-    drive: DriveRef,
-    what: &str,
-    pred: impl Fn(&drivedeck_store::DriveRow) -> bool,
-) -> drivedeck_store::DriveRow {
-    let reader = engine.reader().expect("reader");
-    for _ in 0..300 {
-        if let Some(row) = reader
-            .drives(engine.session())
-            .expect("drives")
-            .into_iter()
-            .find(|r| r.drive == drive)
-            && pred(&row)
-        {
-            return row;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("{drive} never reached: {what}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enable_move_and_the_store_holds_samples_converging_to_the_target() {
     let _rig = one_rig_at_a_time().await;
     let dir = tempfile::tempdir().expect("dir");
-    let engine = rig(&dir).await;
+    let engine = sim_engine(&dir, Protocol::Dynamixel2).await;
 
     // Enabling takes the user's explicit arming first; one Arm allows one Enable.
     assert!(matches!(
@@ -195,7 +137,7 @@ async fn enable_move_and_the_store_holds_samples_converging_to_the_target() {
 async fn estop_stops_every_drive_and_cancels_queued_motion() {
     let _rig = one_rig_at_a_time().await;
     let dir = tempfile::tempdir().expect("dir");
-    let engine = rig(&dir).await;
+    let engine = sim_engine(&dir, Protocol::Dynamixel2).await;
     for drive in [DRIVE_1, DRIVE_2] {
         assert_eq!(enable(&engine, drive).await, JobState::Done);
     }
@@ -216,17 +158,7 @@ async fn estop_stops_every_drive_and_cancels_queued_motion() {
     .await;
 
     // A burst of motion jobs, then an E-stop: it jumps the queue.
-    let queued: Vec<_> = (0..200)
-        .map(|i| {
-            let target = Target::Position(f64::from(i % 6));
-            engine
-                .submit(Command::SetTarget {
-                    drive: DRIVE_2,
-                    target,
-                })
-                .expect("queued")
-        })
-        .collect();
+    let queued = queue_moves(&engine, DRIVE_2, 200);
     let estop = engine.run(Command::EStop).await.expect("estop");
     assert_eq!(estop, JobState::Done);
 
@@ -301,7 +233,7 @@ async fn estop_stops_every_drive_and_cancels_queued_motion() {
 async fn bad_commands_are_refused_before_the_wire_and_not_journaled() {
     let _rig = one_rig_at_a_time().await;
     let dir = tempfile::tempdir().expect("dir");
-    let engine = rig(&dir).await;
+    let engine = sim_engine(&dir, Protocol::Dynamixel2).await;
     let refused = [
         Command::SetTarget {
             drive: DRIVE_1,
@@ -358,7 +290,7 @@ async fn bad_commands_are_refused_before_the_wire_and_not_journaled() {
     );
 
     // Mode changes need the drive disabled; then velocity targets work.
-    enable(&engine, DRIVE_2).await;
+    assert_eq!(enable(&engine, DRIVE_2).await, JobState::Done);
     let mode = Command::SetMode {
         drive: DRIVE_2,
         mode: DriveMode::Velocity,
@@ -369,7 +301,7 @@ async fn bad_commands_are_refused_before_the_wire_and_not_journaled() {
         .await
         .expect("disable");
     assert_eq!(engine.run(mode).await.expect("mode"), JobState::Done);
-    enable(&engine, DRIVE_2).await;
+    assert_eq!(enable(&engine, DRIVE_2).await, JobState::Done);
     let spin = Command::SetTarget {
         drive: DRIVE_2,
         target: Target::Velocity(2.0),
@@ -462,7 +394,7 @@ async fn silent_ui_gets_the_drives_stopped_at_the_simulator_and_never_re_enabled
 async fn silent_drives_lose_the_link_fail_its_jobs_and_come_back_disabled() {
     let _rig = one_rig_at_a_time().await;
     let dir = tempfile::tempdir().expect("dir");
-    let engine = rig(&dir).await;
+    let engine = sim_engine(&dir, Protocol::Dynamixel2).await;
     assert_eq!(enable(&engine, DRIVE_1).await, JobState::Done);
     assert!(engine.link_up(1));
 
@@ -555,18 +487,8 @@ async fn silent_drives_lose_the_link_fail_its_jobs_and_come_back_disabled() {
 async fn a_vanished_port_fails_pending_jobs_with_link_lost() {
     let _rig = one_rig_at_a_time().await;
     let dir = tempfile::tempdir().expect("dir");
-    let engine = rig(&dir).await;
-    let jobs: Vec<_> = (0..50)
-        .map(|i| {
-            let target = Target::Position(f64::from(i % 6));
-            engine
-                .submit(Command::SetTarget {
-                    drive: DRIVE_2,
-                    target,
-                })
-                .expect("queued")
-        })
-        .collect();
+    let engine = sim_engine(&dir, Protocol::Dynamixel2).await;
+    let jobs = queue_moves(&engine, DRIVE_2, 50);
     engine
         .with_sim_rig(1, drivedeck_sim::SimRig::vanish)
         .expect("rig");
@@ -593,7 +515,7 @@ async fn a_vanished_port_fails_pending_jobs_with_link_lost() {
 async fn the_bus_watchdog_armed_at_enable_stops_a_drive_that_hears_nothing() {
     let _rig = one_rig_at_a_time().await;
     let dir = tempfile::tempdir().expect("dir");
-    let engine = rig(&dir).await;
+    let engine = sim_engine(&dir, Protocol::Dynamixel2).await;
     let mode = Command::SetMode {
         drive: DRIVE_1,
         mode: DriveMode::Velocity,
@@ -646,7 +568,7 @@ async fn the_bus_watchdog_armed_at_enable_stops_a_drive_that_hears_nothing() {
 async fn jog_moves_only_while_it_is_renewed() {
     let _rig = one_rig_at_a_time().await;
     let dir = tempfile::tempdir().expect("dir");
-    let engine = rig(&dir).await;
+    let engine = sim_engine(&dir, Protocol::Dynamixel2).await;
     let jog = Command::Jog {
         drive: DRIVE_1,
         velocity: 3.0,
@@ -710,7 +632,7 @@ async fn jog_moves_only_while_it_is_renewed() {
 async fn an_estop_does_not_wait_for_a_silent_drive_or_a_retry() {
     let _rig = one_rig_at_a_time().await;
     let dir = tempfile::tempdir().expect("dir");
-    let engine = rig(&dir).await;
+    let engine = sim_engine(&dir, Protocol::Dynamixel2).await;
     assert_eq!(enable(&engine, DRIVE_1).await, JobState::Done);
     let goal = Command::SetTarget {
         drive: DRIVE_1,
@@ -793,7 +715,7 @@ async fn an_estop_does_not_wait_for_a_silent_drive_or_a_retry() {
 async fn a_named_recording_holds_its_samples_and_stopping_it_keeps_recording() {
     let _rig = one_rig_at_a_time().await;
     let dir = tempfile::tempdir().expect("dir");
-    let engine = rig(&dir).await;
+    let engine = sim_engine(&dir, Protocol::Dynamixel2).await;
     wait_for_drive(&engine, DRIVE_1, "seen", |r| r.position.is_some()).await;
     let live = engine.session();
     assert!(
@@ -849,7 +771,7 @@ async fn a_named_recording_holds_its_samples_and_stopping_it_keeps_recording() {
 async fn connect_scan_and_disconnect_are_journaled_jobs_with_their_outcome() {
     let _rig = one_rig_at_a_time().await;
     let dir = tempfile::tempdir().expect("dir");
-    let engine = rig(&dir).await;
+    let engine = sim_engine(&dir, Protocol::Dynamixel2).await;
     let port = engine.links()[0].port.clone();
     // The link holds its port exclusively: a scan of it fails, with the reason journaled.
     let scan = engine
@@ -920,7 +842,7 @@ async fn soft_limits_narrow_the_drives_range_and_refuse_before_the_wire() {
     use drivedeck_domain::SoftLimits;
     let _rig = one_rig_at_a_time().await;
     let dir = tempfile::tempdir().expect("dir");
-    let engine = rig(&dir).await;
+    let engine = sim_engine(&dir, Protocol::Dynamixel2).await;
     let soft = |position: Option<(f64, f64)>, velocity: Option<f64>| Command::SetSoftLimits {
         drive: DRIVE_1,
         limits: SoftLimits { position, velocity },
@@ -955,7 +877,7 @@ async fn soft_limits_narrow_the_drives_range_and_refuse_before_the_wire() {
         stored.status.expect("status").effective_position_limits(),
         (1.0, 2.0)
     );
-    enable(&engine, DRIVE_1).await;
+    assert_eq!(enable(&engine, DRIVE_1).await, JobState::Done);
     let goal_writes = || {
         engine
             .inspect_sim(1, |drives| drives[0].raw_named("Goal Position"))

@@ -4,64 +4,14 @@
 //! wire, backup → change → restore brings the values back.
 
 use drivedeck_domain::{Command, DriveRef, JobState, Priority};
-use drivedeck_engine::{Engine, EngineConfig};
+use drivedeck_e2e::{
+    DRIVE_1, heard, journal, one_rig_at_a_time, run, sim_engine, sim_raw, writes_heard,
+};
+use drivedeck_engine::Engine;
 use drivedeck_proto::profile::Protocol;
-use drivedeck_sim::HeardPacket;
 use drivedeck_store::SnapshotRow;
 use std::collections::BTreeMap;
 use std::time::Duration;
-
-const DRIVE_1: DriveRef = DriveRef { link: 1, id: 1 };
-
-/// One rig at a time (see `engine_sim.rs`: a vanished pty's number is reused).
-static RIGS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-async fn engine(dir: &tempfile::TempDir, protocol: Protocol) -> Engine {
-    let engine = Engine::start(EngineConfig::new(dir.path().join("e2e.db"))).expect("engine");
-    let link = engine
-        .connect_sim_rig(protocol, &[1, 2])
-        .await
-        .expect("sim rig");
-    assert_eq!(link, 1);
-    engine
-}
-
-async fn run(engine: &Engine, command: Command) -> JobState {
-    let job = engine.submit(command.clone()).expect("accepted");
-    tokio::time::timeout(Duration::from_secs(10), job.outcome())
-        .await
-        .unwrap_or_else(|_| panic!("{command:?} ended within 10 s"))
-}
-
-/// The simulated drive's raw entry `name`.
-fn sim_raw(engine: &Engine, id: u8, name: &str) -> i64 {
-    engine
-        .inspect_sim(1, |drives| {
-            drives
-                .iter()
-                .find(|d| d.id() == id)
-                .and_then(|d| d.raw_named(name))
-                .expect("entry")
-        })
-        .expect("a simulated link")
-}
-
-fn heard(engine: &Engine) -> Vec<HeardPacket> {
-    engine
-        .with_sim_rig(1, |rig| rig.counters().instructions())
-        .expect("a simulated link")
-}
-
-/// Write instructions heard: 0x03 in DYNAMIXEL 1.0, 2.0 and Feetech; Modbus 06 and 16.
-fn writes_heard(engine: &Engine, protocol: Protocol) -> usize {
-    heard(engine)
-        .iter()
-        .filter(|p| match protocol {
-            Protocol::ModbusRtu => p.instruction == 0x06 || p.instruction == 0x10,
-            _ => p.instruction == 0x03,
-        })
-        .count()
-}
 
 /// The store's snapshots of drive 1 taken by `job`, oldest first.
 fn snapshots_of(engine: &Engine, job: drivedeck_domain::JobId) -> Vec<SnapshotRow> {
@@ -95,9 +45,9 @@ fn refused(engine: &Engine, command: Command, why: &str) {
 }
 
 async fn write_read_and_refuse(protocol: Protocol, register: &str, si: f64, read_only: &str) {
-    let _rig = RIGS.lock().await;
+    let _rig = one_rig_at_a_time().await;
     let dir = tempfile::tempdir().expect("dir");
-    let engine = engine(&dir, protocol).await;
+    let engine = sim_engine(&dir, protocol).await;
 
     // Read: the snapshot holds what the simulator's table holds.
     let job = engine
@@ -180,15 +130,7 @@ async fn write_read_and_refuse(protocol: Protocol, register: &str, si: f64, read
     assert_eq!(diff[0].right.map(|r| r.0), written);
 
     // The journal: every accepted job once, done, with its times; no refused one.
-    engine.flush().expect("flush");
-    let jobs = engine
-        .reader()
-        .expect("reader")
-        .jobs(&drivedeck_store::JobFilter {
-            limit: 100,
-            ..drivedeck_store::JobFilter::default()
-        })
-        .expect("jobs");
+    let jobs = journal(&engine);
     let mut names: Vec<&str> = jobs.iter().map(|j| j.command.as_str()).collect();
     names.sort_unstable();
     assert_eq!(
@@ -231,9 +173,9 @@ async fn feetech_reads_writes_and_refuses_parameters() {
 }
 
 async fn backup_change_restore(protocol: Protocol, register: &str, changed: f64) {
-    let _rig = RIGS.lock().await;
+    let _rig = one_rig_at_a_time().await;
     let dir = tempfile::tempdir().expect("dir");
-    let engine = engine(&dir, protocol).await;
+    let engine = sim_engine(&dir, protocol).await;
     let original = sim_raw(&engine, 1, register);
 
     let backup = engine
@@ -302,9 +244,9 @@ async fn feetech_backup_change_restore_returns_the_values() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eeprom_writes_wait_for_torque_off_and_faults_clear_by_protocol() {
-    let _rig = RIGS.lock().await;
+    let _rig = one_rig_at_a_time().await;
     let dir = tempfile::tempdir().expect("dir");
-    let engine = engine(&dir, Protocol::Dynamixel2).await;
+    let engine = sim_engine(&dir, Protocol::Dynamixel2).await;
     assert_eq!(
         run(&engine, Command::Arm { drive: DRIVE_1 }).await,
         JobState::Done
@@ -382,7 +324,7 @@ async fn eeprom_writes_wait_for_torque_off_and_faults_clear_by_protocol() {
     // Modbus CiA 402 without a Store Parameters entry: the save is refused; a fault
     // reset is the controlword's.
     let dir = tempfile::tempdir().expect("dir");
-    let engine = self::engine(&dir, Protocol::ModbusRtu).await;
+    let engine = sim_engine(&dir, Protocol::ModbusRtu).await;
     refused(
         &engine,
         Command::SaveToFlash { drive: DRIVE_1 },
@@ -396,16 +338,16 @@ async fn eeprom_writes_wait_for_torque_off_and_faults_clear_by_protocol() {
 
     // Feetech alarms are live: nothing to clear, refused with the reason.
     let dir = tempfile::tempdir().expect("dir");
-    let engine = self::engine(&dir, Protocol::Feetech).await;
+    let engine = sim_engine(&dir, Protocol::Feetech).await;
     refused(&engine, Command::ClearFault { drive: DRIVE_1 }, "alarms");
     engine.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clear_fault_reboots_a_dynamixel_out_of_its_latched_hardware_error() {
-    let _rig = RIGS.lock().await;
+    let _rig = one_rig_at_a_time().await;
     let dir = tempfile::tempdir().expect("dir");
-    let engine = engine(&dir, Protocol::Dynamixel2).await;
+    let engine = sim_engine(&dir, Protocol::Dynamixel2).await;
     // Input voltage errors shut the drive down too (Shutdown bit 0), then the supply sags.
     let shutdown = Command::WriteParams {
         drive: DRIVE_1,
@@ -452,9 +394,9 @@ async fn clear_fault_reboots_a_dynamixel_out_of_its_latched_hardware_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_a_noisy_line_every_parameter_job_ends_once_and_the_link_goes_on() {
     let _ = env_logger::builder().is_test(true).try_init();
-    let _rig = RIGS.lock().await;
+    let _rig = one_rig_at_a_time().await;
     let dir = tempfile::tempdir().expect("dir");
-    let engine = engine(&dir, Protocol::Dynamixel2).await;
+    let engine = sim_engine(&dir, Protocol::Dynamixel2).await;
     let faults = drivedeck_sim::LineFaults {
         noise: 0.003,
         drop: 0.003,
@@ -495,15 +437,7 @@ async fn on_a_noisy_line_every_parameter_job_ends_once_and_the_link_goes_on() {
         .expect("rig")
         .expect("faults off");
     // The journal agrees with every handle: one row each, its terminal state.
-    engine.flush().expect("flush");
-    let jobs = engine
-        .reader()
-        .expect("reader")
-        .jobs(&drivedeck_store::JobFilter {
-            limit: 100,
-            ..drivedeck_store::JobFilter::default()
-        })
-        .expect("jobs");
+    let jobs = journal(&engine);
     // Every job but the connection's (a link-level job, not submitted).
     let jobs: Vec<_> = jobs
         .into_iter()
@@ -549,9 +483,9 @@ async fn on_a_noisy_line_every_parameter_job_ends_once_and_the_link_goes_on() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_engine_knows_each_connected_drives_profile_until_its_link_closes() {
-    let _rig = RIGS.lock().await;
+    let _rig = one_rig_at_a_time().await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let engine = engine(&dir, Protocol::Dynamixel2).await;
+    let engine = sim_engine(&dir, Protocol::Dynamixel2).await;
     let builtin = drivedeck_engine::builtin_profile(Protocol::Dynamixel2).expect("built-in");
     for id in [1, 2] {
         let profile = engine

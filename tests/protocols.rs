@@ -13,17 +13,15 @@
 //!   in the protocol's words.
 
 use drivedeck_bus::SubmitError;
-use drivedeck_domain::{Command, DriveMode, DriveRef, JobState, Target};
+use drivedeck_domain::{Command, DriveMode, JobState, Target};
+use drivedeck_e2e::{
+    DRIVE_1, DRIVE_2, enable, heard, one_rig_at_a_time, run, sim_engine, sim_raw, wait_for_drive,
+    writes_heard,
+};
 use drivedeck_engine::{Engine, EngineConfig, EngineError, ScanOptions};
 use drivedeck_proto::profile::{Profile, Protocol, Role};
-use drivedeck_sim::{HeardPacket, RigOptions, SimRig};
+use drivedeck_sim::{RigOptions, SimRig};
 use std::time::Duration;
-
-const DRIVE_1: DriveRef = DriveRef { link: 1, id: 1 };
-const DRIVE_2: DriveRef = DriveRef { link: 1, id: 2 };
-
-/// One rig at a time (a vanished pty's number is reused by the next one opened).
-static RIGS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// What differs between the protocols in these tests.
 struct Case {
@@ -107,54 +105,6 @@ fn case(protocol: Protocol) -> Case {
     }
 }
 
-async fn engine(dir: &tempfile::TempDir, protocol: Protocol) -> Engine {
-    let engine = Engine::start(EngineConfig::new(dir.path().join("e2e.db"))).expect("engine");
-    let link = engine
-        .connect_sim_rig(protocol, &[1, 2])
-        .await
-        .expect("sim rig");
-    assert_eq!(link, 1);
-    engine
-}
-
-async fn run(engine: &Engine, command: Command) -> JobState {
-    let job = engine.submit(command.clone()).expect("accepted");
-    tokio::time::timeout(Duration::from_secs(10), job.outcome())
-        .await
-        .unwrap_or_else(|_| panic!("{command:?} ended within 10 s"))
-}
-
-async fn enable(engine: &Engine, drive: DriveRef) {
-    assert_eq!(run(engine, Command::Arm { drive }).await, JobState::Done);
-    assert_eq!(run(engine, Command::Enable { drive }).await, JobState::Done);
-}
-
-/// Waits (bounded) until the drive's stored state satisfies `pred`.
-async fn wait_for_drive(
-    engine: &Engine,
-    drive: DriveRef,
-    what: &str,
-    pred: impl Fn(&drivedeck_store::DriveRow) -> bool,
-) -> drivedeck_store::DriveRow {
-    let reader = engine.reader().expect("reader");
-    let mut last = None;
-    for _ in 0..400 {
-        if let Some(row) = reader
-            .drives(engine.session())
-            .expect("drives")
-            .into_iter()
-            .find(|r| r.drive == drive)
-        {
-            if pred(&row) {
-                return row;
-            }
-            last = Some(row);
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("{drive} never reached: {what}; last seen {last:?}");
-}
-
 fn raw(engine: &Engine, id: u8, role: Role) -> i64 {
     engine
         .inspect_sim(1, |drives| {
@@ -167,42 +117,11 @@ fn raw(engine: &Engine, id: u8, role: Role) -> i64 {
         .expect("a simulated link")
 }
 
-fn raw_named(engine: &Engine, id: u8, name: &str) -> i64 {
-    engine
-        .inspect_sim(1, |drives| {
-            drives
-                .iter()
-                .find(|d| d.id() == id)
-                .and_then(|d| d.raw_named(name))
-                .expect("entry")
-        })
-        .expect("a simulated link")
-}
-
-fn heard(engine: &Engine) -> Vec<HeardPacket> {
-    engine
-        .with_sim_rig(1, |rig| rig.counters().instructions())
-        .expect("a simulated link")
-}
-
-/// Write instructions heard: 0x03 in DYNAMIXEL 1.0, 2.0 and Feetech; Modbus functions 06
-/// and 16.
-fn writes(engine: &Engine, protocol: Protocol) -> usize {
-    let write = |code: u8| match protocol {
-        Protocol::ModbusRtu => code == 0x06 || code == 0x10,
-        _ => code == 0x03,
-    };
-    heard(engine)
-        .iter()
-        .filter(|p| write(p.instruction))
-        .count()
-}
-
 // ---------------------------------------------------------------------------------------
 // Scan
 
 async fn scan_finds_exactly_the_simulated_ids_and_models(protocol: Protocol) {
-    let _rig = RIGS.lock().await;
+    let _rig = one_rig_at_a_time().await;
     let profile = case(protocol).profile;
     let rig = SimRig::spawn(&profile, &[3, 8, 21]).expect("rig");
     let options = ScanOptions {
@@ -259,18 +178,18 @@ async fn scan_feetech() {
 // Reads and writes
 
 async fn reads_and_writes_land_at_the_right_addresses_with_the_right_scaling(protocol: Protocol) {
-    let _rig = RIGS.lock().await;
+    let _rig = one_rig_at_a_time().await;
     let case = case(protocol);
     let profile = &case.profile;
     let dir = tempfile::tempdir().expect("dir");
-    let engine = engine(&dir, protocol).await;
+    let engine = sim_engine(&dir, protocol).await;
     let goal = profile.role(Role::GoalPosition).expect("goal position");
     let present = profile
         .role(Role::PresentPosition)
         .expect("present position");
 
     // Position: 2 rad becomes round(2 / scale) counts in Goal Position.
-    enable(&engine, DRIVE_1).await;
+    assert_eq!(enable(&engine, DRIVE_1).await, JobState::Done);
     assert!(
         engine
             .inspect_sim(1, |d| d[0].torque_enabled())
@@ -352,12 +271,12 @@ async fn reads_and_writes_land_at_the_right_addresses_with_the_right_scaling(pro
     }
     if protocol == Protocol::Dynamixel1 {
         // Wheel mode: both angle limits 0.
-        assert_eq!(raw_named(&engine, 1, "CW Angle Limit"), 0);
-        assert_eq!(raw_named(&engine, 1, "CCW Angle Limit"), 0);
+        assert_eq!(sim_raw(&engine, 1, "CW Angle Limit"), 0);
+        assert_eq!(sim_raw(&engine, 1, "CCW Angle Limit"), 0);
     } else {
         assert_eq!(raw(&engine, 1, Role::OperatingMode), profile.modes.velocity);
     }
-    enable(&engine, DRIVE_1).await;
+    assert_eq!(enable(&engine, DRIVE_1).await, JobState::Done);
     assert_eq!(
         run(
             &engine,
@@ -414,11 +333,11 @@ async fn reads_and_writes_feetech() {
 // Range
 
 async fn out_of_range_targets_are_refused_before_the_wire(protocol: Protocol) {
-    let _rig = RIGS.lock().await;
+    let _rig = one_rig_at_a_time().await;
     let case = case(protocol);
     let dir = tempfile::tempdir().expect("dir");
-    let engine = engine(&dir, protocol).await;
-    enable(&engine, DRIVE_1).await;
+    let engine = sim_engine(&dir, protocol).await;
+    assert_eq!(enable(&engine, DRIVE_1).await, JobState::Done);
     for (target, _) in &case.refused {
         if target.mode() == DriveMode::Velocity {
             assert_eq!(
@@ -436,7 +355,7 @@ async fn out_of_range_targets_are_refused_before_the_wire(protocol: Protocol) {
                 .await,
                 JobState::Done
             );
-            enable(&engine, DRIVE_1).await;
+            assert_eq!(enable(&engine, DRIVE_1).await, JobState::Done);
             break;
         }
     }
@@ -444,7 +363,7 @@ async fn out_of_range_targets_are_refused_before_the_wire(protocol: Protocol) {
         raw(&engine, 1, Role::GoalPosition),
         raw(&engine, 1, Role::GoalVelocity),
     );
-    let writes_before = writes(&engine, protocol);
+    let writes_before = writes_heard(&engine, protocol);
     for (target, needle) in &case.refused {
         if target.mode() == DriveMode::Position
             && case
@@ -467,7 +386,7 @@ async fn out_of_range_targets_are_refused_before_the_wire(protocol: Protocol) {
     }
     // Telemetry goes on; not one write reached the drives, and the goals are as before.
     tokio::time::sleep(Duration::from_millis(150)).await;
-    assert_eq!(writes(&engine, protocol), writes_before);
+    assert_eq!(writes_heard(&engine, protocol), writes_before);
     assert_eq!(
         (
             raw(&engine, 1, Role::GoalPosition),
@@ -498,11 +417,11 @@ async fn out_of_range_feetech() {
 // Faults
 
 async fn a_fault_raised_in_the_sim_appears_decoded(protocol: Protocol) {
-    let _rig = RIGS.lock().await;
+    let _rig = one_rig_at_a_time().await;
     let case = case(protocol);
     let dir = tempfile::tempdir().expect("dir");
     let engine = match &case.fault_profile {
-        None => engine(&dir, protocol).await,
+        None => sim_engine(&dir, protocol).await,
         Some(profile) => {
             let engine =
                 Engine::start(EngineConfig::new(dir.path().join("e2e.db"))).expect("engine");
@@ -594,11 +513,11 @@ async fn fault_modbus_rtu() {
 // E-stop (DYNAMIXEL 2.0's is in engine_sim.rs)
 
 async fn estop_stops_every_drive_by_broadcast_first(protocol: Protocol) {
-    let _rig = RIGS.lock().await;
+    let _rig = one_rig_at_a_time().await;
     let dir = tempfile::tempdir().expect("dir");
-    let engine = engine(&dir, protocol).await;
+    let engine = sim_engine(&dir, protocol).await;
     for drive in [DRIVE_1, DRIVE_2] {
-        enable(&engine, drive).await;
+        assert_eq!(enable(&engine, drive).await, JobState::Done);
     }
     assert!(
         engine
@@ -672,10 +591,10 @@ async fn estop_modbus_rtu() {
 // Link loss (DYNAMIXEL 2.0's is in engine_sim.rs)
 
 async fn silent_drives_lose_the_link_and_come_back_disabled(protocol: Protocol) {
-    let _rig = RIGS.lock().await;
+    let _rig = one_rig_at_a_time().await;
     let dir = tempfile::tempdir().expect("dir");
-    let engine = engine(&dir, protocol).await;
-    enable(&engine, DRIVE_1).await;
+    let engine = sim_engine(&dir, protocol).await;
+    assert_eq!(enable(&engine, DRIVE_1).await, JobState::Done);
     engine
         .with_sim_rig(1, |rig| rig.set_muted(true))
         .expect("rig");
@@ -709,7 +628,7 @@ async fn silent_drives_lose_the_link_and_come_back_disabled(protocol: Protocol) 
     })
     .await;
     // Enabling again is the user's act, and works.
-    enable(&engine, DRIVE_1).await;
+    assert_eq!(enable(&engine, DRIVE_1).await, JobState::Done);
     assert_eq!(torque(&engine), [true, false]);
     engine.shutdown().await;
 }
