@@ -128,6 +128,12 @@ export class FakeBackend implements Backend {
     }
   }
 
+  /** Drive `id` reports `text` as its fault now (Clear Fault clears it). */
+  setDriveFault(id: number, text: string | null): void {
+    const d = this.drivesState.find((x) => x.drive.id === id);
+    if (d) d.fault = text;
+  }
+
   /** A fault, as if a drive had raised it `raisedS` into the current session. */
   raiseFault(drive: DriveRef, text: string, raisedS: number): void {
     const list = this.faultsLog.get(this.current.id) ?? [];
@@ -267,6 +273,7 @@ export class FakeBackend implements Backend {
       case 'setMode': d.mode = command.mode; d.target = null; break;
       case 'setTarget': d.target = command.target; break;
       case 'jog': d.target = { velocity: command.velocity }; break;
+      case 'clearFault': d.fault = null; break;
       case 'setSoftLimits': {
         const { position, velocity } = command.limits;
         d.softLimits = { position, velocity };

@@ -188,3 +188,19 @@ describe('soft limits', () => {
     expect($('#target-range').textContent).toBe('0 – 360 °');
   });
 });
+
+describe('faults', () => {
+  it('shows the decoded fault with Clear fault, which submits the job and hides once cleared', async () => {
+    const { backend, submit, panel, $ } = await mount();
+    expect($('#fault-row').hidden).toBe(true);
+    backend.setDriveFault(1, 'overheating (hardware error bit 2)');
+    panel.update((await backend.drives())[0]);
+    expect($('#fault-row').hidden).toBe(false);
+    expect($('#drive-fault').textContent).toBe('Fault: overheating (hardware error bit 2)');
+    $<HTMLButtonElement>('#clear-fault').click();
+    await Promise.resolve();
+    expect(submit).toHaveBeenCalledWith({ kind: 'clearFault', drive: { link: 1, id: 1 } });
+    panel.update((await backend.drives())[0]);
+    expect($('#fault-row').hidden).toBe(true);
+  });
+});

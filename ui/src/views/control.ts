@@ -23,6 +23,7 @@ export class ControlPanel {
   private readonly softMax: HTMLInputElement;
   private readonly softSpeed: HTMLInputElement;
   private readonly softError: HTMLElement;
+  private readonly faultRow: HTMLElement;
   private jogTimer: ReturnType<typeof setInterval> | null = null;
 
   constructor(root: HTMLElement, private readonly backend: Backend) {
@@ -64,7 +65,10 @@ export class ControlPanel {
         <button id="arm-cancel">Cancel</button>
       </div>
       <div id="target-error" class="error" role="alert"></div>
-      <div id="drive-fault" class="error"></div>`;
+      <div class="row" id="fault-row" hidden>
+        <span id="drive-fault" class="error"></span>
+        <button id="clear-fault" title="Reboot (DYNAMIXEL) or Fault Reset (CiA 402); the drive stays disabled">Clear fault</button>
+      </div>`;
     const q = <T extends HTMLElement>(css: string) => root.querySelector(css) as T;
     this.title = q('#selected-drive');
     this.enable = q('#enable');
@@ -82,6 +86,8 @@ export class ControlPanel {
     this.softMax = q('#soft-max');
     this.softSpeed = q('#soft-speed');
     this.softError = q('#soft-error');
+    this.faultRow = q('#fault-row');
+    q<HTMLButtonElement>('#clear-fault').addEventListener('click', () => void this.clearFault());
     q<HTMLButtonElement>('#soft-set').addEventListener('click', () => void this.setSoftLimits(false));
     q<HTMLButtonElement>('#soft-clear').addEventListener('click', () => void this.setSoftLimits(true));
     for (const input of [this.softMin, this.softMax, this.softSpeed]) {
@@ -120,6 +126,7 @@ export class ControlPanel {
     const none = drive === null;
     for (const el of [this.enable, this.disable, this.move, this.target, ...this.jogButtons]) el.disabled = none;
     if (!drive) {
+      this.faultRow.hidden = true;
       this.stopJog();
       this.title.textContent = 'No drive';
       this.armDialog.hidden = true;
@@ -138,6 +145,7 @@ export class ControlPanel {
     this.range.textContent = rangeText(drive) + (drive.softLimits.position || drive.softLimits.velocity ? ' (soft limits)' : '');
     if (changedDrive) this.showSoftLimits(drive);
     this.fault.textContent = drive.fault ? `Fault: ${drive.fault}` : '';
+    this.faultRow.hidden = !drive.fault;
     if (changedDrive || changedMode) this.showError('');
     if (changedDrive || drive.enabled) this.armDialog.hidden = true;
   }
@@ -221,6 +229,18 @@ export class ControlPanel {
       await this.backend.submit({ kind: 'enable', drive });
     } catch (e) {
       this.showError(errorMessage(e));
+    }
+  }
+
+  /** Clears the drive's latched fault (a job; the drive stays disabled). */
+  async clearFault(): Promise<boolean> {
+    if (!this.drive) return false;
+    try {
+      await this.backend.submit({ kind: 'clearFault', drive: this.drive.drive });
+      return true;
+    } catch (e) {
+      this.showError(errorMessage(e));
+      return false;
     }
   }
 
