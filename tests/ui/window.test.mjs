@@ -227,6 +227,25 @@ describe('the DriveDeck window on the simulated rig', () => {
     await until('live again', async () => (await s.attr('#chart', 'data-mode')) === 'live');
   });
 
+  it('the E-STOP button stops every drive, even mid-jog', async () => {
+    await s.click(drive(1));
+    await until('drive 1 enabled in velocity mode', async () =>
+      (await s.attr(drive(1), 'data-state')) === 'enabled'
+      && (await s.exec("return document.getElementById('target-unit').textContent")) === 'rpm');
+    const stops = async () => (await s.exec("return [...document.querySelectorAll('#jobs tr.job')].map(r => r.textContent)"))
+      .filter((t) => /eStop/.test(t) && /done/.test(t)).length;
+    const before = await stops();
+    await s.press('#jog-plus', true);
+    await until('drive 1 turning', async () => number(await s.text(`${drive(1)} .velocity`)) > 5, 5_000);
+    await s.click('#estop');
+    await until('both drives disabled', async () =>
+      (await s.attr(drive(1), 'data-state')) === 'disabled' && (await s.attr(drive(2), 'data-state')) === 'disabled', 5_000);
+    await s.press('#jog-plus', false);
+    await until('drive 1 standing still', async () => Math.abs(number(await s.text(`${drive(1)} .velocity`))) < 0.5, 10_000);
+    await until('the E-stop in the journal', async () => (await stops()) > before);
+    await s.screenshot(join(artifacts, 'estop-button.png'));
+  });
+
   it('lists the keyboard shortcuts on ?', async () => {
     await s.click('#chart-title'); // focus out of any field
     await s.keyboard('?');
