@@ -76,7 +76,3 @@ describe('the Connect panel', () => {
     await s.screenshot(join(artifacts, 'connect-feetech.png'));
   });
 });
-
-// Every test and hook of this file has run: leave even if a stray handle (a driver or app
-// that did not exit) would keep the event loop alive. Failures are already reported.
-after(() => setTimeout(() => process.exit(), 2000).unref());

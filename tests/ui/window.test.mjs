@@ -287,7 +287,3 @@ describe('settings across a restart', () => {
     }
   });
 });
-
-// Every test and hook of this file has run: leave even if a stray handle (a driver or app
-// that did not exit) would keep the event loop alive. Failures are already reported.
-after(() => setTimeout(() => process.exit(), 2000).unref());
