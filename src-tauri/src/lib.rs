@@ -5,8 +5,8 @@
 //! - `commands`: one function per IPC call, each a single engine call.
 //! - `data`: the user's data folder (database, settings, drive profiles), set up on
 //!   the first run.
-//! - `settings`: window size, last connection, chart choices, theme and panel sizes
-//!   (tauri-plugin-store).
+//! - `settings`: window size, last connection, recent connections, chart choices, theme
+//!   and panel sizes (tauri-plugin-store).
 //! - `error`: the `{ kind, message }` error the UI receives.
 //! - `bindings` (tests only): the TypeScript types of all of the above, generated with
 //!   ts-rs into `ui/src/backend/generated/`.
@@ -162,6 +162,8 @@ pub fn run() {
             commands::connect_serial,
             commands::connect_sim,
             commands::disconnect,
+            commands::recent_connections,
+            commands::recent_forget,
             commands::settings_get,
             commands::settings_set_chart,
             commands::settings_set_look,

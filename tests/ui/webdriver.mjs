@@ -181,6 +181,16 @@ export class Session {
   }
 }
 
+/** What the app keeps in its settings file (tauri-plugin-store) under `dataDir`, or null
+ * while there is none (or it is being written). */
+export function readSettings(dataDir) {
+  try {
+    return JSON.parse(readFileSync(join(dataDir, 'data', 'dev.drivedeck.DriveDeck', 'settings.json'), 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Starts WebKitWebDriver and, through it, the DriveDeck binary on a fresh database and
  * fresh settings folder (or `dataDir`, to reopen one). Returns { session, close, dataDir,
