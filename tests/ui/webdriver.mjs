@@ -193,10 +193,11 @@ export function readSettings(dataDir) {
 
 /**
  * Starts WebKitWebDriver and, through it, the DriveDeck binary on a fresh database and
- * fresh settings folder (or `dataDir`, to reopen one). Returns { session, close, dataDir,
- * logFile }; `close` ends the driver, the app and WebKit's processes.
+ * fresh settings folder (or `dataDir`, to reopen one), with `args` after `--db FILE`.
+ * Returns { session, close, dataDir, logFile, processes }; `close` ends the driver, the
+ * app and WebKit's processes; `processes()` lists them (pid and command name).
  */
-export async function launchApp({ app, dataDir } = {}) {
+export async function launchApp({ app, dataDir, args = [] } = {}) {
   const binary = app ?? process.env.DRIVEDECK_APP;
   if (!binary) throw new Error('set DRIVEDECK_APP to the drivedeck binary');
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'drivedeck-e2e-'));
@@ -243,7 +244,7 @@ export async function launchApp({ app, dataDir } = {}) {
       body: JSON.stringify({
         capabilities: {
           alwaysMatch: {
-            'webkitgtk:browserOptions': { binary, args: ['--db', join(dir, 'e2e.db')] },
+            'webkitgtk:browserOptions': { binary, args: ['--db', join(dir, 'e2e.db'), ...args] },
           },
         },
       }),
@@ -252,7 +253,9 @@ export async function launchApp({ app, dataDir } = {}) {
     if (!res.ok) throw new Error(`new session: ${JSON.stringify(json)}`);
     const session = new Session(base, json.value.sessionId);
     await until('the page to load', async () => (await session.exec('return document.readyState')) === 'complete', 30_000);
-    const close = async () => {
+    let closed = null;
+    const close = () => (closed ??= closeOnce());
+    const closeOnce = async () => {
       try {
         // Bounded: a driver waiting on a busy app must not hold the test run open.
         await fetch(`${base}/session/${session.id}`, { method: 'DELETE', signal: AbortSignal.timeout(5000) });
@@ -264,7 +267,14 @@ export async function launchApp({ app, dataDir } = {}) {
         await end(2000);
       }
     };
-    return { session, close, dataDir: dir, logFile };
+    const processes = () => groupMembers(group).map((pid) => {
+      try {
+        return { pid, name: readFileSync(`/proc/${pid}/comm`, 'utf8').trim() };
+      } catch {
+        return { pid, name: '' };
+      }
+    });
+    return { session, close, dataDir: dir, logFile, processes };
   } catch (e) {
     await end(2000);
     throw new Error(`${e.message} (driver and app log: ${logFile})`);

@@ -115,7 +115,10 @@ export class StackedChart {
     this.range = range;
     for (const p of this.panels) {
       const series = p.channels.map((c) => data.get(c.id) ?? { t: new Float64Array(0), v: new Float64Array(0) });
-      const aligned = alignSeries(series, p.channels.map((c) => DISPLAY[c.name].toDisplay));
+      // More samples than pixels are reduced to what each pixel column shows (align.ts).
+      const columns = Math.round(p.plot.bbox.width);
+      const view = range && columns > 0 ? { from: range[0], to: range[1], columns } : undefined;
+      const aligned = alignSeries(series, p.channels.map((c) => DISPLAY[c.name].toDisplay), view);
       p.plot.batch(() => {
         p.plot.setData(aligned as uPlot.AlignedData, false);
         if (range) p.plot.setScale('x', { min: range[0], max: range[1] });
