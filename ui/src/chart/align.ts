@@ -20,6 +20,22 @@ function sameTimes(a: Float64Array, b: Float64Array): boolean {
   return true;
 }
 
+/** Arrays a panel hands back every frame to be filled again: drawing sixty times a
+ * second, fresh arrays each time would be garbage the page's heap grows to hold. What
+ * alignSeries returns are views on them, valid until the next call with the same scratch. */
+export class Scratch {
+  private arrays: Float64Array[] = [];
+
+  /** The `index`th array, at least `length` long (grown by half again when too short). */
+  get(index: number, length: number): Float64Array {
+    const have = this.arrays[index];
+    if (have && have.length >= length) return have;
+    const grown = new Float64Array(Math.max(length, Math.ceil((have?.length ?? 0) * 1.5)));
+    this.arrays[index] = grown;
+    return grown;
+  }
+}
+
 /** The visible range and the panel's width in pixel columns. */
 export type View = { from: number; to: number; columns: number };
 
@@ -34,16 +50,19 @@ const dense = (n: number, view?: View): view is View =>
  * Samples left and right of the view form one column each, so the line still enters and
  * leaves the panel where it should.
  */
-export function reduceShared(t: Float64Array, values: Float64Array[], convert: ((v: number) => number)[], view: View): Aligned {
+export function reduceShared(
+  t: Float64Array, values: Float64Array[], convert: ((v: number) => number)[], view: View, scratch?: Scratch,
+): Aligned {
   const n = t.length;
   const scale = view.columns / (view.to - view.from);
   const column = (time: number): number => {
     const c = Math.floor((time - view.from) * scale);
     return c < 0 ? -1 : c >= view.columns ? view.columns : c;
   };
-  const room = 4 * (view.columns + 2);
-  const xs = new Float64Array(room);
-  const ys = values.map(() => new Float64Array(room));
+  // No column holds more than four points, nor more than it has samples.
+  const room = Math.min(n, 4 * (view.columns + 2));
+  const xs = scratch ? scratch.get(0, room) : new Float64Array(room);
+  const ys = values.map((_, s) => (scratch ? scratch.get(s + 1, room) : new Float64Array(room)));
   let out = 0;
   let i = 0;
   while (i < n) {
@@ -86,14 +105,15 @@ export function reduceShared(t: Float64Array, values: Float64Array[], convert: (
 }
 
 /** The series on one x axis, values passed through `convert[i]`; with `view`, reduced to
- * what its pixel columns can show when there are more samples than that. */
-export function alignSeries(series: Points[], convert: ((v: number) => number)[], view?: View): Aligned {
+ * what its pixel columns can show when there are more samples than that. With `scratch`,
+ * the arrays returned for channels sampled together are views on it (see Scratch). */
+export function alignSeries(series: Points[], convert: ((v: number) => number)[], view?: View, scratch?: Scratch): Aligned {
   if (series.length === 0) return [new Float64Array(0)];
   const first = series[0].t;
   if (series.every((s) => sameTimes(first, s.t))) {
-    if (dense(first.length, view)) return reduceShared(first, series.map((s) => s.v), convert, view);
+    if (dense(first.length, view)) return reduceShared(first, series.map((s) => s.v), convert, view, scratch);
     return [first, ...series.map((s, k) => {
-      const out = new Float64Array(s.v.length);
+      const out = scratch ? scratch.get(k + 1, s.v.length).subarray(0, s.v.length) : new Float64Array(s.v.length);
       const f = convert[k];
       for (let i = 0; i < out.length; i++) out[i] = f(s.v[i]);
       return out;
