@@ -8,6 +8,7 @@
 //! - `settings`: window size, last connection, recent connections, chart choices, theme
 //!   and panel sizes (tauri-plugin-store).
 //! - `error`: the `{ kind, message }` error the UI receives.
+//! - `render`: WebKit without OpenGL compositing on a machine without a GPU.
 //! - `bindings` (tests only): the TypeScript types of all of the above, generated with
 //!   ts-rs into `ui/src/backend/generated/`.
 //!
@@ -20,6 +21,7 @@ mod bindings;
 mod commands;
 mod data;
 mod error;
+mod render;
 mod settings;
 
 use commands::AppState;
@@ -100,6 +102,7 @@ fn user_profiles(data: &data::DataDir) -> Vec<drivedeck_proto::profile::Profile>
 /// Runs the desktop app until its window closes.
 pub fn run() {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    render::restart_without_compositing_if_needed();
     let Args { db, poll_hz } = match parse_args(std::env::args().skip(1)) {
         Ok(args) => args,
         Err(e) => {

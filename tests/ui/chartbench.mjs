@@ -26,8 +26,8 @@
 //   says whether in PerformanceObserver.supportedEntryTypes).
 // - where the web process's CPU goes, by thread. Under Xvfb there is no GPU: WebKit
 //   composites the page with OpenGL emulated on the CPU (Mesa llvmpipe threads).
-//   `cargo xtask bench-ui` also runs it with WEBKIT_DISABLE_COMPOSITING_MODE=1, where the
-//   main thread paints the window itself, without OpenGL.
+//   `cargo xtask bench-ui` runs it with compositing on and off (DRIVEDECK_COMPOSITING):
+//   off, the main thread paints the window itself, without OpenGL.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -148,7 +148,7 @@ try {
   const busy = (key) => (100 * (after[key] - before[key])) / wall;
   const link = status.links.find((l) => l.id === 1) ?? status.links[0];
   const fmt = (v, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : '—');
-  const compositing = process.env.WEBKIT_DISABLE_COMPOSITING_MODE === '1' ? 'off (WEBKIT_DISABLE_COMPOSITING_MODE=1)' : 'on (WebKit\'s default)';
+  const compositing = { on: 'on (DRIVEDECK_COMPOSITING=on)', off: 'off (DRIVEDECK_COMPOSITING=off)' }[process.env.DRIVEDECK_COMPOSITING] ?? 'as the app chose (src-tauri/src/render.rs)';
   console.log(`live chart, ${DRIVES.length * 2} channels (position + velocity of ${DRIVES.length} simulated drives) at ${POLL_HZ} Hz, ${WINDOW_S} s window, measured for ${fmt(wall)} s, compositing ${compositing}:`);
   console.log('| what | measured | goal |');
   console.log('| --- | --- | --- |');

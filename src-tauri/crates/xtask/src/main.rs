@@ -519,7 +519,7 @@ fn hello_world() -> Result<PathBuf> {
 
 /// The UI benchmarks: idle memory of the whole app against a hello-world Tauri app, then
 /// the live chart's frame rate and main-thread load with 8 channels at 1 kHz (with
-/// WebKit's compositing on, its default, then off).
+/// WebKit's OpenGL compositing on, then off: see src-tauri/src/render.rs).
 fn bench_ui() -> Result {
     setup()?;
     step("building DriveDeck (release)");
@@ -547,9 +547,7 @@ fn bench_ui() -> Result {
             .arg(root().join("tests/ui/chartbench.mjs"))
             .arg(&app)
             .current_dir(root());
-        if !compositing {
-            chart.env("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
-        }
+        chart.env("DRIVEDECK_COMPOSITING", if compositing { "on" } else { "off" });
         run(&mut bounded(&mut chart, 300))?;
     }
     Ok(())
