@@ -236,9 +236,8 @@ export class ConnectPanel {
     this.$('#connect-recent').hidden = this.recent.length === 0;
     this.$('#recent-list').innerHTML = this.recent.map((r, i) => `
       <li data-index="${i}" data-kind="${r.connection.kind}">
-        <span class="recent-text" title="Put it in the form below">${escapeHtml(recentText(r.connection))}</span>
+        <span class="recent-text" title="${escapeHtml(recentText(r.connection))} (click: put it in the form below)">${escapeHtml(recentText(r.connection))}</span>
         <span class="muted small">${agoText(r.atMs, now)}</span>
-        <span class="spacer"></span>
         <button class="recent-go" title="Connect again">Connect</button>
         <button class="recent-forget" title="Forget this connection" aria-label="Forget">×</button>
         <div class="error small recent-error"></div>
