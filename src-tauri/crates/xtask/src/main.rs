@@ -547,7 +547,10 @@ fn bench_ui() -> Result {
             .arg(root().join("tests/ui/chartbench.mjs"))
             .arg(&app)
             .current_dir(root());
-        chart.env("DRIVEDECK_COMPOSITING", if compositing { "on" } else { "off" });
+        chart.env(
+            "DRIVEDECK_COMPOSITING",
+            if compositing { "on" } else { "off" },
+        );
         run(&mut bounded(&mut chart, 300))?;
     }
     Ok(())
