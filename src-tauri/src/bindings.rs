@@ -10,7 +10,7 @@ use crate::commands::{
     ParamTable, SessionSummary, SnapshotView,
 };
 use crate::error::IpcError;
-use crate::settings::Settings;
+use crate::settings::{Recent, Settings};
 use drivedeck_domain::Command;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -46,6 +46,7 @@ fn generate(dir: &Path) -> BTreeMap<String, String> {
     SessionSummary::export_all_to(dir).expect("SessionSummary");
     FaultView::export_all_to(dir).expect("FaultView");
     Settings::export_all_to(dir).expect("Settings");
+    Recent::export_all_to(dir).expect("Recent");
     Command::export_all_to(dir).expect("Command");
     ParamTable::export_all_to(dir).expect("ParamTable");
     SnapshotView::export_all_to(dir).expect("SnapshotView");

@@ -5,7 +5,7 @@
 //! the webview), never as JSON lists of numbers.
 
 use crate::error::IpcError;
-use crate::settings::{self, ChartSettings, LookSettings, Settings};
+use crate::settings::{self, ChartSettings, LookSettings, Recent, RecentConnection, Settings};
 use drivedeck_domain::{Command, DriveMode, DriveRef, SoftLimits, Target};
 use drivedeck_engine::Engine;
 use serde::{Deserialize, Serialize};
@@ -403,10 +403,20 @@ fn check_ids(ids: &[u8]) -> Result<(), IpcError> {
     Ok(())
 }
 
+/// Adds a connection just made to the recent ones (a failure to save is logged: the
+/// connection stands).
+fn remember(app: &AppHandle, connection: RecentConnection) {
+    if let Err(e) = settings::remember(app, connection) {
+        log::warn!("could not remember the connection: {e}");
+    }
+}
+
 /// Connects drives `ids` on a serial port. `model` names a profile (from `profiles`);
-/// without it the protocol's built-in model is used. Returns the new link's ID.
+/// without it the protocol's built-in model is used. Returns the new link's ID. The
+/// connection joins the recent ones.
 #[tauri::command]
 pub async fn connect_serial(
+    app: AppHandle,
     state: State<'_, AppState>,
     port: String,
     protocol: String,
@@ -426,20 +436,33 @@ pub async fn connect_serial(
         ));
     }
     check_ids(&ids)?;
-    let profile = match model {
-        Some(name) => state.engine.profile_named(&name)?,
+    let profile = match &model {
+        Some(name) => state.engine.profile_named(name)?,
         None => drivedeck_engine::builtin_profile(protocol)?,
     };
-    Ok(state
+    let link = state
         .engine
         .connect_serial(port.trim(), protocol, baud, profile, &ids)
-        .await?)
+        .await?;
+    remember(
+        &app,
+        RecentConnection::Serial {
+            port: port.trim().to_string(),
+            protocol: drivedeck_engine::protocol_name(protocol).into(),
+            baud,
+            ids,
+            model,
+        },
+    );
+    Ok(link)
 }
 
 /// Starts another simulated rig (`protocol`'s built-in model, drives `ids`) and
-/// connects to it through its pty. Returns the new link's ID.
+/// connects to it through its pty. Returns the new link's ID. The rig joins the recent
+/// connections.
 #[tauri::command]
 pub async fn connect_sim(
+    app: AppHandle,
     state: State<'_, AppState>,
     protocol: String,
     ids: Vec<u8>,
@@ -447,7 +470,31 @@ pub async fn connect_sim(
     let protocol = drivedeck_engine::protocol_from_name(&protocol)
         .ok_or_else(|| IpcError::new("invalid", format!("unknown protocol {protocol:?}")))?;
     check_ids(&ids)?;
-    Ok(state.engine.connect_sim_rig(protocol, &ids).await?)
+    let link = state.engine.connect_sim_rig(protocol, &ids).await?;
+    remember(
+        &app,
+        RecentConnection::Sim {
+            protocol: drivedeck_engine::protocol_name(protocol).into(),
+            ids,
+        },
+    );
+    Ok(link)
+}
+
+/// The connections made from the Connect panel, most recent first (at most
+/// [`settings::MAX_RECENT`]).
+#[tauri::command]
+pub async fn recent_connections(app: AppHandle) -> Result<Vec<Recent>, IpcError> {
+    Ok(settings::recent(&app))
+}
+
+/// Forgets one recent connection; returns the list left.
+#[tauri::command]
+pub async fn recent_forget(
+    app: AppHandle,
+    connection: RecentConnection,
+) -> Result<Vec<Recent>, IpcError> {
+    settings::forget(&app, connection).map_err(|e| IpcError::new("settings", e))
 }
 
 /// Closes a link. Its drives are left as they are (stop them first).

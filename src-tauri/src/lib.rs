@@ -5,20 +5,23 @@
 //! - `commands`: one function per IPC call, each a single engine call.
 //! - `data`: the user's data folder (database, settings, drive profiles), set up on
 //!   the first run.
-//! - `settings`: window size, last connection, chart choices, theme and panel sizes
-//!   (tauri-plugin-store).
+//! - `settings`: window size, last connection, recent connections, chart choices, theme
+//!   and panel sizes (tauri-plugin-store).
 //! - `error`: the `{ kind, message }` error the UI receives.
+//! - `render`: WebKit without OpenGL compositing on a machine without a GPU.
 //! - `bindings` (tests only): the TypeScript types of all of the above, generated with
 //!   ts-rs into `ui/src/backend/generated/`.
 //!
-//! Command line: `drivedeck [--db FILE]` (default: `drivedeck.db` in the app's data
-//! folder, see `data`).
+//! Command line: `drivedeck [--db FILE] [--poll-hz HZ]`: the database (default:
+//! `drivedeck.db` in the app's data folder, see `data`) and the telemetry poll rate of
+//! every link (default: the engine's, 200 Hz).
 
 #[cfg(test)]
 mod bindings;
 mod commands;
 mod data;
 mod error;
+mod render;
 mod settings;
 
 use commands::AppState;
@@ -27,21 +30,41 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tauri::{LogicalSize, Manager, RunEvent, WindowEvent};
 
-/// Parses `--db FILE`; anything else is refused with a message.
-fn db_arg() -> Result<Option<PathBuf>, String> {
-    let mut args = std::env::args().skip(1);
-    let mut db = None;
+/// The command line: `[--db FILE] [--poll-hz HZ]`.
+#[derive(Debug, Default, PartialEq)]
+struct Args {
+    /// The database, instead of the one in the data folder.
+    db: Option<PathBuf>,
+    /// Telemetry polls per second on every link, instead of the engine's default.
+    poll_hz: Option<f64>,
+}
+
+/// The fastest telemetry poll the command line accepts, Hz.
+const MAX_POLL_HZ: f64 = 10_000.0;
+
+const USAGE: &str = "usage: drivedeck [--db FILE] [--poll-hz HZ]";
+
+/// Parses the command line; anything else is refused with a message.
+fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
+    let mut args = args.into_iter();
+    let mut parsed = Args::default();
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--db" => db = Some(PathBuf::from(args.next().ok_or("--db needs a file path")?)),
-            other => {
-                return Err(format!(
-                    "unknown argument {other:?} (usage: drivedeck [--db FILE])"
-                ));
+            "--db" => parsed.db = Some(PathBuf::from(args.next().ok_or("--db needs a file path")?)),
+            "--poll-hz" => {
+                let text = args.next().ok_or("--poll-hz needs a rate in Hz")?;
+                let hz: f64 = text
+                    .parse()
+                    .map_err(|_| format!("--poll-hz: {text:?} is not a number"))?;
+                if !(hz.is_finite() && (1.0..=MAX_POLL_HZ).contains(&hz)) {
+                    return Err(format!("--poll-hz: {text} is outside 1 – {MAX_POLL_HZ} Hz"));
+                }
+                parsed.poll_hz = Some(hz);
             }
+            other => return Err(format!("unknown argument {other:?} ({USAGE})")),
         }
     }
-    Ok(db)
+    Ok(parsed)
 }
 
 /// Reads the user's drive profiles, logs each one (with the reason for any refused) and
@@ -79,8 +102,9 @@ fn user_profiles(data: &data::DataDir) -> Vec<drivedeck_proto::profile::Profile>
 /// Runs the desktop app until its window closes.
 pub fn run() {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
-    let db = match db_arg() {
-        Ok(db) => db,
+    render::restart_without_compositing_if_needed();
+    let Args { db, poll_hz } = match parse_args(std::env::args().skip(1)) {
+        Ok(args) => args,
         Err(e) => {
             eprintln!("drivedeck: {e}");
             std::process::exit(2);
@@ -100,6 +124,9 @@ pub fn run() {
                 // The UI beats every 100 ms; half a second of silence stops the drives.
                 config.heartbeat_timeout = Some(std::time::Duration::from_millis(500));
                 config.profiles = profiles;
+                if let Some(hz) = poll_hz {
+                    config.poll_hz = hz;
+                }
                 let engine = Engine::start(config)?;
                 let settings::Connection::Sim { ids, protocol } = settings::connection(&handle);
                 let ids = if ids.is_empty() { vec![1, 2] } else { ids };
@@ -162,6 +189,8 @@ pub fn run() {
             commands::connect_serial,
             commands::connect_sim,
             commands::disconnect,
+            commands::recent_connections,
+            commands::recent_forget,
             commands::settings_get,
             commands::settings_set_chart,
             commands::settings_set_look,
@@ -193,4 +222,41 @@ pub fn run() {
             tauri::async_runtime::block_on(async move { engine.shutdown().await });
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Args, String> {
+        parse_args(args.iter().map(|a| a.to_string()))
+    }
+
+    #[test]
+    fn the_command_line_takes_a_database_and_a_poll_rate() {
+        assert_eq!(parse(&[]), Ok(Args::default()));
+        assert_eq!(
+            parse(&["--db", "x.db", "--poll-hz", "1000"]),
+            Ok(Args {
+                db: Some(PathBuf::from("x.db")),
+                poll_hz: Some(1000.0)
+            })
+        );
+    }
+
+    #[test]
+    fn a_bad_command_line_is_refused_with_the_reason() {
+        for (args, reason) in [
+            (&["--poll-hz"][..], "needs a rate"),
+            (&["--poll-hz", "fast"], "not a number"),
+            (&["--poll-hz", "0"], "outside"),
+            (&["--poll-hz", "NaN"], "outside"),
+            (&["--poll-hz", "20000"], "outside"),
+            (&["--db"], "needs a file"),
+            (&["--verbose"], "unknown argument"),
+        ] {
+            let error = parse(args).expect_err("refused");
+            assert!(error.contains(reason), "{args:?}: {error}");
+        }
+    }
 }

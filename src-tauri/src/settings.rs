@@ -1,7 +1,9 @@
 //! What DriveDeck remembers across restarts, kept with tauri-plugin-store in
 //! `settings.json` in the app's data folder: the window's size, the last connection,
-//! the chart choices, the theme and the panel sizes. Values that fail to parse fall back to defaults (a hand-edited or
-//! older file never stops the app from starting).
+//! the recent connections (the Connect panel's list), the chart choices, the theme and
+//! the panel sizes. Values that fail to parse fall back to defaults, and a recent
+//! connection that fails to parse is dropped with a log line (a hand-edited or older
+//! file never stops the app from starting).
 
 use drivedeck_domain::DriveRef;
 use serde::{Deserialize, Serialize};
@@ -170,6 +172,193 @@ impl Default for Connection {
     }
 }
 
+/// A connection the Connect panel made, as it can be made again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum RecentConnection {
+    /// Drives on a serial port (an adapter, or any pty).
+    Serial {
+        /// The port's path.
+        port: String,
+        /// `dynamixel2`, `dynamixel1`, `feetech` or `modbus-rtu`.
+        protocol: String,
+        /// Baud rate.
+        baud: u32,
+        /// Drive IDs, ascending.
+        ids: Vec<u8>,
+        /// The drive model's profile name; the protocol's built-in model when none.
+        model: Option<String>,
+    },
+    /// A simulated rig started from the Connect panel.
+    Sim {
+        /// The protocol its drives speak.
+        protocol: String,
+        /// Drive IDs, ascending.
+        ids: Vec<u8>,
+    },
+}
+
+impl RecentConnection {
+    /// The same connection with its IDs in ascending order, so that two spellings of
+    /// one connection are one entry.
+    pub fn normalized(mut self) -> RecentConnection {
+        match &mut self {
+            RecentConnection::Serial { ids, port, .. } => {
+                ids.sort_unstable();
+                *port = port.trim().to_string();
+            }
+            RecentConnection::Sim { ids, .. } => ids.sort_unstable(),
+        }
+        self
+    }
+
+    /// Refuses what the Connect panel could not have made (a hand-edited file).
+    pub fn validate(&self) -> Result<(), String> {
+        let (protocol, ids) = match self {
+            RecentConnection::Serial {
+                port,
+                protocol,
+                baud,
+                ids,
+                model,
+            } => {
+                if port.trim().is_empty() {
+                    return Err("no serial port".into());
+                }
+                if !(300..=20_000_000).contains(baud) {
+                    return Err(format!("{baud} baud is outside 300..=20000000"));
+                }
+                if model.as_deref().is_some_and(|m| m.trim().is_empty()) {
+                    return Err("an empty drive model name".into());
+                }
+                (protocol, ids)
+            }
+            RecentConnection::Sim { protocol, ids } => (protocol, ids),
+        };
+        if drivedeck_engine::protocol_from_name(protocol).is_none() {
+            return Err(format!("unknown protocol {protocol:?}"));
+        }
+        if ids.is_empty() {
+            return Err("no drive IDs".into());
+        }
+        if let Some(bad) = ids.iter().find(|id| !(1..=253).contains(*id)) {
+            return Err(format!("drive ID {bad} is outside 1..=253"));
+        }
+        let mut sorted = ids.clone();
+        sorted.sort_unstable();
+        if sorted.windows(2).any(|w| w[0] == w[1]) {
+            return Err("a drive ID is listed twice".into());
+        }
+        Ok(())
+    }
+}
+
+/// One entry of the recent connections: what, and when it last connected.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Recent {
+    /// The connection.
+    pub connection: RecentConnection,
+    /// When it last connected, ms since the epoch.
+    #[ts(type = "number")]
+    pub at_ms: u64,
+}
+
+/// How many recent connections are kept.
+pub const MAX_RECENT: usize = 10;
+
+/// The recent connections in a stored value: entries that do not parse or make no sense
+/// are dropped, each with a log line; a value that is not a list gives none.
+pub fn parse_recent(value: Option<serde_json::Value>) -> Vec<Recent> {
+    let items = match value {
+        None => return Vec::new(),
+        Some(serde_json::Value::Array(items)) => items,
+        Some(other) => {
+            log::warn!("recent connections in {FILE} are not a list, ignored: {other}");
+            return Vec::new();
+        }
+    };
+    let mut kept: Vec<Recent> = Vec::new();
+    for item in items {
+        match serde_json::from_value::<Recent>(item.clone()) {
+            Ok(recent) => match recent.connection.validate() {
+                Ok(()) => {
+                    let recent = Recent {
+                        connection: recent.connection.normalized(),
+                        ..recent
+                    };
+                    if !kept.iter().any(|k| k.connection == recent.connection) {
+                        kept.push(recent);
+                    }
+                }
+                Err(e) => log::warn!("a recent connection in {FILE} dropped ({e}): {item}"),
+            },
+            Err(e) => log::warn!("a recent connection in {FILE} dropped ({e}): {item}"),
+        }
+    }
+    kept.truncate(MAX_RECENT);
+    kept
+}
+
+/// `list` with `connection` first (made `at_ms`), any older copy of it removed, at most
+/// [`MAX_RECENT`] long.
+pub fn with_recent(list: Vec<Recent>, connection: RecentConnection, at_ms: u64) -> Vec<Recent> {
+    let connection = connection.normalized();
+    let mut out = vec![Recent {
+        connection: connection.clone(),
+        at_ms,
+    }];
+    out.extend(list.into_iter().filter(|r| r.connection != connection));
+    out.truncate(MAX_RECENT);
+    out
+}
+
+/// Serialises the read-modify-write of the recent list (two connections finishing at
+/// once must both be kept).
+static RECENT_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+const RECENT_KEY: &str = "recentConnections";
+
+fn stored_recent<R: Runtime>(app: &AppHandle<R>) -> Vec<Recent> {
+    parse_recent(app.store(FILE).ok().and_then(|store| store.get(RECENT_KEY)))
+}
+
+/// The recent connections, most recent first.
+pub fn recent<R: Runtime>(app: &AppHandle<R>) -> Vec<Recent> {
+    let _guard = RECENT_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    stored_recent(app)
+}
+
+/// Remembers a connection that was just made; returns the new list.
+pub fn remember<R: Runtime>(
+    app: &AppHandle<R>,
+    connection: RecentConnection,
+) -> Result<Vec<Recent>, String> {
+    connection.validate()?;
+    let _guard = RECENT_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let at_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let list = with_recent(stored_recent(app), connection, at_ms);
+    set(app, RECENT_KEY, &list)?;
+    Ok(list)
+}
+
+/// Forgets a recent connection; returns the new list.
+pub fn forget<R: Runtime>(
+    app: &AppHandle<R>,
+    connection: RecentConnection,
+) -> Result<Vec<Recent>, String> {
+    let _guard = RECENT_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let connection = connection.normalized();
+    let list: Vec<Recent> = stored_recent(app)
+        .into_iter()
+        .filter(|r| r.connection != connection)
+        .collect();
+    set(app, RECENT_KEY, &list)?;
+    Ok(list)
+}
+
 /// Everything the UI reads at start.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct Settings {
@@ -312,6 +501,92 @@ mod tests {
                 ids: vec![1],
                 protocol: "feetech".into()
             }
+        );
+    }
+
+    fn serial(port: &str, ids: &[u8]) -> RecentConnection {
+        RecentConnection::Serial {
+            port: port.into(),
+            protocol: "feetech".into(),
+            baud: 1_000_000,
+            ids: ids.to_vec(),
+            model: None,
+        }
+    }
+
+    #[test]
+    fn a_connection_goes_first_once_and_the_list_is_capped() {
+        let mut list = Vec::new();
+        for n in 0..12u8 {
+            list = with_recent(list, serial(&format!("/dev/ttyUSB{n}"), &[1]), u64::from(n));
+        }
+        assert_eq!(list.len(), MAX_RECENT);
+        assert_eq!(list[0].connection, serial("/dev/ttyUSB11", &[1]));
+        assert_eq!(list[9].connection, serial("/dev/ttyUSB2", &[1]));
+        // The same connection again (IDs in another order): moved to the front, not doubled.
+        let list = with_recent(list, serial("/dev/ttyUSB5", &[1]), 99);
+        assert_eq!(list.len(), MAX_RECENT);
+        assert_eq!(
+            (&list[0].connection, list[0].at_ms),
+            (&serial("/dev/ttyUSB5", &[1]), 99)
+        );
+        assert_eq!(
+            list.iter()
+                .filter(|r| r.connection == serial("/dev/ttyUSB5", &[1]))
+                .count(),
+            1
+        );
+        let list = with_recent(list, serial("/dev/ttyUSB5", &[2, 1]), 100);
+        let list = with_recent(list, serial("/dev/ttyUSB5", &[1, 2]), 101);
+        assert_eq!(list[0].connection, serial("/dev/ttyUSB5", &[1, 2]));
+        assert_ne!(list[1].connection, serial("/dev/ttyUSB5", &[1, 2]));
+    }
+
+    #[test]
+    fn bad_recent_entries_are_dropped_and_the_good_ones_kept() {
+        let stored = serde_json::json!([
+            { "connection": { "kind": "serial", "port": "/dev/ttyUSB0", "protocol": "feetech",
+                              "baud": 1000000, "ids": [8, 3], "model": null }, "atMs": 5 },
+            { "connection": { "kind": "sim", "protocol": "modbus-rtu", "ids": [1] }, "atMs": 4 },
+            "garbage",
+            { "connection": { "kind": "serial", "port": "", "protocol": "feetech", "baud": 1000000,
+                              "ids": [1], "model": null }, "atMs": 3 },
+            { "connection": { "kind": "sim", "protocol": "canopen", "ids": [1] }, "atMs": 2 },
+            { "connection": { "kind": "sim", "protocol": "feetech", "ids": [0, 300] }, "atMs": 2 },
+            { "connection": { "kind": "sim", "protocol": "feetech", "ids": [] }, "atMs": 2 },
+            { "connection": { "kind": "serial", "port": "/dev/ttyUSB0", "protocol": "feetech",
+                              "baud": 7, "ids": [1], "model": null }, "atMs": 1 },
+            { "connection": { "kind": "telnet" }, "atMs": 1 },
+            { "connection": { "kind": "sim", "protocol": "dynamixel2", "ids": [1, 1] }, "atMs": 1 },
+            { "connection": { "kind": "sim", "protocol": "modbus-rtu", "ids": [1] }, "atMs": 0 },
+            { "atMs": -3 }
+        ]);
+        let list = parse_recent(Some(stored));
+        assert_eq!(
+            list.iter().map(|r| &r.connection).collect::<Vec<_>>(),
+            [
+                &serial("/dev/ttyUSB0", &[3, 8]),
+                &RecentConnection::Sim {
+                    protocol: "modbus-rtu".into(),
+                    ids: vec![1]
+                }
+            ]
+        );
+        assert!(parse_recent(Some(serde_json::json!({ "not": "a list" }))).is_empty());
+        assert!(parse_recent(None).is_empty());
+    }
+
+    #[test]
+    fn recent_connection_json_shape() {
+        let json = serde_json::to_value(Recent {
+            connection: serial("/dev/pts/3", &[3, 8]),
+            at_ms: 7,
+        })
+        .expect("json");
+        assert_eq!(
+            json,
+            serde_json::json!({ "connection": { "kind": "serial", "port": "/dev/pts/3",
+                "protocol": "feetech", "baud": 1000000, "ids": [3, 8], "model": null }, "atMs": 7 })
         );
     }
 

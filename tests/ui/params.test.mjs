@@ -27,6 +27,13 @@ describe('the Parameters panel', () => {
       text,
     );
   const value = (name) => s.exec('return document.querySelector(arguments[0]).value', cell(name));
+  /** True once the panel's status matches `re`; else throws the status, which `until`
+   * reports if it times out (a failed job says why there). */
+  const statusIs = async (re) => {
+    const text = await s.text('#params-status');
+    if (!re.test(text)) throw new Error(`status: ${text}`);
+    return true;
+  };
   const rowText = (name) =>
     s.exec('return [...document.querySelectorAll("#params-grid tr[data-row]")].find((r) => r.dataset.row === arguments[0]).textContent', name);
 
@@ -45,7 +52,9 @@ describe('the Parameters panel', () => {
     await until('the grid', async () => (await s.findAll('#params-grid tr[data-row]')).length > 20);
     assert.match(await s.text('#params-title'), /XM430-W350 · ID 1/);
     await s.click('#params-read');
-    await until('the values read', async () => (await value('Temperature Limit')) === '80', 15_000);
+    await until('Read all: done', () => statusIs(/Read all: done/), 15_000);
+    // "done" shows once the grid shows what was read.
+    assert.equal(await value('Temperature Limit'), '80');
     // Model Number 1020 (XM430-W350), read only: no input.
     assert.match(await rowText('Model Number'), /1020/);
     assert.equal((await s.findAll(cell('Model Number'))).length, 0);
@@ -58,12 +67,13 @@ describe('the Parameters panel', () => {
     await until('the changed mark', async () =>
       s.exec('return [...document.querySelectorAll("#params-grid tr.changed")].map((r) => r.dataset.row).join()').then((t) => t === 'Position P Gain'));
     await s.click('#params-write');
-    await until('the write to finish', async () => /Write 1: done/.test(await s.text('#params-status')), 15_000);
-    await until('the read-back', async () => (await value('Position P Gain')) === '640'
-      && (await s.findAll('#params-grid tr.changed')).length === 0, 5_000);
+    await until('the write to finish', () => statusIs(/Write 1: done/), 15_000);
+    // "done" shows once the grid shows the value read back after the write.
+    assert.equal(await value('Position P Gain'), '640');
+    assert.equal((await s.findAll('#params-grid tr.changed')).length, 0);
     // A fresh read from the drive agrees.
     await s.click('#params-read');
-    await until('Read all: done', async () => /Read all: done/.test(await s.text('#params-status')), 15_000);
+    await until('Read all: done', () => statusIs(/Read all: done/), 15_000);
     assert.equal(await value('Position P Gain'), '640');
   });
 
@@ -76,7 +86,7 @@ describe('the Parameters panel', () => {
     await s.screenshot(join(artifacts, 'params-refused.png'));
     // Read all discards what was typed and shows what the drive holds: still 80.
     await s.click('#params-read');
-    await until('Read all: done', async () => /Read all: done/.test(await s.text('#params-status')), 15_000);
+    await until('Read all: done', () => statusIs(/Read all: done/), 15_000);
     assert.equal(await value('Temperature Limit'), '80');
     // The journal holds the one write that went out, none for the refused value.
     const journal = () => s.exec('return [...document.querySelectorAll("#jobs tr")].map((r) => r.textContent)');
@@ -86,7 +96,7 @@ describe('the Parameters panel', () => {
 
   it('backs up to exports/ as JSON and restores it after a diff preview', async () => {
     await s.click('#params-backup');
-    await until('the backup file', async () => /Backup saved to /.test(await s.text('#params-status')), 15_000);
+    await until('the backup file', () => statusIs(/Backup saved to /), 15_000);
     const path = (await s.text('#params-status')).replace(/^.*Backup saved to /, '').trim();
     assert.ok(path.startsWith(join(app.dataDir, 'exports')), path);
     const text = readFileSync(path, 'utf8');
@@ -98,8 +108,8 @@ describe('the Parameters panel', () => {
     // Change a persistent value, then restore the backup.
     await typeInto('Temperature Limit', '72');
     await s.click('#params-write');
-    await until('the write', async () => (await value('Temperature Limit')) === '72'
-      && /done/.test(await s.text('#params-status')), 15_000);
+    await until('the write', () => statusIs(/Write 1: done/), 15_000);
+    assert.equal(await value('Temperature Limit'), '72');
     await s.click('#params-restore-open');
     await s.exec('const t = document.getElementById("params-json"); t.value = arguments[0];', text);
     await s.click('#params-preview');
@@ -108,11 +118,7 @@ describe('the Parameters panel', () => {
     assert.deepEqual(diff, ['Temperature Limit|72|80|°C|changes']);
     await s.screenshot(join(artifacts, 'params-restore-preview.png'));
     await s.click('#params-restore-send');
-    await until('the restore', async () => /Restore: done/.test(await s.text('#params-status')), 15_000);
-    await until('the value restored', async () => (await value('Temperature Limit')) === '80', 5_000);
+    await until('the restore', () => statusIs(/Restore: done/), 15_000);
+    assert.equal(await value('Temperature Limit'), '80');
   });
 });
-
-// Every test and hook of this file has run: leave even if a stray handle (a driver or app
-// that did not exit) would keep the event loop alive. Failures are already reported.
-after(() => setTimeout(() => process.exit(), 2000).unref());

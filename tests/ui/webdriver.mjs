@@ -3,7 +3,7 @@
 // fetch built in, so no client library (and its browser downloads) is needed.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -11,6 +11,31 @@ const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf'; // the W3C web element id
 export const KEY = { Escape: '\uE00C', Enter: '\uE007', Shift: '\uE008' };
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** The processes of process group `pgid` still alive (zombies excluded). */
+function groupMembers(pgid) {
+  const members = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces): state, ppid, pgrp, …
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(pgrp) === pgid && state !== 'Z') members.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return members;
+}
+
+function signalGroup(pgid, signal) {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // the group is gone
+  }
+}
 
 async function freePort() {
   return new Promise((resolve, reject) => {
@@ -156,18 +181,37 @@ export class Session {
   }
 }
 
+/** What the app keeps in its settings file (tauri-plugin-store) under `dataDir`, or null
+ * while there is none (or it is being written). */
+export function readSettings(dataDir) {
+  try {
+    return JSON.parse(readFileSync(join(dataDir, 'data', 'dev.drivedeck.DriveDeck', 'settings.json'), 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Starts WebKitWebDriver and, through it, the DriveDeck binary on a fresh database and
- * fresh settings folder. Returns { session, close, dataDir }.
+ * fresh settings folder (or `dataDir`, to reopen one), with `args` after `--db FILE`.
+ * Returns { session, close, dataDir, logFile, processes }; `close` ends the driver, the
+ * app and WebKit's processes; `processes()` lists them (pid and command name).
  */
-export async function launchApp({ app, dataDir } = {}) {
+export async function launchApp({ app, dataDir, args = [] } = {}) {
   const binary = app ?? process.env.DRIVEDECK_APP;
   if (!binary) throw new Error('set DRIVEDECK_APP to the drivedeck binary');
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'drivedeck-e2e-'));
   mkdirSync(join(dir, 'data'), { recursive: true });
   mkdirSync(join(dir, 'config'), { recursive: true });
   const port = await freePort();
+  // The driver leads its own process group, which the app and WebKit's processes join:
+  // closing ends the whole group. Their output goes to a log file, not to this test
+  // process's stdout: a pipe to node's test runner held open by a lingering app would keep
+  // the run waiting for it.
+  const logFile = join(dir, `app-${port}.log`);
+  const log = openSync(logFile, 'a');
   const driver = spawn('/usr/bin/WebKitWebDriver', [`--port=${port}`], {
+    detached: true,
     env: {
       ...process.env,
       TAURI_WEBVIEW_AUTOMATION: 'true',
@@ -177,8 +221,17 @@ export async function launchApp({ app, dataDir } = {}) {
       XDG_CONFIG_HOME: join(dir, 'config'),
       RUST_LOG: 'warn',
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', log, log],
   });
+  closeSync(log);
+  const group = driver.pid;
+  /** Ends the driver and everything it started: politely, then after `graceMs` by force. */
+  const end = async (graceMs) => {
+    signalGroup(group, 'SIGTERM');
+    const deadline = Date.now() + graceMs;
+    while (groupMembers(group).length > 0 && Date.now() < deadline) await sleep(50);
+    signalGroup(group, 'SIGKILL');
+  };
   const base = `http://127.0.0.1:${port}`;
   try {
     await until('WebKitWebDriver to listen', async () => {
@@ -191,7 +244,7 @@ export async function launchApp({ app, dataDir } = {}) {
       body: JSON.stringify({
         capabilities: {
           alwaysMatch: {
-            'webkitgtk:browserOptions': { binary, args: ['--db', join(dir, 'e2e.db')] },
+            'webkitgtk:browserOptions': { binary, args: ['--db', join(dir, 'e2e.db'), ...args] },
           },
         },
       }),
@@ -200,20 +253,30 @@ export async function launchApp({ app, dataDir } = {}) {
     if (!res.ok) throw new Error(`new session: ${JSON.stringify(json)}`);
     const session = new Session(base, json.value.sessionId);
     await until('the page to load', async () => (await session.exec('return document.readyState')) === 'complete', 30_000);
-    const close = async () => {
+    let closed = null;
+    const close = () => (closed ??= closeOnce());
+    const closeOnce = async () => {
       try {
         // Bounded: a driver waiting on a busy app must not hold the test run open.
         await fetch(`${base}/session/${session.id}`, { method: 'DELETE', signal: AbortSignal.timeout(5000) });
+        // The window closed; the app saves and exits on its own (a restart test reopens
+        // the same data folder, so it must not be cut short while it has time).
+        const deadline = Date.now() + 5000;
+        while (groupMembers(group).filter((pid) => pid !== group).length > 0 && Date.now() < deadline) await sleep(50);
       } finally {
-        driver.kill('SIGTERM');
-        // A driver (or the app it started) that lingers must not keep the test run alive.
-        setTimeout(() => driver.kill('SIGKILL'), 2000).unref();
-        driver.unref();
+        await end(2000);
       }
     };
-    return { session, close, dataDir: dir };
+    const processes = () => groupMembers(group).map((pid) => {
+      try {
+        return { pid, name: readFileSync(`/proc/${pid}/comm`, 'utf8').trim() };
+      } catch {
+        return { pid, name: '' };
+      }
+    });
+    return { session, close, dataDir: dir, logFile, processes };
   } catch (e) {
-    driver.kill('SIGTERM');
-    throw e;
+    await end(2000);
+    throw new Error(`${e.message} (driver and app log: ${logFile})`);
   }
 }

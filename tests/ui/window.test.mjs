@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launchApp, until, KEY } from './webdriver.mjs';
+import { launchApp, readSettings, until, KEY } from './webdriver.mjs';
 
 const artifacts = join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
 mkdirSync(artifacts, { recursive: true });
@@ -278,8 +278,15 @@ describe('settings across a restart', () => {
       await until('wider drives column', async () =>
         (await s.exec("return document.getElementById('sidebar').getBoundingClientRect().width")) > widthBefore + 100);
       await s.screenshot(join(artifacts, 'light-before-restart.png'));
-      // The saves are asynchronous; give them a moment before the window goes.
-      await new Promise((r) => setTimeout(r, 500));
+      // The saves are asynchronous: wait until the settings file holds all of them.
+      await until('the settings saved', async () => {
+        const saved = readSettings(first.dataDir);
+        const picks = (saved?.chart?.channels ?? []).map((c) => `${c.drive.id} ${c.name}`).sort().join();
+        const done = saved?.look?.theme === 'light' && saved.look.journalPx === 100 && saved.look.sidebarPx > widthBefore + 100
+          && picks === '1 position,2 current';
+        if (!done) throw new Error(`saved so far: ${JSON.stringify({ look: saved?.look, picks })}`);
+        return true;
+      });
     } finally {
       await first.close();
     }
@@ -306,7 +313,3 @@ describe('settings across a restart', () => {
     }
   });
 });
-
-// Every test and hook of this file has run: leave even if a stray handle (a driver or app
-// that did not exit) would keep the event loop alive. Failures are already reported.
-after(() => setTimeout(() => process.exit(), 2000).unref());

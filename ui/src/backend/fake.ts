@@ -8,10 +8,12 @@ import { encodeTail, decodeTail } from './tail';
 import type { FoundDrive, PortInfo, ProfileView, ScanReport } from './types';
 import type {
   AppStatus, ChannelName, ChannelView, ChartSettings, Command, DriveRef, DriveView, ExportFormat, FaultView, JobQuery, JobView, LookSettings,
-  ParamDiffView, ParamExport, ParamRegisterView, ParamTable, SessionSummary, Settings, SnapshotView, TailBatch, TailCursor,
+  ParamDiffView, ParamExport, ParamRegisterView, ParamTable, Recent, RecentConnection, SessionSummary, Settings, SnapshotView, TailBatch,
+  TailCursor,
 } from './types';
 import { JOB_STATES } from './types';
 import { journalMatches } from '../views/jobs';
+import { sameConnection } from '../views/connect';
 
 /** A register of the fake drives' control table (an XM430's, shortened). */
 type FakeRegister = Omit<ParamRegisterView, 'raw' | 'value' | 'min' | 'max'> & { rawMin: number; rawMax: number; initial: number };
@@ -489,14 +491,38 @@ export class FakeBackend implements Backend {
     ];
   }
 
+  /** Recent connections, most recent first, as the settings store keeps them. */
+  recent: Recent[] = [];
+  /** When set, connecting fails with this message (tests: an unplugged adapter). */
+  refuseConnect: string | null = null;
+
+  /** Puts `connection` first in the recent list, once, at most 10 long (as the shell does). */
+  private remember(connection: RecentConnection): void {
+    const normal = { ...connection, ids: [...connection.ids].sort((a, b) => a - b) } as RecentConnection;
+    this.recent = [{ connection: normal, atMs: this.now() }, ...this.recent.filter((r) => !sameConnection(r.connection, normal))].slice(0, 10);
+  }
+
   async connectSerial(port: string, protocol: string, baud: number, ids: number[], model: string | null): Promise<number> {
+    if (this.refuseConnect) throw { kind: 'link', message: this.refuseConnect };
     this.connections.push({ port, protocol, baud, ids: [...ids], model });
+    this.remember({ kind: 'serial', port: port.trim(), protocol, baud, ids, model });
     return this.connections.length + 1;
   }
 
   async connectSim(protocol: string, ids: number[]): Promise<number> {
+    if (this.refuseConnect) throw { kind: 'link', message: this.refuseConnect };
     this.connections.push({ port: 'sim', protocol, baud: 1_000_000, ids: [...ids], model: null });
+    this.remember({ kind: 'sim', protocol, ids });
     return this.connections.length + 1;
+  }
+
+  async recentConnections(): Promise<Recent[]> {
+    return structuredClone(this.recent);
+  }
+
+  async forgetConnection(connection: RecentConnection): Promise<Recent[]> {
+    this.recent = this.recent.filter((r) => !sameConnection(r.connection, connection));
+    return structuredClone(this.recent);
   }
 
   async disconnect(_link: number): Promise<void> {}

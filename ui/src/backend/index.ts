@@ -3,7 +3,7 @@
 import type { PortInfo, ProfileView, ScanReport } from './types';
 import type {
   AppStatus, ChannelView, ChartSettings, Command, DriveRef, DriveView, ExportFormat, FaultView, JobQuery, JobView, LookSettings, ParamDiffView,
-  ParamExport, ParamTable, SessionSummary, Settings, SnapshotView, TailBatch, TailCursor,
+  ParamExport, ParamTable, Recent, RecentConnection, SessionSummary, Settings, SnapshotView, TailBatch, TailCursor,
 } from './types';
 
 export interface Backend {
@@ -29,10 +29,15 @@ export interface Backend {
   scan(port: string, protocols: string[], bauds: number[]): Promise<ScanReport>;
   /** Drive models: the user's profiles folder, then the built-in ones. */
   profiles(): Promise<ProfileView[]>;
-  /** Connects drives `ids` on a serial port; resolves with the new link's ID. */
+  /** Connects drives `ids` on a serial port; resolves with the new link's ID. A
+   * connection made (here or by connectSim) joins the recent ones. */
   connectSerial(port: string, protocol: string, baud: number, ids: number[], model: string | null): Promise<number>;
   /** Starts another simulated rig; resolves with the new link's ID. */
   connectSim(protocol: string, ids: number[]): Promise<number>;
+  /** Connections made before (kept across restarts), most recent first, at most 10. */
+  recentConnections(): Promise<Recent[]>;
+  /** Forgets one recent connection; resolves with the list left. */
+  forgetConnection(connection: RecentConnection): Promise<Recent[]>;
   /** Closes a link (its drives stay as they are). */
   disconnect(link: number): Promise<void>;
   /** Sessions, newest first; `search` matches name or notes. */

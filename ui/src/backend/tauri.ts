@@ -6,7 +6,7 @@ import { decodeTail } from './tail';
 import type { PortInfo, ProfileView, ScanReport } from './types';
 import type {
   AppStatus, ChannelView, ChartSettings, Command, DriveRef, DriveView, ExportFormat, FaultView, JobQuery, JobView, LookSettings, ParamDiffView,
-  ParamExport, ParamTable, SessionSummary, Settings, SnapshotView, TailBatch, TailCursor,
+  ParamExport, ParamTable, Recent, RecentConnection, SessionSummary, Settings, SnapshotView, TailBatch, TailCursor,
 } from './types';
 
 export class TauriBackend implements Backend {
@@ -51,6 +51,14 @@ export class TauriBackend implements Backend {
 
   connectSim(protocol: string, ids: number[]): Promise<number> {
     return invoke<number>('connect_sim', { protocol, ids });
+  }
+
+  recentConnections(): Promise<Recent[]> {
+    return invoke<Recent[]>('recent_connections');
+  }
+
+  forgetConnection(connection: RecentConnection): Promise<Recent[]> {
+    return invoke<Recent[]>('recent_forget', { connection });
   }
 
   disconnect(link: number): Promise<void> {

@@ -23,6 +23,8 @@ import type { ParamDiffView } from './generated/ParamDiffView';
 import type { ParamExport } from './generated/ParamExport';
 import type { ParamRegisterView as GeneratedParamRegisterView } from './generated/ParamRegisterView';
 import type { ParamTable as GeneratedParamTable } from './generated/ParamTable';
+import type { Recent } from './generated/Recent';
+import type { RecentConnection } from './generated/RecentConnection';
 import type { SnapshotView } from './generated/SnapshotView';
 import type { SessionDriveView } from './generated/SessionDriveView';
 import type { SessionSummary } from './generated/SessionSummary';
@@ -32,7 +34,7 @@ import type { Theme } from './generated/Theme';
 
 export type {
   AppStatus, Command, DriveMode, DriveRef, DriveView, FaultView, HealthView, IpcError, LinkView, LookSettings, ParamDiffView, ParamExport,
-  SessionDriveView, SessionSummary, SnapshotView, SoftLimits, Target, Theme,
+  Recent, RecentConnection, SessionDriveView, SessionSummary, SnapshotView, SoftLimits, Target, Theme,
 };
 
 /** One register of a drive's control table; values and limits in `unit` (SI). */

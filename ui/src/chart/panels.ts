@@ -7,7 +7,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { ChartChannel } from './channels';
 import { DISPLAY, channelColor, channelLabel, panelsOf } from './channels';
-import { alignSeries } from './align';
+import { Scratch, alignSeries } from './align';
 import type { Points } from './feed';
 
 export type ChartEvents = {
@@ -26,7 +26,7 @@ export type Markers = { a: number | null; b: number | null; trigger: number | nu
 
 const SYNC_KEY = 'drivedeck-chart';
 
-type Panel = { plot: uPlot; channels: ChartChannel[]; el: HTMLElement };
+type Panel = { plot: uPlot; channels: ChartChannel[]; el: HTMLElement; scratch: Scratch };
 
 export class StackedChart {
   /** When false, each panel's y range holds still. */
@@ -106,7 +106,7 @@ export class StackedChart {
       };
       const plot = new uPlot(opts, [new Float64Array(0), ...group.channels.map(() => new Float64Array(0))] as uPlot.AlignedData, el);
       this.listen(plot);
-      return { plot, channels: group.channels, el };
+      return { plot, channels: group.channels, el, scratch: new Scratch() };
     });
   }
 
@@ -115,7 +115,10 @@ export class StackedChart {
     this.range = range;
     for (const p of this.panels) {
       const series = p.channels.map((c) => data.get(c.id) ?? { t: new Float64Array(0), v: new Float64Array(0) });
-      const aligned = alignSeries(series, p.channels.map((c) => DISPLAY[c.name].toDisplay));
+      // More samples than pixels are reduced to what each pixel column shows (align.ts).
+      const columns = Math.round(p.plot.bbox.width);
+      const view = range && columns > 0 ? { from: range[0], to: range[1], columns } : undefined;
+      const aligned = alignSeries(series, p.channels.map((c) => DISPLAY[c.name].toDisplay), view, p.scratch);
       p.plot.batch(() => {
         p.plot.setData(aligned as uPlot.AlignedData, false);
         if (range) p.plot.setScale('x', { min: range[0], max: range[1] });

@@ -1,9 +1,10 @@
-// The Connect panel: serial ports (with their USB identity, refreshed while the panel is
-// open so plugging and unplugging shows), protocol, baud and drive IDs, a scan that
-// lists what answers, a connection by hand, and another simulated rig in one click.
+// The Connect panel: the recent connections (kept across restarts, one click to
+// reconnect, × to forget), serial ports (with their USB identity, refreshed while the
+// panel is open so plugging and unplugging shows), protocol, baud and drive IDs, a scan
+// that lists what answers, a connection by hand, and another simulated rig in one click.
 // Bad input gets a message beside its field and nothing is sent.
 import type { Backend } from '../backend/index';
-import type { FoundDrive, PortInfo, ProfileView, ProtocolName, ScanReport } from '../backend/types';
+import type { FoundDrive, PortInfo, ProfileView, ProtocolName, Recent, RecentConnection, ScanReport } from '../backend/types';
 import { PROTOCOLS, errorMessage } from '../backend/types';
 
 /** The usual baud rate of each protocol's factory settings. */
@@ -66,6 +67,48 @@ export function portText(port: PortInfo): string {
   return `${port.path}${usb}${words ? ` ${words}` : ''}${serial}`;
 }
 
+/** Drive IDs as the IDs field takes them, runs folded: [1, 2, 3, 7] → "1-3,7". */
+export function idsText(ids: number[]): string {
+  const sorted = [...ids].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; i++) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
+    parts.push(j - i >= 2 ? `${sorted[i]}-${sorted[j]}` : sorted.slice(i, j + 1).join(','));
+    i = j;
+  }
+  return parts.join(',');
+}
+
+/** Whether two recent connections are the same one (IDs in any order). */
+export function sameConnection(a: RecentConnection, b: RecentConnection): boolean {
+  const ids = (c: RecentConnection) => idsText(c.ids);
+  if (a.kind === 'sim' && b.kind === 'sim') return a.protocol === b.protocol && ids(a) === ids(b);
+  if (a.kind === 'serial' && b.kind === 'serial') {
+    return a.port === b.port && a.protocol === b.protocol && a.baud === b.baud && ids(a) === ids(b) && a.model === b.model;
+  }
+  return false;
+}
+
+/** How a recent connection reads in the list. */
+export function recentText(c: RecentConnection): string {
+  const ids = `ID${c.ids.length > 1 ? 's' : ''} ${idsText(c.ids).replace(/,/g, ', ')}`;
+  if (c.kind === 'sim') return `Simulated rig · ${c.protocol} · ${ids}`;
+  return `${c.port} · ${c.protocol} · ${c.baud} baud · ${ids}${c.model ? ` · ${c.model}` : ''}`;
+}
+
+/** "just now", "5 min ago", "3 h ago", or the date. */
+export function agoText(atMs: number, nowMs: number): string {
+  const s = Math.max(0, (nowMs - atMs) / 1000);
+  if (s < 60) return 'just now';
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h ago`;
+  return new Date(atMs).toISOString().slice(0, 10);
+}
+
+const escapeHtml = (text: string): string =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
 const FIELDS: (keyof ConnectForm)[] = ['port', 'protocol', 'baud', 'ids'];
 
 export class ConnectPanel {
@@ -73,6 +116,7 @@ export class ConnectPanel {
   private profiles: ProfileView[] = [];
   private refresh: ReturnType<typeof setInterval> | undefined;
   private lastScan: ScanReport | null = null;
+  private recent: Recent[] = [];
 
   constructor(
     private readonly root: HTMLElement,
@@ -82,6 +126,10 @@ export class ConnectPanel {
     root.innerHTML = `
       <div class="connect">
         <h2>Connect</h2>
+        <div id="connect-recent" class="recent" hidden>
+          <h3 class="muted small">Recent</h3>
+          <ul id="recent-list"></ul>
+        </div>
         <label>Port <input id="connect-port" list="connect-port-list" placeholder="/dev/ttyUSB0">
           <span class="field-error" data-for="port"></span></label>
         <datalist id="connect-port-list"></datalist>
@@ -118,6 +166,15 @@ export class ConnectPanel {
     this.$('#connect-sim').addEventListener('click', () => void this.sim());
     this.$('#connect-close').addEventListener('click', () => this.close());
     this.$('#connect-found').addEventListener('click', () => void this.connectFound());
+    this.$('#recent-list').addEventListener('click', (e) => {
+      const target = e.target as HTMLElement;
+      const item = target.closest<HTMLElement>('li[data-index]');
+      const entry = item ? this.recent[Number(item.dataset.index)] : undefined;
+      if (!item || !entry) return;
+      if (target.closest('.recent-forget')) void this.forget(entry.connection);
+      else if (target.closest('.recent-go')) void this.reconnect(entry.connection, item);
+      else this.fillForm(entry.connection);
+    });
   }
 
   private $<T extends HTMLElement>(css: string): T {
@@ -128,15 +185,29 @@ export class ConnectPanel {
     return !this.root.hidden;
   }
 
+  private opening = false;
+  private wanted = false;
+
+  /** Opens the panel once its lists (models, recent connections, ports) are filled, so
+   * nothing moves under the pointer after it shows. */
   async open(): Promise<void> {
-    this.root.hidden = false;
+    this.wanted = true;
+    if (this.isOpen || this.opening) return;
+    this.opening = true;
     try {
-      this.profiles = await this.backend.profiles();
-    } catch (e) {
-      this.notify(false, `Drive models unavailable: ${errorMessage(e)}`);
+      try {
+        this.profiles = await this.backend.profiles();
+      } catch (e) {
+        this.notify(false, `Drive models unavailable: ${errorMessage(e)}`);
+      }
+      this.fillModels();
+      await this.loadRecent();
+      await this.refreshPorts();
+    } finally {
+      this.opening = false;
     }
-    this.fillModels();
-    await this.refreshPorts();
+    if (!this.wanted) return;
+    this.root.hidden = false;
     // Plugging or unplugging an adapter shows within two seconds.
     clearInterval(this.refresh);
     this.refresh = setInterval(() => void this.refreshPorts(), 2000);
@@ -144,8 +215,77 @@ export class ConnectPanel {
   }
 
   close(): void {
+    this.wanted = false;
     clearInterval(this.refresh);
     this.root.hidden = true;
+  }
+
+  /** Reads the recent connections and lists them. */
+  async loadRecent(): Promise<void> {
+    try {
+      this.recent = await this.backend.recentConnections();
+    } catch (e) {
+      this.recent = [];
+      this.notify(false, `Recent connections unavailable: ${errorMessage(e)}`);
+    }
+    this.renderRecent();
+  }
+
+  private renderRecent(): void {
+    const now = Date.now();
+    this.$('#connect-recent').hidden = this.recent.length === 0;
+    this.$('#recent-list').innerHTML = this.recent.map((r, i) => `
+      <li data-index="${i}" data-kind="${r.connection.kind}">
+        <span class="recent-text" title="${escapeHtml(recentText(r.connection))} (click: put it in the form below)">${escapeHtml(recentText(r.connection))}</span>
+        <span class="muted small">${agoText(r.atMs, now)}</span>
+        <button class="recent-go" title="Connect again">Connect</button>
+        <button class="recent-forget" title="Forget this connection" aria-label="Forget">×</button>
+        <div class="error small recent-error"></div>
+      </li>`).join('');
+  }
+
+  /** Puts a recent connection in the form, to change it before connecting. */
+  private fillForm(c: RecentConnection): void {
+    const protocol = this.$<HTMLSelectElement>('#connect-protocol');
+    protocol.value = c.protocol;
+    this.fillModels();
+    this.$<HTMLInputElement>('#connect-ids').value = idsText(c.ids);
+    if (c.kind === 'serial') {
+      this.$<HTMLInputElement>('#connect-port').value = c.port;
+      this.$<HTMLInputElement>('#connect-baud').value = String(c.baud);
+      this.$<HTMLSelectElement>('#connect-model').value = c.model ?? '';
+    }
+  }
+
+  /** Makes a recent connection again; a failure shows beside its entry. */
+  async reconnect(c: RecentConnection, item?: HTMLElement): Promise<boolean> {
+    const what = c.kind === 'sim' ? `a simulated ${c.protocol} rig` : `${c.ids.length} drive(s) on ${c.port}`;
+    const button = item?.querySelector<HTMLButtonElement>('.recent-go');
+    if (button) button.disabled = true;
+    try {
+      if (c.kind === 'sim') await this.backend.connectSim(c.protocol, c.ids);
+      else await this.backend.connectSerial(c.port, c.protocol, c.baud, c.ids, c.model);
+      this.notify(true, `Connected ${what}`);
+      this.close();
+      return true;
+    } catch (e) {
+      const slot = item?.querySelector('.recent-error');
+      if (slot) slot.textContent = errorMessage(e);
+      this.notify(false, `Could not connect ${what}: ${errorMessage(e)}`);
+      return false;
+    } finally {
+      if (button) button.disabled = false;
+    }
+  }
+
+  async forget(c: RecentConnection): Promise<void> {
+    try {
+      this.recent = await this.backend.forgetConnection(c);
+    } catch (e) {
+      this.notify(false, `Could not forget it: ${errorMessage(e)}`);
+      return;
+    }
+    this.renderRecent();
   }
 
   private fillModels(): void {
@@ -157,14 +297,20 @@ export class ConnectPanel {
   }
 
   async refreshPorts(): Promise<void> {
+    const list = this.$('#connect-ports');
     try {
       this.ports = await this.backend.ports();
     } catch (e) {
       this.ports = [];
-      this.$('#connect-ports').textContent = `Ports unavailable: ${errorMessage(e)}`;
+      list.dataset.shown = '';
+      list.textContent = `Ports unavailable: ${errorMessage(e)}`;
       return;
     }
-    const list = this.$('#connect-ports');
+    // Rebuilt only when the ports changed: a list replaced every two seconds would
+    // swallow a click on one of its items.
+    const shown = this.ports.map(portText).join('\n');
+    if (list.dataset.shown === shown && list.childNodes.length > 0) return;
+    list.dataset.shown = shown;
     list.innerHTML = '';
     if (this.ports.length === 0) list.textContent = 'No serial ports found (type a path, e.g. a simulator’s /dev/pts/N)';
     for (const port of this.ports) {
@@ -174,7 +320,7 @@ export class ConnectPanel {
       item.addEventListener('click', () => (this.$<HTMLInputElement>('#connect-port').value = port.path));
       list.appendChild(item);
     }
-    this.$('#connect-port-list').innerHTML = this.ports.map((p) => `<option value="${p.path}">`).join('');
+    this.$('#connect-port-list').innerHTML = this.ports.map((p) => `<option value="${escapeHtml(p.path)}">`).join('');
   }
 
   private form(): ConnectForm {

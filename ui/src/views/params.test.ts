@@ -118,6 +118,58 @@ describe('the grid', () => {
     expect(row('Temperature Limit').querySelector('.cell-error')!.textContent).toBe('');
   });
 
+  it('says "Read all: done" only once the grid shows what the drive holds', async () => {
+    const { backend, panel, row, type, $ } = await mount();
+    type('Temperature Limit', '150');
+    await panel.write();
+    // The grid reloads after the read: slowly, as over IPC. Until it has painted, the
+    // status must not claim the read is done (a reader would see the typed 150).
+    const params = backend.params.bind(backend);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let loading = false;
+    backend.params = async (drive) => {
+      loading = true;
+      await gate;
+      return params(drive);
+    };
+    const reading = panel.readAll();
+    await vi.waitFor(() => expect(loading).toBe(true));
+    expect($('#params-status').textContent).toBe('Read all…');
+    release();
+    await reading;
+    expect($('#params-status').textContent).toBe('Read all: done');
+    expect(row('Temperature Limit').querySelector<HTMLInputElement>('input[type="text"]')!.value).toBe('80');
+  });
+
+  it('drops a reload that answers after a newer one, and waits for the newest', async () => {
+    const { backend, panel, row } = await mount();
+    // The first reload answers late with the old value; the second, quick, with the new.
+    const old = await backend.params(DRIVE);
+    backend.setRegister(1, 'Temperature Limit', 60);
+    await backend.submit({ kind: 'readParams', drive: DRIVE, registers: [] });
+    const params = backend.params.bind(backend);
+    let calls = 0;
+    backend.params = async (drive) => {
+      calls += 1;
+      if (calls === 1) {
+        await new Promise((r) => setTimeout(r, 30));
+        return old;
+      }
+      return params(drive);
+    };
+    const slow = panel.refresh();
+    const quick = panel.refresh();
+    await slow;
+    // The slow (older) refresh resolves only once the newest has painted.
+    const cell = () => row('Temperature Limit').querySelector<HTMLInputElement>('input[type="text"]')!.value;
+    expect(cell()).toBe('60');
+    await quick;
+    await new Promise((r) => setTimeout(r, 40));
+    expect(cell()).toBe('60');
+    expect(panel.table!.registers.find((r) => r.name === 'Temperature Limit')!.value).toBe(60);
+  });
+
   it('writes only the ticked rows when some are selected', async () => {
     const { backend, panel, row, type } = await mount();
     type('Temperature Limit', '70');

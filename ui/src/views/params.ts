@@ -266,50 +266,78 @@ export class ParamsPanel {
     this.$('#params-status').textContent = text;
   }
 
-  /** Reloads the table and values from the store. */
+  /** Counts refreshes: only the newest one paints. */
+  private refreshes = 0;
+  private latest: Promise<void> = Promise.resolve();
+
+  /** Reloads the table and values from the store. Resolves once the grid shows the newest
+   * answer: an older refresh that answers late is dropped, never painted over a newer one
+   * (or over another drive's). */
   async refresh(): Promise<void> {
-    if (!this.drive) return;
-    try {
-      this.table = await this.backend.params(this.drive);
-      this.$('#params-title').textContent = `Parameters · ${this.table.model} · ID ${this.drive.id}`;
-      this.snapshots = await this.backend.paramSnapshots(this.drive);
-    } catch (e) {
-      this.table = null;
-      this.status(errorMessage(e));
+    const load = this.load(++this.refreshes);
+    this.latest = load;
+    let seen = load;
+    await seen;
+    while (this.latest !== seen) {
+      seen = this.latest;
+      await seen;
     }
+  }
+
+  private async load(ticket: number): Promise<void> {
+    const drive = this.drive;
+    if (!drive) return;
+    let table: ParamTable | null = null;
+    let snapshots: SnapshotView[] | null = null;
+    let problem: string | null = null;
+    try {
+      table = await this.backend.params(drive);
+      snapshots = await this.backend.paramSnapshots(drive);
+    } catch (e) {
+      problem = errorMessage(e);
+    }
+    if (ticket !== this.refreshes) return;
+    this.table = problem === null ? table : null;
+    if (snapshots) this.snapshots = snapshots;
+    if (this.table) this.$('#params-title').textContent = `Parameters · ${this.table.model} · ID ${drive.id}`;
+    if (problem !== null) this.status(problem);
     this.render();
   }
 
-  /** Submits a job and waits for it; true when it ended done. */
-  private async run(what: string, command: Parameters<Backend['submit']>[0]): Promise<boolean> {
+  /** Submits a job, waits for it, then reloads the grid; true when the job ended done.
+   * "done" shows only once the grid shows what the job left in the store, so whoever
+   * reads the status (an engineer, a test) never sees the values from before the job. */
+  private async run(what: string, command: Parameters<Backend['submit']>[0], onDone?: () => void): Promise<boolean> {
     if (!this.drive) return false;
     const drive = this.drive;
     this.status(`${what}…`);
+    let ok = false;
     try {
       const id = await this.backend.submit(command);
       const job = await waitJob(this.backend, drive, id);
-      if (job.state !== 'done') {
+      ok = job.state === 'done';
+      if (!ok) {
         this.status(`${what}: ${job.state}${job.reason ? `: ${job.reason}` : ''}`);
         this.notify(false, `${what} ${job.state}${job.reason ? `: ${job.reason}` : ''}`);
-        return false;
       }
-      this.status(`${what}: done`);
-      return true;
     } catch (e) {
       this.status(`${what}: ${errorMessage(e)}`);
       this.notify(false, `${what} refused: ${errorMessage(e)}`);
       return false;
     }
+    if (ok) onDone?.();
+    await this.refresh();
+    if (ok) this.status(`${what}: done`);
+    return ok;
   }
 
   async readAll(): Promise<void> {
     if (!this.drive) return;
-    if (await this.run('Read all', { kind: 'readParams', drive: this.drive, registers: [] })) {
-      // What the drive holds replaces what was typed and not written.
+    // What the drive holds replaces what was typed and not written.
+    await this.run('Read all', { kind: 'readParams', drive: this.drive, registers: [] }, () => {
       this.edits.clear();
       this.errors.clear();
-      await this.refresh();
-    }
+    });
   }
 
   /** Writes the selected rows, or every changed one; nothing is sent if any is bad. */
@@ -332,13 +360,10 @@ export class ParamsPanel {
       first?.focus();
       return false;
     }
-    const ok = await this.run(`Write ${plan.values.length}`, { kind: 'writeParams', drive: this.drive, values: plan.values });
-    if (ok) {
+    return this.run(`Write ${plan.values.length}`, { kind: 'writeParams', drive: this.drive, values: plan.values }, () => {
       for (const [name] of plan.values) this.edits.delete(name);
       this.selected.clear();
-    }
-    await this.refresh();
-    return ok;
+    });
   }
 
   async saveToFlash(): Promise<void> {
@@ -409,12 +434,9 @@ export class ParamsPanel {
 
   async restore(): Promise<boolean> {
     if (!this.drive || !this.restorePlan) return false;
-    const ok = await this.run('Restore', {
+    return this.run('Restore', {
       kind: 'restoreParams', drive: this.drive, values: this.restorePlan.values, label: this.restoreLabel || 'restore',
-    });
-    if (ok) this.cancelRestore();
-    await this.refresh();
-    return ok;
+    }, () => this.cancelRestore());
   }
 
   private cancelRestore(): void {

@@ -10,7 +10,9 @@
 //!   first if it is missing.
 //! - `cargo xtask setup`: only the set-up both of them start with.
 //! - `cargo xtask bench-ui`: idle memory of the whole release app on the simulated rig
-//!   against a hello-world Tauri app built here with the same Tauri (figures, no asserts).
+//!   against a hello-world Tauri app built here with the same Tauri, then the live
+//!   chart's frames per second and main-thread load with 8 channels streaming at 1 kHz
+//!   (`tests/ui/chartbench.mjs`; figures, no asserts).
 //! - `cargo xtask bundle [--target TRIPLE]`: set up, then the installers (.deb and .rpm
 //!   on Linux) with the Tauri CLI pinned in `ui/package.json`, `drivedeck-cli` inside.
 //! - `cargo xtask sidecar [--target TRIPLE]`: only `drivedeck-cli` in release, put where
@@ -515,22 +517,43 @@ fn hello_world() -> Result<PathBuf> {
     Ok(target_dir().join("release/hello-tauri"))
 }
 
-/// The UI benchmarks: idle memory of the whole app against a hello-world Tauri app.
+/// The UI benchmarks: idle memory of the whole app against a hello-world Tauri app, then
+/// the live chart's frame rate and main-thread load with 8 channels at 1 kHz (with
+/// WebKit's OpenGL compositing on, then off: see src-tauri/src/render.rs).
 fn bench_ui() -> Result {
     setup()?;
     step("building DriveDeck (release)");
     run(cargo().args(["build", "--release", "-p", "drivedeck"]))?;
     let hello = hello_world()?;
+    let app = target_dir().join("release/drivedeck");
     step("measuring idle memory under Xvfb");
     run(&mut bounded(
         Command::new("xvfb-run")
             .args(["-a", "-s", "-screen 0 1280x800x24", "node"])
             .arg(root().join("tests/ui/footprint.mjs"))
-            .arg(target_dir().join("release/drivedeck"))
+            .arg(&app)
             .arg(hello)
             .current_dir(root()),
         300,
-    ))
+    ))?;
+    for compositing in [true, false] {
+        step(&format!(
+            "measuring the live chart under Xvfb (8 channels at 1 kHz, WebKit compositing {})",
+            if compositing { "on" } else { "off" }
+        ));
+        let mut chart = Command::new("xvfb-run");
+        chart
+            .args(["-a", "-s", "-screen 0 1280x800x24", "node"])
+            .arg(root().join("tests/ui/chartbench.mjs"))
+            .arg(&app)
+            .current_dir(root());
+        chart.env(
+            "DRIVEDECK_COMPOSITING",
+            if compositing { "on" } else { "off" },
+        );
+        run(&mut bounded(&mut chart, 300))?;
+    }
+    Ok(())
 }
 
 /// Builds the .deb and runs the install test on it (installs, launches, upgrades,
