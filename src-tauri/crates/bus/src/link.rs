@@ -132,12 +132,19 @@ pub enum LinkError {
     Config(String),
 }
 
-/// Opens a serial port for a link (8N1, no flow control), as a tokio stream.
+/// Opens a serial port for a link (8N1, no flow control), as a tokio stream. Bytes
+/// already waiting in its input (the drives' answers to whatever the last program sent,
+/// a stop at its exit among them) are discarded, so the first request of this link is
+/// not answered by one of them.
 pub fn open_serial(port: &str, baud: u32) -> Result<tokio_serial::SerialStream, LinkError> {
-    use tokio_serial::SerialPortBuilderExt;
-    tokio_serial::new(port, baud)
+    use tokio_serial::{SerialPort, SerialPortBuilderExt};
+    let stream = tokio_serial::new(port, baud)
         .open_native_async()
-        .map_err(|e| open_error(port, &e))
+        .map_err(|e| open_error(port, &e))?;
+    if let Err(e) = stream.clear(tokio_serial::ClearBuffer::Input) {
+        log::warn!("{port}: could not discard stale input: {e}");
+    }
+    Ok(stream)
 }
 
 /// Turns the error from opening `port` into a [`LinkError`]; a permission error gets
