@@ -15,7 +15,7 @@
 
 use drivedeck_domain::{Command, DriveRef, JobState};
 use drivedeck_engine::{Engine, EngineConfig, Protocol};
-use drivedeck_sim::HeardPacket;
+use drivedeck_sim::{HeardPacket, SimDrive};
 use drivedeck_store::DriveRow;
 use std::time::Duration;
 
@@ -93,17 +93,21 @@ pub async fn wait_for_drive(
     panic!("{drive} never reached: {what}; last seen {last:?}");
 }
 
-/// The raw value of entry `name` in simulated drive `id` of link 1.
-pub fn sim_raw(engine: &Engine, id: u8, name: &str) -> i64 {
+/// What `f` reads from simulated drive `id` of link 1 (the far side of the wire).
+pub fn with_sim_drive<R>(engine: &Engine, id: u8, f: impl FnOnce(&SimDrive) -> R) -> R {
     engine
         .inspect_sim(1, |drives| {
-            drives
+            f(drives
                 .iter()
                 .find(|d| d.id() == id)
-                .and_then(|d| d.raw_named(name))
-                .expect("entry")
+                .expect("simulated drive"))
         })
         .expect("a simulated link")
+}
+
+/// The raw value of entry `name` in simulated drive `id` of link 1.
+pub fn sim_raw(engine: &Engine, id: u8, name: &str) -> i64 {
+    with_sim_drive(engine, id, |d| d.raw_named(name).expect("entry"))
 }
 
 /// The instruction packets the simulator of link 1 heard, oldest first.

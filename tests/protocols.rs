@@ -16,7 +16,7 @@ use drivedeck_bus::SubmitError;
 use drivedeck_domain::{Command, DriveMode, JobState, Target};
 use drivedeck_e2e::{
     DRIVE_1, DRIVE_2, enable, heard, one_rig_at_a_time, run, sim_engine, sim_raw, wait_for_drive,
-    writes_heard,
+    with_sim_drive, writes_heard,
 };
 use drivedeck_engine::{Engine, EngineConfig, EngineError, ScanOptions};
 use drivedeck_proto::profile::{Profile, Protocol, Role};
@@ -106,15 +106,7 @@ fn case(protocol: Protocol) -> Case {
 }
 
 fn raw(engine: &Engine, id: u8, role: Role) -> i64 {
-    engine
-        .inspect_sim(1, |drives| {
-            drives
-                .iter()
-                .find(|d| d.id() == id)
-                .map(|d| d.raw(role))
-                .expect("simulated drive")
-        })
-        .expect("a simulated link")
+    with_sim_drive(engine, id, |d| d.raw(role))
 }
 
 // ---------------------------------------------------------------------------------------

@@ -592,12 +592,17 @@ pub async fn sessions(
         .collect()
 }
 
+/// Session `id` as the UI shows it.
+fn session_summary(state: &AppState, id: i64) -> Result<SessionSummary, IpcError> {
+    let reader = state.reader();
+    let row = reader.session(id)?;
+    summary(state, &reader, row)
+}
+
 /// One session.
 #[tauri::command]
 pub async fn session(state: State<'_, AppState>, id: i64) -> Result<SessionSummary, IpcError> {
-    let reader = state.reader();
-    let row = reader.session(id)?;
-    summary(&state, &reader, row)
+    session_summary(&state, id)
 }
 
 /// Starts recording a named session (the current one stops); returns it.
@@ -608,9 +613,7 @@ pub async fn session_start(
     notes: String,
 ) -> Result<SessionSummary, IpcError> {
     let id = state.engine.start_session(&name, &notes)?;
-    let reader = state.reader();
-    let row = reader.session(id)?;
-    summary(&state, &reader, row)
+    session_summary(&state, id)
 }
 
 /// Stops the current recording. Recording never stops: an automatic "Live …" session
@@ -618,9 +621,7 @@ pub async fn session_start(
 #[tauri::command]
 pub async fn session_stop(state: State<'_, AppState>) -> Result<SessionSummary, IpcError> {
     let id = state.engine.stop_session()?;
-    let reader = state.reader();
-    let row = reader.session(id)?;
-    summary(&state, &reader, row)
+    session_summary(&state, id)
 }
 
 /// Renames a session (when `name` is given) and sets its notes.
@@ -634,9 +635,7 @@ pub async fn session_set_notes(
     state
         .engine
         .set_session_notes(session, name.as_deref(), &notes)?;
-    let reader = state.reader();
-    let row = reader.session(session)?;
-    summary(&state, &reader, row)
+    session_summary(&state, session)
 }
 
 /// The faults raised in a session (for the "on fault" trigger and the replay).
