@@ -35,7 +35,6 @@ use drivedeck_domain::{
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use tokio::io::{AsyncRead, AsyncWrite};
 
 /// Receives every event the bus emits, in order. Must not block.
 pub trait EventSink: Send + Sync + 'static {
@@ -163,7 +162,7 @@ impl Bus {
     /// configured drives, then hands the stream to the link's actor.
     pub async fn attach<T>(&self, io: T, config: LinkConfig) -> Result<LinkId, LinkError>
     where
-        T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        T: link::Transport,
     {
         self.start_link(io, None, config).await
     }
@@ -175,7 +174,7 @@ impl Bus {
         config: LinkConfig,
     ) -> Result<LinkId, LinkError>
     where
-        T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        T: link::Transport,
     {
         let id = self.inner.next_link.fetch_add(1, Ordering::Relaxed);
         let handle = link::spawn(

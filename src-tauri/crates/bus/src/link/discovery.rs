@@ -4,7 +4,7 @@
 
 use super::*;
 
-impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
+impl<T: Transport> Actor<T> {
     pub(super) fn link_up_event(&self, at: i64) -> Event {
         Event::LinkUp {
             link: self.id,

@@ -4,7 +4,7 @@
 
 use super::*;
 
-impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
+impl<T: Transport> Actor<T> {
     /// Walks a CiA 402 drive to Operation Enabled: reads the statusword, writes the
     /// controlword command that takes it one step closer (a Fault Reset first if it is
     /// in Fault, once), and again, within [`CIA402_STEPS`] reads.

@@ -4,7 +4,7 @@
 
 use super::*;
 
-impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
+impl<T: Transport> Actor<T> {
     /// The safe stop: motion jobs in the queue are cancelled, each profile's safe stop
     /// goes out by broadcast first where the protocol has one (one frame for all drives),
     /// then each drive is read back; any drive not stopped gets its own write.

@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
+impl<T: Transport> Actor<T> {
     /// What `command` takes on the wire for drive `id`; `Err` (nothing sent) when the
     /// profile cannot express it.
     pub(super) fn plan_command(

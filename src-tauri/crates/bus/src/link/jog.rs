@@ -2,13 +2,12 @@
 //! deadline; this module finds the jog that ran out, says when the next one does, and
 //! brings a drive whose jog ended to velocity 0.
 
-use super::{Actor, CommandError};
+use super::{Actor, CommandError, Transport};
 use drivedeck_domain::{Event, Target};
 use drivedeck_proto::profile::Role;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
 
-impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
+impl<T: Transport> Actor<T> {
     pub(super) fn expired_jog(&self) -> Option<u8> {
         let now = Instant::now();
         self.jogs

@@ -1,24 +1,26 @@
 //! A link: one port, one protocol, one or more drives, and the actor that owns them.
 //!
 //! The actor is the only code that touches the port, and it is the same for every
-//! protocol: what a protocol means (frames, replies, timing, broadcast, error bits) comes
-//! from the link's [`LinkProtocol`]. Callers talk to the actor through a [`LinkHandle`]:
-//! jobs go into a [`JobQueue`] (a FIFO per priority class: safety jobs before user jobs
-//! before telemetry-class reads, and writes to a drive keep their order within a
-//! class; a job still queued at its deadline times out unsent), E-stops into a separate
-//! channel the actor always looks at first. Parameter jobs live in [`params`]. Between jobs the actor polls telemetry
-//! (present current/velocity/position: one Sync Read where the protocol has it, else
-//! one read per drive) at the configured rate and the drives' state (enabled, fault,
-//! watchdog) at a lower one, and emits both as events. A transaction writes one request
-//! and reads replies until the expected ones arrived or the reply timeout passed (the
-//! wire time of request and replies, the drives' return delays and the configured
-//! allowance); a corrupt or missing reply fails the job (after one retry), it never
-//! wedges the link. An I/O error means the link is lost: every queued job fails with
-//! that reason and the actor reconnects with backoff, never re-enabling a drive.
+//! protocol and every transport: what a protocol means (frames, replies, timing,
+//! broadcast, error bits) comes from the link's [`LinkProtocol`], and how bytes move
+//! (a byte stream, or whole frames through a codec) from its [`Transport`]. Callers talk
+//! to the actor through a [`LinkHandle`]: jobs go into a [`JobQueue`] (a FIFO per
+//! priority class; a job still queued at its deadline times out unsent), E-stops into a
+//! separate channel the actor always looks at first. This module holds the link's
+//! configuration, its errors, opening a serial port and the handle; each concern of the
+//! actor has its own module:
 //!
-//! Drives whose profile says `enable = "cia402"` are enabled by walking the CiA 402
-//! state machine (Shutdown, Switch On, Enable Operation, with a Fault Reset first when
-//! the drive is in Fault), and their state is read from the statusword.
+//! - `actor`: starting the actor and its loop (E-stops, jogs, jobs, polls, idling);
+//! - `transaction`: a request, its replies and reply window, strays, retries;
+//! - `discovery`: identifying the drives, losing the link and reconnecting (never
+//!   re-enabling a drive);
+//! - `estop`: the E-stop and safe stops;
+//! - `poll`: the telemetry and state polls and their events;
+//! - `jog`: jogs held for a bounded time;
+//! - `enable`: the CiA 402 enable walk;
+//! - `execute`: a job planned into register writes and run;
+//! - `params`: parameter jobs (read, write, save, back up, restore);
+//! - `transport`: the byte-stream and frame transports.
 
 use crate::fault;
 use crate::health::LinkHealth;
@@ -37,10 +39,10 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+mod actor;
 mod discovery;
 mod enable;
 mod estop;
@@ -49,6 +51,11 @@ mod jog;
 mod params;
 mod poll;
 mod transaction;
+mod transport;
+
+use actor::Actor;
+pub(crate) use actor::spawn;
+pub use transport::{Frame, FrameCodec, FrameIo, Framed, PacketFrames, TaggedFrames, Transport};
 
 /// How to reach the drives of one link.
 #[derive(Clone, Debug)]
@@ -456,94 +463,6 @@ fn mode_name(mode: DriveMode) -> &'static str {
     }
 }
 
-/// Finds the configured drives over `io`, then starts the actor that owns it.
-pub(crate) async fn spawn<T>(
-    id: LinkId,
-    io: T,
-    reopen: Option<Reopen<T>>,
-    config: LinkConfig,
-    sink: Arc<dyn EventSink>,
-    clock: Clock,
-) -> Result<LinkHandle, LinkError>
-where
-    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    if !(config.poll_hz > 0.0 && config.poll_hz <= protocol::MAX_POLL_HZ) {
-        return Err(LinkError::Config(format!(
-            "poll rate {} Hz is outside 0 – {} Hz",
-            config.poll_hz,
-            protocol::MAX_POLL_HZ
-        )));
-    }
-    if config.baud == 0 {
-        return Err(LinkError::Config("the baud rate must be positive".into()));
-    }
-    let protocol: Arc<dyn LinkProtocol> = Arc::from(protocol::for_protocol(config.protocol()?));
-    if let Some((bad, _)) = config
-        .drives
-        .iter()
-        .find(|(id, _)| *id == 0 && protocol.protocol() == Protocol::ModbusRtu)
-        .or_else(|| config.drives.iter().find(|(id, _)| *id > protocol.max_id()))
-    {
-        return Err(LinkError::Config(format!(
-            "drive ID {bad} is not an address a {} drive can have",
-            protocol.name()
-        )));
-    }
-    let (requests, requests_rx) = mpsc::unbounded_channel();
-    let (estops, estops_rx) = mpsc::unbounded_channel();
-    let drives: SharedDrives = Arc::new(RwLock::new(BTreeMap::new()));
-    let up = Arc::new(AtomicBool::new(true));
-    let health = Arc::new(Mutex::new(LinkHealth {
-        poll_target_hz: config.poll_hz,
-        adapter_warning: crate::health::ftdi_latency_warning(&config.port, Path::new("/sys")),
-        ..LinkHealth::default()
-    }));
-    if let Some(warning) = &health
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .adapter_warning
-    {
-        log::warn!("{warning}");
-    }
-    let mut actor = Actor {
-        protocol: Arc::clone(&protocol),
-        health: Arc::clone(&health),
-        jogs: BTreeMap::new(),
-        pending_estop: None,
-        polls_in_window: 0,
-        poll_window_start: Instant::now(),
-        line_free_at: Instant::now(),
-        telemetry_plan: None,
-        state_plan: None,
-        id,
-        io: Some(io),
-        reopen,
-        up: Arc::clone(&up),
-        silent: 0,
-        rx: BytesMut::with_capacity(1024),
-        config,
-        requests: requests_rx,
-        estops: estops_rx,
-        queue: JobQueue::default(),
-        shutdown: None,
-        drives: Arc::clone(&drives),
-        sink,
-        clock,
-    };
-    actor.discover().await?;
-    tokio::spawn(actor.run());
-    Ok(LinkHandle {
-        id,
-        protocol,
-        requests,
-        estops,
-        drives,
-        up,
-        health,
-    })
-}
-
 /// The fault text of a drive whose Bus Watchdog stopped it.
 const WATCHDOG_TRIPPED: &str = "bus watchdog tripped: the drive heard nothing for too long and stopped (disable, then enable again to clear it)";
 
@@ -570,14 +489,6 @@ const CIA402_STEPS: usize = 12;
 /// Opens the link's port again after it was lost (`None` for streams that cannot be
 /// reopened, such as in-memory pipes: their link ends when they fail).
 pub type Reopen<T> = Box<dyn FnMut() -> Result<T, LinkError> + Send>;
-
-/// How the serving loop ended.
-enum Exit {
-    /// Asked to stop.
-    Shutdown,
-    /// The port failed or the drives went silent.
-    Lost(String),
-}
 
 /// Why a single-drive request did not succeed.
 #[derive(Debug)]
@@ -642,211 +553,9 @@ fn error_code_register(profile: &Profile) -> Option<&Register> {
         .filter(|_| is_cia402(profile))
 }
 
-struct Actor<T> {
-    id: LinkId,
-    protocol: Arc<dyn LinkProtocol>,
-    /// The port; `None` between a loss and a successful reopen (a serial port is
-    /// opened exclusively, so the old handle must be closed before reopening).
-    io: Option<T>,
-    reopen: Option<Reopen<T>>,
-    up: Arc<AtomicBool>,
-    /// Exchanges in a row that got no reply at all.
-    silent: u32,
-    health: Arc<Mutex<LinkHealth>>,
-    /// Drives jogging, and when their last renewal runs out.
-    jogs: BTreeMap<u8, Instant>,
-    /// An E-stop request taken off its channel mid-exchange, to be served next.
-    pending_estop: Option<oneshot::Sender<Result<(), String>>>,
-    polls_in_window: u32,
-    poll_window_start: Instant,
-    /// When the line was last busy (the last byte heard, or a broadcast's turnaround):
-    /// the protocol's silence before a request counts from here.
-    line_free_at: Instant,
-    /// The telemetry poll's reads, made once the drives are known.
-    telemetry_plan: Option<Arc<Vec<PlannedRead>>>,
-    /// The state poll's reads.
-    state_plan: Option<Arc<Vec<PlannedRead>>>,
-    rx: BytesMut,
-    config: LinkConfig,
-    requests: mpsc::UnboundedReceiver<Request>,
-    estops: mpsc::UnboundedReceiver<oneshot::Sender<Result<(), String>>>,
-    queue: JobQueue,
-    shutdown: Option<oneshot::Sender<()>>,
-    drives: SharedDrives,
-    sink: Arc<dyn EventSink>,
-    clock: Clock,
-}
-
 /// What an enable or disable means for a drive's profile.
 fn is_cia402(profile: &Profile) -> bool {
     profile.enable == Enable::Cia402
-}
-
-impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
-    pub(super) fn drive_ref(&self, id: u8) -> DriveRef {
-        DriveRef { link: self.id, id }
-    }
-
-    pub(super) fn write_drives(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<u8, DriveEntry>> {
-        self.drives.write().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub(super) fn profile_of(&self, id: u8) -> Option<Arc<Profile>> {
-        self.drives
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&id)
-            .map(|d| Arc::clone(&d.profile))
-    }
-
-    pub(super) async fn run(mut self) {
-        loop {
-            let reason = match self.serve().await {
-                Exit::Shutdown => return,
-                Exit::Lost(reason) => reason,
-            };
-            self.lose_link(&reason);
-            if !self.reconnect().await {
-                return;
-            }
-        }
-    }
-
-    /// Runs jobs, E-stops and polls until the link is lost or shut down.
-    pub(super) async fn serve(&mut self) -> Exit {
-        let poll_period = Duration::from_secs_f64(1.0 / self.config.poll_hz);
-        let state_period = Duration::from_secs_f64(1.0 / self.config.state_hz.max(0.1));
-        let mut next_poll = Instant::now();
-        let mut next_state = Instant::now() + state_period;
-        // After a poll that went ahead of the queue, a job goes next.
-        let mut jobs_turn = false;
-        loop {
-            if self.silent >= self.config.lost_after {
-                return Exit::Lost(format!(
-                    "no drive answered {} exchanges in a row",
-                    self.silent
-                ));
-            }
-            // 1. E-stops, before anything else.
-            let estop = match self.pending_estop.take() {
-                Some(reply) => Some(reply),
-                None => self.estops.try_recv().ok(),
-            };
-            if let Some(reply) = estop {
-                if let Err(e) = self.answer_estop(reply).await {
-                    return Exit::Lost(e);
-                }
-                continue;
-            }
-            // 1b. A jog whose holder stopped renewing it ends now.
-            if let Some(id) = self.expired_jog() {
-                if let Err(e) = self.end_jog(id).await {
-                    return Exit::Lost(e);
-                }
-                continue;
-            }
-            // 2. New jobs join the queue in arrival order.
-            self.drain_requests();
-            if let Some(done) = self.shutdown.take() {
-                self.cancel_queue("the link was disconnected");
-                let _ = done.send(());
-                return Exit::Shutdown;
-            }
-            // 3. Jobs whose deadline passed in the queue time out unsent; then one job,
-            // the oldest of the highest class.
-            let now = Instant::now();
-            for job in self.queue.overdue(now) {
-                log::debug!("link {}: {} timed out in the queue", self.id, job.id);
-                job.finish(JobState::TimedOut, self.sink.as_ref(), self.clock);
-            }
-            // Telemetry and state polls wait behind jobs, but never starve: one a whole
-            // period late goes before the next job (so under a long queue the charts and
-            // the fault watch still get about half their rate), and then a job goes
-            // before the next late poll (so a poll slower than its period cannot starve
-            // the jobs either).
-            if !self.queue.is_empty() && !jobs_turn {
-                if now >= next_state + state_period {
-                    next_state = now + state_period;
-                    jobs_turn = true;
-                    if let Err(TxError::Io(e)) = self.poll_state().await {
-                        return Exit::Lost(e);
-                    }
-                    continue;
-                }
-                if now >= next_poll + poll_period {
-                    next_poll = now;
-                    jobs_turn = true;
-                    if let Err(TxError::Io(e)) = self.poll_telemetry().await {
-                        return Exit::Lost(e);
-                    }
-                    self.count_poll();
-                    continue;
-                }
-            }
-            if let Some(job) = self.queue.pop() {
-                jobs_turn = false;
-                if let Err(e) = self.execute(job).await {
-                    return Exit::Lost(e);
-                }
-                continue;
-            }
-            // 4. Telemetry and state when due.
-            let now = Instant::now();
-            if now >= next_state {
-                next_state = now + state_period;
-                if let Err(TxError::Io(e)) = self.poll_state().await {
-                    return Exit::Lost(e);
-                }
-                continue;
-            }
-            if now >= next_poll {
-                // A late poll is not made up for: the next one is a period from now.
-                next_poll = (next_poll + poll_period).max(now);
-                if let Err(TxError::Io(e)) = self.poll_telemetry().await {
-                    return Exit::Lost(e);
-                }
-                self.count_poll();
-                continue;
-            }
-            // 5. Idle until something is due or arrives.
-            let wake = self
-                .next_jog_deadline()
-                .map_or(next_poll.min(next_state), |jog| {
-                    jog.min(next_poll).min(next_state)
-                });
-            tokio::select! {
-                biased;
-                reply = self.estops.recv() => match reply {
-                    Some(reply) => {
-                        if let Err(e) = self.answer_estop(reply).await {
-                            return Exit::Lost(e);
-                        }
-                    }
-                    None => return Exit::Shutdown,
-                },
-                request = self.requests.recv() => match request {
-                    Some(Request::Job(job)) => self.queue.push(job),
-                    Some(Request::Shutdown(done)) => self.shutdown = Some(done),
-                    None => return Exit::Shutdown,
-                },
-                _ = tokio::time::sleep_until(wake) => {}
-            }
-        }
-    }
-
-    pub(super) fn health(&self) -> std::sync::MutexGuard<'_, LinkHealth> {
-        self.health.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The drives on the link and their profiles, as a snapshot.
-    pub(super) fn drive_profiles(&self) -> Vec<(u8, Arc<Profile>)> {
-        self.drives
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .map(|(id, d)| (*id, Arc::clone(&d.profile)))
-            .collect()
-    }
 }
 
 /// What a command takes on the wire.

@@ -16,7 +16,7 @@
 //! parameters when "save" is written to Store Parameters (1010h) — if its profile maps
 //! that entry; else the job is refused.
 
-use super::{Actor, CommandError, is_cia402};
+use super::{Actor, CommandError, Transport, is_cia402};
 use crate::SubmitError;
 use crate::job::Job;
 use crate::protocol::{self, Block, LinkProtocol};
@@ -26,7 +26,6 @@ use drivedeck_domain::{
 use drivedeck_proto::cia402::{self, State as Cia402State};
 use drivedeck_proto::profile::{Profile, Protocol, Register, Role};
 use std::sync::Arc;
-use tokio::io::{AsyncRead, AsyncWrite};
 
 /// The CiA 402 Store Parameters entry (1010h) as a profile names it.
 pub const STORE_PARAMETERS: &str = "Store Parameters";
@@ -241,7 +240,7 @@ fn contiguous_blocks(registers: &[Register], max: u16) -> Vec<(Block, Vec<Regist
     out
 }
 
-impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
+impl<T: Transport> Actor<T> {
     /// Runs a parameter job (or a fault reset) to its terminal state. `Err` only when
     /// the link itself failed.
     pub(super) async fn execute_params(

@@ -4,7 +4,7 @@
 
 use super::*;
 
-impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
+impl<T: Transport> Actor<T> {
     /// Plans the polls' reads for the drives now known: per model, the roles' registers
     /// cut into blocks, each read from all the model's drives at once where the protocol
     /// can (Sync Read), else from each drive.

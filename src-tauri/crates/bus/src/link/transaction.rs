@@ -5,7 +5,7 @@
 
 use super::*;
 
-impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
+impl<T: Transport> Actor<T> {
     /// Writes `request` and collects its expected replies (or what came in time). A
     /// broadcast write expects none and leaves the drives their turnaround time.
     pub(super) async fn transact(
@@ -25,7 +25,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
         // No flush: on a serial port it is tcdrain, a blocking wait for the UART to empty
         // that would stall this task (and every E-stop behind it) for the request's wire
         // time or a USB frame. The kernel sends what was written at once.
-        io.write_all(&request.bytes)
+        io.send(&request.bytes)
             .await
             .map_err(|e| TxError::Io(e.to_string()))?;
         let written = Instant::now();
@@ -107,7 +107,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
                     }
                     continue;
                 }
-                read = tokio::time::timeout_at(deadline, io.read_buf(&mut self.rx)) => read,
+                read = tokio::time::timeout_at(deadline, io.receive(&mut self.rx)) => read,
             };
             match read {
                 Err(_) => {
