@@ -2,7 +2,8 @@
 //!
 //! - [`run`]: builds the window, starts the engine on the app's database, connects the
 //!   last connection (the simulated rig by default) and registers the IPC commands.
-//! - `commands`: one function per IPC call, each a single engine call.
+//! - `commands`: the IPC command list, each a single call of the engine's API
+//!   (`drivedeck_engine::api`: views, conversions and queries live there).
 //! - `data`: the user's data folder (database, settings, drive profiles), set up on
 //!   the first run.
 //! - `settings`: window size, last connection, recent connections, chart choices, theme
@@ -24,10 +25,10 @@ mod error;
 mod render;
 mod settings;
 
-use commands::AppState;
+use drivedeck_engine::api::Api;
 use drivedeck_engine::{Engine, EngineConfig};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tauri::{LogicalSize, Manager, RunEvent, WindowEvent};
 
 /// The command line: `[--db FILE] [--poll-hz HZ]`.
@@ -147,11 +148,7 @@ pub fn run() {
                 }
                 Ok::<_, drivedeck_engine::EngineError>(engine)
             })?;
-            let reader = engine.reader()?;
-            app.manage(AppState {
-                engine: Arc::new(engine),
-                reader: Mutex::new(reader),
-            });
+            app.manage(Api::new(Arc::new(engine))?);
             if let Some(window) = app.get_webview_window("main") {
                 if let Some(size) = settings::window_size(&handle) {
                     let _ = window.set_size(LogicalSize::new(size.width, size.height));
@@ -215,10 +212,10 @@ pub fn run() {
     };
     app.run(|handle, event| {
         if let RunEvent::Exit = event
-            && let Some(state) = handle.try_state::<AppState>()
+            && let Some(state) = handle.try_state::<Api>()
         {
             // No motor keeps running after DriveDeck closes: safe stop, then commit.
-            let engine = Arc::clone(&state.engine);
+            let engine = Arc::clone(state.engine());
             tauri::async_runtime::block_on(async move { engine.shutdown().await });
         }
     });
