@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use ts_rs::TS;
 
 /// A recorded channel.
-#[derive(Serialize, TS)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ChannelView {
     #[ts(type = "number")]

@@ -15,7 +15,7 @@ pub fn ports() -> Result<Vec<PortInfo>, ApiError> {
 }
 
 /// A drive model the engine knows.
-#[derive(Serialize)]
+#[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileView {
     name: String,
@@ -172,5 +172,124 @@ impl Api {
         } else {
             Err(ApiError::NotFound(format!("no link {link}")))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_rig::{engine_api, json, sim_api};
+    use super::super::{ErrorKind, JobQuery};
+    use super::*;
+
+    fn serial(port: &str, baud: u32, ids: &[u8], model: Option<&str>) -> SerialRequest {
+        SerialRequest {
+            port: port.into(),
+            protocol: "dynamixel2".into(),
+            baud,
+            ids: ids.to_vec(),
+            model: model.map(Into::into),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_bad_connection_is_refused_before_any_port_opens() {
+        let dir = tempfile::tempdir().expect("dir");
+        let api = engine_api(&dir);
+        let unknown_protocol = SerialRequest {
+            protocol: "canopen".into(),
+            ..serial("/dev/ttyUSB0", 57_600, &[1], None)
+        };
+        for (request, reason) in [
+            (unknown_protocol, "unknown protocol \"canopen\""),
+            (serial("  ", 57_600, &[1], None), "give a serial port"),
+            (
+                serial("/dev/ttyUSB0", 299, &[1], None),
+                "299 baud is outside",
+            ),
+            (serial("/dev/ttyUSB0", 20_000_001, &[1], None), "is outside"),
+            (serial("/dev/ttyUSB0", 57_600, &[], None), "at least one"),
+            (
+                serial("/dev/ttyUSB0", 57_600, &[0], None),
+                "drive ID 0 is outside",
+            ),
+            (serial("/dev/ttyUSB0", 57_600, &[254], None), "drive ID 254"),
+            (
+                serial("/dev/ttyUSB0", 57_600, &[3, 1, 3], None),
+                "listed twice",
+            ),
+            (
+                serial("/dev/ttyUSB0", 57_600, &[1], Some("X9")),
+                "no drive profile \"X9\"",
+            ),
+        ] {
+            let error = api
+                .connect_serial(request.clone())
+                .await
+                .expect_err("refused");
+            assert_eq!(error.kind(), ErrorKind::Invalid, "{request:?}: {error}");
+            assert!(error.to_string().contains(reason), "{request:?}: {error}");
+        }
+        let sim = SimRequest {
+            protocol: "dynamixel2".into(),
+            ids: vec![],
+        };
+        let error = api.connect_sim(sim).await.expect_err("no drives");
+        assert_eq!(error.kind(), ErrorKind::Invalid, "{error}");
+        let unknown = ["canopen".to_string()];
+        let error = api
+            .scan("/dev/ttyUSB0", &unknown, &[])
+            .await
+            .expect_err("refused");
+        assert_eq!(error.kind(), ErrorKind::Invalid, "{error}");
+        let error = api.disconnect(7).await.expect_err("no link");
+        assert_eq!(
+            (error.kind(), error.to_string()),
+            (ErrorKind::NotFound, "no link 7".into())
+        );
+        // Nothing was tried: no link, no connect or scan job in the journal.
+        assert!(api.engine().links().is_empty());
+        api.engine().flush().expect("flush");
+        let jobs = json(&api.jobs(JobQuery::default()).expect("jobs"));
+        let commands: Vec<&serde_json::Value> = jobs
+            .as_array()
+            .expect("jobs")
+            .iter()
+            .map(|j| &j["command"])
+            .filter(|c| *c == "connect" || *c == "scan")
+            .collect();
+        assert!(commands.is_empty(), "{jobs}");
+        api.engine().shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_simulated_rig_connects_and_disconnects() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (api, _rig) = sim_api(&dir).await;
+        let profiles = json(&api.profiles());
+        assert!(
+            profiles.as_array().expect("profiles").iter().any(|p| p
+                == &serde_json::json!({
+                    "name": "XM430-W350", "vendor": "ROBOTIS", "protocol": "dynamixel2"
+                })),
+            "{profiles}"
+        );
+        let request = SimRequest {
+            protocol: "feetech".into(),
+            ids: vec![4, 5],
+        };
+        let made = api.connect_sim(request.clone()).await.expect("connected");
+        assert_eq!(made.link, 2);
+        assert_eq!(made.request, request);
+        let links = api.engine().links();
+        assert_eq!(links.len(), 2);
+        assert_eq!(
+            (links[1].protocol.as_str(), links[1].simulated),
+            ("feetech", true)
+        );
+        api.disconnect(2).await.expect("disconnected");
+        assert_eq!(api.engine().links().len(), 1);
+        let error = api.disconnect(2).await.expect_err("gone");
+        assert_eq!(error.kind(), ErrorKind::NotFound);
+        api.engine().shutdown().await;
     }
 }

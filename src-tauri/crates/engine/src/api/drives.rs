@@ -7,7 +7,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 /// A drive with its last status and readings.
-#[derive(Serialize, TS)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct DriveView {
     drive: DriveRef,
@@ -73,5 +73,67 @@ impl Api {
     /// The client is alive; without these the supervisor stops enabled drives.
     pub fn heartbeat(&self) {
         self.engine.heartbeat();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_rig::{DRIVE_1, json, sim_api, wait_until};
+    use super::super::{ErrorKind, JobQuery};
+    use drivedeck_domain::{Command, DriveRef, Target};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn drives_show_their_readings_and_a_refused_command_says_why() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (api, _rig) = sim_api(&dir).await;
+        wait_until(&api, "both drives read", || {
+            let drives = api.drives().expect("drives");
+            drives.len() == 2 && drives.iter().all(|d| d.position.is_some())
+        })
+        .await;
+        let drives = json(&api.drives().expect("drives"));
+        let first = &drives[0];
+        assert_eq!(first["drive"], json(&DRIVE_1));
+        assert_eq!(first["model"], "XM430-W350");
+        assert_eq!(
+            (&first["enabled"], &first["linkUp"]),
+            (&false.into(), &true.into())
+        );
+        let limits = first["positionLimits"].as_array().expect("a range");
+        assert!(limits[0].as_f64() < limits[1].as_f64(), "{limits:?}");
+        assert!(first["sampleAgeMs"].as_f64().expect("an age") >= 0.0);
+
+        let unknown = DriveRef { link: 1, id: 9 };
+        let error = api
+            .submit(Command::Disable { drive: unknown })
+            .expect_err("no such drive");
+        assert_eq!(error.kind(), ErrorKind::NotFound, "{error}");
+        let far = Command::SetTarget {
+            drive: DRIVE_1,
+            target: Target::Position(1e9),
+        };
+        let error = api.submit(far).expect_err("out of range");
+        assert_eq!(error.kind(), ErrorKind::Invalid, "{error}");
+
+        let first_job = api.submit(Command::Arm { drive: DRIVE_1 }).expect("armed");
+        let second_job = api
+            .submit(Command::Disable { drive: DRIVE_1 })
+            .expect("queued");
+        assert!(second_job > first_job);
+        let arms = || {
+            let query: JobQuery =
+                serde_json::from_value(serde_json::json!({ "command": "arm" })).expect("query");
+            json(&api.jobs(query).expect("jobs"))
+        };
+        wait_until(&api, "the arm job done", || arms()[0]["state"] == "done").await;
+        let arms = arms();
+        assert_eq!(
+            arms.as_array().expect("jobs").len(),
+            1,
+            "refusals are not journaled"
+        );
+        assert_eq!(arms[0]["id"], first_job);
+        assert_eq!(arms[0]["drive"], json(&DRIVE_1));
+        api.engine().shutdown().await;
     }
 }

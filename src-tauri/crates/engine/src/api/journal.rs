@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 /// One job of the journal, with its timing: queued → sent → finished.
-#[derive(Serialize, TS)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct JobView {
     #[ts(type = "number")]
@@ -30,7 +30,7 @@ pub struct JobView {
 }
 
 /// Which jobs the journal lists; every field set narrows it.
-#[derive(Deserialize, Default, TS)]
+#[derive(Clone, Debug, Deserialize, Default, TS)]
 #[serde(rename_all = "camelCase", default)]
 #[ts(optional_fields = nullable)]
 pub struct JobQuery {

@@ -22,6 +22,8 @@ mod journal;
 mod params;
 mod sessions;
 mod status;
+#[cfg(test)]
+mod test_rig;
 
 pub use charts::{ChannelView, ExportRequest};
 pub use connect::{Connected, ProfileView, SerialRequest, SimRequest, ports};

@@ -10,7 +10,7 @@ use ts_rs::TS;
 
 /// One register of a drive's control table, with its last known value. Values, limits
 /// and `scale` are in `unit` (SI, the profile's scale applied).
-#[derive(Serialize, TS)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ParamRegisterView {
     name: String,
@@ -40,7 +40,7 @@ pub struct ParamRegisterView {
 }
 
 /// A drive's control table with the values last read in the current session.
-#[derive(Serialize, TS)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ParamTable {
     drive: DriveRef,
@@ -51,7 +51,7 @@ pub struct ParamTable {
 }
 
 /// A parameter snapshot of a drive.
-#[derive(Serialize, TS)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SnapshotView {
     #[ts(type = "number")]
@@ -84,7 +84,7 @@ impl From<drivedeck_store::SnapshotRow> for SnapshotView {
 }
 
 /// A register whose value differs between two snapshots (values in `unit`).
-#[derive(Serialize, TS)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ParamDiffView {
     register: String,
@@ -94,7 +94,7 @@ pub struct ParamDiffView {
 }
 
 /// A backup written to a file.
-#[derive(Serialize, TS)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ParamExport {
     /// Where it was written.

@@ -8,7 +8,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 /// A drive a session used.
-#[derive(Serialize, TS)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionDriveView {
     drive: DriveRef,
@@ -18,7 +18,7 @@ pub struct SessionDriveView {
 }
 
 /// A session, for the browser.
-#[derive(Serialize, TS)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionSummary {
     #[ts(type = "number")]
@@ -38,7 +38,7 @@ pub struct SessionSummary {
 }
 
 /// A fault a drive raised in a session; times in s since the session started.
-#[derive(Serialize, TS)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct FaultView {
     drive: DriveRef,
@@ -142,5 +142,87 @@ impl Api {
             recording,
             drives,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::ErrorKind;
+    use super::super::test_rig::{json, sim_api, wait_until};
+    use std::time::Duration;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_named_recording_is_listed_found_renamed_and_stopped() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (api, _rig) = sim_api(&dir).await;
+        let live = api.engine().session();
+        let error = api.session_start("  ", "").expect_err("a name is needed");
+        assert!(error.to_string().contains("needs a name"), "{error}");
+        assert_eq!(
+            api.engine().session(),
+            live,
+            "a refused start changes nothing"
+        );
+
+        let named = api
+            .session_start("step test", "kp 8, no load")
+            .expect("started");
+        let id = named.id;
+        assert_ne!(id, live);
+        let shown = json(&named);
+        assert_eq!(
+            (&shown["name"], &shown["notes"]),
+            (&"step test".into(), &"kp 8, no load".into())
+        );
+        assert_eq!(
+            (&shown["recording"], &shown["stoppedAtMs"]),
+            (&true.into(), &serde_json::Value::Null)
+        );
+        wait_until(&api, "the session's drives recorded", || {
+            api.session(id).expect("session").drives.len() == 2
+        })
+        .await;
+        let drive = json(&api.session(id).expect("session").drives[0]);
+        assert_eq!(drive["model"], "XM430-W350");
+        assert_eq!(drive["protocol"], "dynamixel2");
+
+        let found = api.sessions(Some(" kp 8 ")).expect("search");
+        assert_eq!(found.iter().map(|s| s.id).collect::<Vec<_>>(), [id]);
+        let all = api.sessions(Some("  ")).expect("no search");
+        assert_eq!(
+            all.iter().map(|s| s.id).collect::<Vec<_>>(),
+            [id, live],
+            "newest first"
+        );
+        assert!(!all[1].recording, "the live session stopped");
+
+        let renamed = api
+            .session_set_notes(id, Some("step test 2"), "kp 9")
+            .expect("renamed");
+        assert_eq!(
+            (renamed.name.as_str(), renamed.notes.as_str()),
+            ("step test 2", "kp 9")
+        );
+
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let automatic = api.session_stop().expect("stopped");
+        assert!(automatic.name.starts_with("Live "), "{}", automatic.name);
+        assert!(automatic.recording);
+        let stopped = api.session(id).expect("session");
+        assert!(!stopped.recording);
+        let stopped_at = stopped.stopped_at_ms.expect("a stop time");
+        let duration = (stopped_at - stopped.started_at_ms) / 1000.0;
+        assert!(
+            (stopped.duration_s - duration).abs() < 1e-6,
+            "{}",
+            stopped.duration_s
+        );
+        assert!(stopped.duration_s >= 0.2, "{}", stopped.duration_s);
+        assert!(stopped.samples > 0);
+
+        assert!(api.faults(id).expect("faults").is_empty());
+        let error = api.faults(9_999).expect_err("no such session");
+        assert_eq!(error.kind(), ErrorKind::NotFound, "{error}");
+        api.engine().shutdown().await;
     }
 }

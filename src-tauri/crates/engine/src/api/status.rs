@@ -6,7 +6,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 /// The session being recorded.
-#[derive(Serialize, TS)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionView {
     #[ts(type = "number")]
@@ -17,7 +17,7 @@ pub struct SessionView {
 }
 
 /// A connected link.
-#[derive(Serialize, TS)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct LinkView {
     id: u32,
@@ -30,7 +30,7 @@ pub struct LinkView {
 }
 
 /// A link's health, for the status bar.
-#[derive(Serialize, TS)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct HealthView {
     rtt_p50_ms: Option<f64>,
@@ -66,7 +66,7 @@ impl From<drivedeck_bus::health::LinkHealth> for HealthView {
 }
 
 /// The status line.
-#[derive(Serialize, TS)]
+#[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct AppStatus {
     session: Option<SessionView>,
@@ -106,5 +106,45 @@ impl Api {
             committed_cursor: engine.committed(),
             store_failure: engine.store_failure(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_rig::{json, sim_api, wait_until};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_status_line_shows_the_session_and_the_simulated_link() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (api, _rig) = sim_api(&dir).await;
+        wait_until(&api, "samples committed", || api.engine().committed() > 0).await;
+        let status = json(&api.app_status().expect("status"));
+        assert_eq!(status["session"]["id"], api.engine().session());
+        let name = status["session"]["name"].as_str().expect("a name");
+        assert!(name.starts_with("Live "), "{name}");
+        assert!(status["session"]["startedAtMs"].as_i64().expect("ms") > 1_700_000_000_000);
+        assert!(status["committedCursor"].as_i64().expect("cursor") > 0);
+        assert_eq!(status["storeFailure"], serde_json::Value::Null);
+        let links = status["links"].as_array().expect("links");
+        assert_eq!(links.len(), 1);
+        let link = &links[0];
+        assert_eq!(
+            (&link["id"], &link["protocol"], &link["baud"]),
+            (&1.into(), &"dynamixel2".into(), &crate::SIM_BAUD.into())
+        );
+        assert_eq!(
+            (&link["up"], &link["simulated"]),
+            (&true.into(), &true.into())
+        );
+        let health = &link["health"];
+        assert!(
+            health["exchanges"].as_u64().expect("exchanges") > 0,
+            "{health}"
+        );
+        assert!(
+            health["pollTargetHz"].as_f64().expect("target") > 0.0,
+            "{health}"
+        );
+        api.engine().shutdown().await;
     }
 }
