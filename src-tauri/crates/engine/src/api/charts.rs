@@ -153,3 +153,84 @@ impl Api {
         Ok(path)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::ErrorKind;
+    use super::super::test_rig::{DRIVE_1, sim_api, wait_until};
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn charts_read_the_tail_and_windows_and_export_a_range() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (api, _rig) = sim_api(&dir).await;
+        let session = api.engine().session();
+        let position = || {
+            api.channels(session)
+                .expect("channels")
+                .into_iter()
+                .find(|c| c.drive == DRIVE_1 && c.name == "position" && c.samples > 20)
+        };
+        wait_until(&api, "position samples recorded", || position().is_some()).await;
+        let channel = position().expect("position");
+        assert_eq!(channel.unit, "rad");
+
+        let tail = api
+            .tail(session, vec![], &[channel.id], None)
+            .expect("tail");
+        assert!(tail.len() > 20 * 8, "{} bytes", tail.len());
+        let error = api
+            .tail(session, vec![], &[channel.id], Some(f64::NAN))
+            .expect_err("not a time");
+        assert_eq!(error.kind(), ErrorKind::Invalid, "{error}");
+        let window = api
+            .window(session, &[channel.id], 0.0, 60.0, 200)
+            .expect("window");
+        assert!(!window.is_empty());
+        let error = api
+            .window(session, &[channel.id], 2.0, 1.0, 200)
+            .expect_err("an empty window");
+        assert_eq!(error.kind(), ErrorKind::Invalid, "{error}");
+
+        let export = |format: &str, from_s: f64, to_s: f64| {
+            api.export_range(ExportRequest {
+                session,
+                channels: vec![channel.id],
+                from_s,
+                to_s,
+                format: format.into(),
+            })
+        };
+        let exports = dir.path().join("exports");
+        for (format, from_s, to_s, reason) in [
+            ("xls", 0.0, 60.0, "unknown export format \"xls\""),
+            ("csv", 1.0, 1.0, "is empty"),
+            ("csv", f64::NAN, 1.0, "is empty"),
+        ] {
+            let error = export(format, from_s, to_s).expect_err("refused");
+            assert_eq!(error.kind(), ErrorKind::Invalid, "{error}");
+            assert!(error.to_string().contains(reason), "{error}");
+        }
+        assert!(!exports.exists(), "nothing written for a refused export");
+        let csv = export("csv", 0.0, 60.0).expect("exported");
+        assert_eq!(csv.parent(), Some(exports.as_path()));
+        let name = csv
+            .file_name()
+            .expect("a file")
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            name.starts_with("Live_") && name.ends_with("_0.000-60.000s.csv"),
+            "{name}"
+        );
+        let text = std::fs::read_to_string(&csv).expect("written");
+        assert!(text.lines().count() > 20, "{text}");
+        let svg = export("svg", 0.0, 60.0).expect("exported");
+        assert!(
+            std::fs::read_to_string(svg)
+                .expect("written")
+                .contains("<svg")
+        );
+        api.engine().shutdown().await;
+    }
+}

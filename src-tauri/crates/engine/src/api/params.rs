@@ -222,3 +222,102 @@ impl Api {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::ErrorKind;
+    use super::super::test_rig::{DRIVE_1, json, sim_api, wait_until};
+    use super::*;
+    use drivedeck_domain::{Command, JobState};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_grid_shows_the_table_and_a_backup_is_written_as_json() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (api, _rig) = sim_api(&dir).await;
+        let error = api
+            .params(DriveRef { link: 1, id: 9 })
+            .expect_err("not connected");
+        assert_eq!(error.kind(), ErrorKind::NotFound, "{error}");
+        assert!(
+            error.to_string().contains("no connected drive 9 on link 1"),
+            "{error}"
+        );
+
+        let table = api.params(DRIVE_1).expect("table");
+        assert_eq!(
+            (table.model.as_str(), table.session),
+            ("XM430-W350", api.engine().session())
+        );
+        assert!(table.registers.len() > 10);
+        assert!(table.registers.iter().all(|r| r.min <= r.max), "{table:?}");
+        assert!(
+            table.registers.iter().all(|r| r.value.is_none()),
+            "nothing read yet"
+        );
+        let read = Command::ReadParams {
+            drive: DRIVE_1,
+            registers: vec![],
+        };
+        assert_eq!(api.engine().run(read).await.expect("read"), JobState::Done);
+        wait_until(&api, "the values read shown", || {
+            let table = api.params(DRIVE_1).expect("table");
+            table
+                .registers
+                .iter()
+                .all(|r| r.value.is_some() && r.raw.is_some())
+        })
+        .await;
+
+        let backup = Command::BackupParams {
+            drive: DRIVE_1,
+            label: "before tuning".into(),
+        };
+        assert_eq!(
+            api.engine().run(backup).await.expect("backup"),
+            JobState::Done
+        );
+        let mut snapshot = None;
+        wait_until(&api, "the backup listed", || {
+            snapshot = api
+                .param_snapshots(DRIVE_1)
+                .expect("snapshots")
+                .into_iter()
+                .find(|s| s.kind == "backup");
+            snapshot.is_some()
+        })
+        .await;
+        let snapshot = snapshot.expect("a backup");
+        assert_eq!(snapshot.label, "before tuning");
+        assert!(
+            api.param_diff(snapshot.id, snapshot.id)
+                .expect("diff")
+                .is_empty()
+        );
+
+        let export = api.param_export(snapshot.id).expect("exported");
+        let path = std::path::Path::new(&export.path);
+        assert_eq!(path.parent(), Some(dir.path().join("exports").as_path()));
+        let name = format!("XM430-W350_link1-id1_snapshot{}.json", snapshot.id);
+        assert!(export.path.ends_with(&name), "{}", export.path);
+        assert_eq!(std::fs::read_to_string(path).expect("written"), export.text);
+        let file: serde_json::Value = serde_json::from_str(&export.text).expect("JSON");
+        assert_eq!(
+            (&file["model"], &file["label"]),
+            (&"XM430-W350".into(), &"before tuning".into())
+        );
+        assert_eq!(file["drive"], json(&DRIVE_1));
+        let names = |key: &str| -> Vec<String> {
+            file[key]
+                .as_object()
+                .expect("by register")
+                .keys()
+                .cloned()
+                .collect()
+        };
+        assert!(!names("values").is_empty());
+        assert_eq!(names("values"), names("units"));
+        let error = api.param_export(99_999).expect_err("no such snapshot");
+        assert_eq!(error.kind(), ErrorKind::NotFound, "{error}");
+        api.engine().shutdown().await;
+    }
+}
