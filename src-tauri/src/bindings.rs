@@ -1,17 +1,19 @@
-//! The TypeScript types of the IPC, generated from the Rust types with ts-rs.
+//! The TypeScript types of the IPC, generated with ts-rs from the Rust types: the
+//! engine API's views (`drivedeck_engine::api`), the domain's commands, and the shell's
+//! settings and error.
 //!
 //! `cargo test -p drivedeck` writes them to `ui/src/backend/generated/` (one file per
 //! type) and fails when the files there were stale, so a change to an IPC type cannot
 //! land without the UI's types following it: commit what the test wrote. The UI uses
 //! them through `ui/src/backend/types.ts`.
 
-use crate::commands::{
-    AppStatus, ChannelView, DriveView, FaultView, JobQuery, JobView, ParamDiffView, ParamExport,
-    ParamTable, SessionSummary, SnapshotView,
-};
 use crate::error::IpcError;
 use crate::settings::{Recent, Settings};
 use drivedeck_domain::Command;
+use drivedeck_engine::api::{
+    AppStatus, ChannelView, DriveView, FaultView, JobQuery, JobView, ParamDiffView, ParamExport,
+    ParamTable, SessionSummary, SnapshotView,
+};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use ts_rs::TS;

@@ -1,7 +1,7 @@
 //! The error every IPC command returns: a kind the UI can branch on and a message it
-//! shows as it is.
+//! shows as it is (the API's own kinds, and `settings` for the settings file).
 
-use drivedeck_engine::EngineError;
+use drivedeck_engine::api::ApiError;
 use serde::Serialize;
 
 /// A refused or failed IPC call, serialised as `{ kind, message }`.
@@ -24,29 +24,8 @@ impl IpcError {
     }
 }
 
-impl From<EngineError> for IpcError {
-    fn from(e: EngineError) -> IpcError {
-        use drivedeck_bus::SubmitError;
-        let kind = match &e {
-            EngineError::Submit(SubmitError::UnknownDrive(_)) => "notFound",
-            EngineError::Submit(SubmitError::Invalid(_)) => "invalid",
-            EngineError::Submit(SubmitError::LinkDown(_)) | EngineError::Link(_) => "link",
-            EngineError::Rig(_) | EngineError::Scan(_) | EngineError::Ports(_) => "link",
-            EngineError::Invalid(_) => "invalid",
-            EngineError::Store(_) => "store",
-        };
-        IpcError::new(kind, e.to_string())
-    }
-}
-
-impl From<drivedeck_store::StoreError> for IpcError {
-    fn from(e: drivedeck_store::StoreError) -> IpcError {
-        use drivedeck_store::StoreError;
-        let kind = match &e {
-            StoreError::Invalid(_) => "invalid",
-            StoreError::NotFound(_) => "notFound",
-            _ => "store",
-        };
-        IpcError::new(kind, e.to_string())
+impl From<ApiError> for IpcError {
+    fn from(e: ApiError) -> IpcError {
+        IpcError::new(e.kind().name(), e.to_string())
     }
 }

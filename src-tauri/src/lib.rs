@@ -2,9 +2,8 @@
 //!
 //! - [`run`]: builds the window, starts the engine on the app's database, connects the
 //!   last connection (the simulated rig by default) and registers the IPC commands.
-//! - `commands`: one function per IPC call, each a single engine call.
-//! - `data`: the user's data folder (database, settings, drive profiles), set up on
-//!   the first run.
+//! - `commands`: the IPC command list, each a single call of the engine's API
+//!   (`drivedeck_engine::api`: views, conversions and queries live there).
 //! - `settings`: window size, last connection, recent connections, chart choices, theme
 //!   and panel sizes (tauri-plugin-store).
 //! - `error`: the `{ kind, message }` error the UI receives.
@@ -13,21 +12,21 @@
 //!   ts-rs into `ui/src/backend/generated/`.
 //!
 //! Command line: `drivedeck [--db FILE] [--poll-hz HZ]`: the database (default:
-//! `drivedeck.db` in the app's data folder, see `data`) and the telemetry poll rate of
-//! every link (default: the engine's, 200 Hz).
+//! `drivedeck.db` in the app's data folder, see `drivedeck_engine::data_dir`) and the
+//! telemetry poll rate of every link (default: the engine's, 200 Hz).
 
 #[cfg(test)]
 mod bindings;
 mod commands;
-mod data;
 mod error;
 mod render;
 mod settings;
 
-use commands::AppState;
+use drivedeck_engine::api::Api;
+use drivedeck_engine::data_dir::DataDir;
 use drivedeck_engine::{Engine, EngineConfig};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tauri::{LogicalSize, Manager, RunEvent, WindowEvent};
 
 /// The command line: `[--db FILE] [--poll-hz HZ]`.
@@ -67,38 +66,6 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
     Ok(parsed)
 }
 
-/// Reads the user's drive profiles, logs each one (with the reason for any refused) and
-/// returns the good ones.
-fn user_profiles(data: &data::DataDir) -> Vec<drivedeck_proto::profile::Profile> {
-    match data.user_profiles() {
-        Ok(found) => found
-            .into_iter()
-            .filter_map(|(path, profile)| match profile {
-                Ok(profile) => {
-                    log::info!(
-                        "drive profile {} {} from {}",
-                        profile.vendor,
-                        profile.name,
-                        path.display()
-                    );
-                    Some(profile)
-                }
-                Err(e) => {
-                    log::warn!("drive profile refused: {e}");
-                    None
-                }
-            })
-            .collect(),
-        Err(e) => {
-            log::warn!(
-                "cannot read the profiles folder {}: {e}",
-                data.profiles().display()
-            );
-            Vec::new()
-        }
-    }
-}
-
 /// Runs the desktop app until its window closes.
 pub fn run() {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
@@ -114,9 +81,9 @@ pub fn run() {
         .plugin(tauri_plugin_store::Builder::default().build())
         .setup(move |app| {
             let handle = app.handle().clone();
-            let data = data::DataDir::prepare(&app.path().app_data_dir()?)?;
+            let data = DataDir::prepare(&app.path().app_data_dir()?)?;
             log::info!("data folder: {}", data.root().display());
-            let profiles = user_profiles(&data);
+            let profiles = data.usable_profiles();
             let db_path = db.clone().unwrap_or_else(|| data.database());
             log::info!("store: {}", db_path.display());
             let engine = tauri::async_runtime::block_on(async {
@@ -147,11 +114,7 @@ pub fn run() {
                 }
                 Ok::<_, drivedeck_engine::EngineError>(engine)
             })?;
-            let reader = engine.reader()?;
-            app.manage(AppState {
-                engine: Arc::new(engine),
-                reader: Mutex::new(reader),
-            });
+            app.manage(Api::new(Arc::new(engine))?);
             if let Some(window) = app.get_webview_window("main") {
                 if let Some(size) = settings::window_size(&handle) {
                     let _ = window.set_size(LogicalSize::new(size.width, size.height));
@@ -215,10 +178,10 @@ pub fn run() {
     };
     app.run(|handle, event| {
         if let RunEvent::Exit = event
-            && let Some(state) = handle.try_state::<AppState>()
+            && let Some(state) = handle.try_state::<Api>()
         {
             // No motor keeps running after DriveDeck closes: safe stop, then commit.
-            let engine = Arc::clone(&state.engine);
+            let engine = Arc::clone(state.engine());
             tauri::async_runtime::block_on(async move { engine.shutdown().await });
         }
     });

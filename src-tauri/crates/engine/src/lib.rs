@@ -13,6 +13,13 @@
 //! - [`Engine::connect_serial`] connects drives on a serial port in any protocol;
 //!   [`ports`] lists the machine's serial ports and [`Engine::scan`] finds the drives
 //!   on one.
+//! - [`data_dir`]: the user's data folder (database, drive profiles), set up on the
+//!   first run.
+//! - [`api`]: what a client asks (the Tauri shell's IPC, the CLI, a network service),
+//!   with its own request and view types, answered from the engine and its store.
+
+pub mod api;
+pub mod data_dir;
 
 pub use drivedeck_bus::ports::{PortInfo, PortKind};
 pub use drivedeck_bus::scan::{FoundDrive, ScanOptions, ScanReport};

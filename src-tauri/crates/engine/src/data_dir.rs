@@ -1,7 +1,8 @@
 //! Where DriveDeck keeps a user's data, and the first run's set-up of that folder.
 //!
 //! One folder per user: the platform's app data folder for the app's identifier
-//! (`dev.drivedeck.DriveDeck`), as Tauri's `app_data_dir()` names it:
+//! (`dev.drivedeck.DriveDeck`), as Tauri's `app_data_dir()` names it (the desktop shell
+//! passes it in; any other client can open the same folder):
 //!
 //! | platform | folder |
 //! | --- | --- |
@@ -10,7 +11,8 @@
 //! | Windows | `%APPDATA%\dev.drivedeck.DriveDeck` |
 //!
 //! It holds `drivedeck.db` (the query store: sessions, samples, the job journal),
-//! `settings.json` (window size, last connection, chart choices; see `settings`) and
+//! `settings.json` (window size, last connection, chart choices: the desktop shell's
+//! `settings`) and
 //! `profiles/`, where users drop their own drive profiles (one TOML file per drive
 //! model). The first run creates the folder, `profiles/` with a README and an example;
 //! later runs leave everything there as it is. Installers never write into it, so an
@@ -46,7 +48,7 @@ keeps them.
 ";
 
 /// The built-in XM430-W350 profile, as an example of the format.
-const EXAMPLE_PROFILE: &str = include_str!("../crates/proto/profiles/robotis-xm430-w350.toml");
+const EXAMPLE_PROFILE: &str = include_str!("../../proto/profiles/robotis-xm430-w350.toml");
 
 /// The user's data folder.
 #[derive(Debug, Clone)]
@@ -102,6 +104,38 @@ impl DataDir {
                 (path, profile)
             })
             .collect())
+    }
+
+    /// The user's drive profiles that load: each one logged, each refused one logged with
+    /// its file, line and reason (a bad file never stops a start-up).
+    pub fn usable_profiles(&self) -> Vec<Profile> {
+        match self.user_profiles() {
+            Ok(found) => found
+                .into_iter()
+                .filter_map(|(path, profile)| match profile {
+                    Ok(profile) => {
+                        log::info!(
+                            "drive profile {} {} from {}",
+                            profile.vendor,
+                            profile.name,
+                            path.display()
+                        );
+                        Some(profile)
+                    }
+                    Err(e) => {
+                        log::warn!("drive profile refused: {e}");
+                        None
+                    }
+                })
+                .collect(),
+            Err(e) => {
+                log::warn!(
+                    "cannot read the profiles folder {}: {e}",
+                    self.profiles().display()
+                );
+                Vec::new()
+            }
+        }
     }
 }
 
@@ -162,5 +196,18 @@ mod tests {
         assert!(found[1].0.ends_with("b-bad.toml"));
         let error = found[1].1.as_ref().expect_err("refused").to_string();
         assert!(error.contains("b-bad.toml:"), "{error}");
+    }
+
+    #[test]
+    fn only_the_profiles_that_load_are_used() {
+        let home = tempfile::tempdir().expect("temp dir");
+        let data = DataDir::prepare(home.path()).expect("prepared");
+        std::fs::write(data.profiles().join("a-good.toml"), EXAMPLE_PROFILE).expect("good");
+        std::fs::write(data.profiles().join("b-bad.toml"), "not a profile").expect("bad");
+        let usable = data.usable_profiles();
+        assert_eq!(usable.len(), 1);
+        assert_eq!(usable[0].name, "XM430-W350");
+        std::fs::remove_dir_all(data.profiles()).expect("the user deleted the folder");
+        assert!(data.usable_profiles().is_empty());
     }
 }
