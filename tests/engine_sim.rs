@@ -3,6 +3,7 @@
 use drivedeck_domain::{Command, DriveMode, DriveRef, JobState, Target};
 use drivedeck_e2e::{
     DRIVE_1, DRIVE_2, enable, one_rig_at_a_time, outcome, queue_moves, sim_engine, wait_for_drive,
+    wait_until,
 };
 use drivedeck_engine::{Engine, EngineConfig, EngineError};
 use drivedeck_proto::profile::Protocol;
@@ -348,16 +349,15 @@ async fn silent_ui_gets_the_drives_stopped_at_the_simulator_and_never_re_enabled
     // Silence from the last beat on: within the timeout plus a check period the drive
     // is off at the far end, and not before the timeout.
     engine.heartbeat();
-    let silent = std::time::Instant::now();
-    while torque(&engine)[0] {
-        assert!(
-            silent.elapsed() < Duration::from_secs(3),
-            "no safe stop after 3 s of silence"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let silent = wait_until(
+        "a safe stop after silence",
+        Duration::from_secs(3),
+        Duration::from_millis(20),
+        || !torque(&engine)[0],
+    )
+    .await;
     assert!(
-        silent.elapsed() >= Duration::from_millis(300),
+        silent >= Duration::from_millis(300),
         "stopped before the timeout"
     );
 
@@ -413,14 +413,13 @@ async fn silent_drives_lose_the_link_fail_its_jobs_and_come_back_disabled() {
         matches!(&outcome, JobState::TimedOut | JobState::Failed { .. }),
         "a job on a dead link ends, it does not hang: {outcome:?}"
     );
-    let lost = std::time::Instant::now();
-    while engine.link_up(1) {
-        assert!(
-            lost.elapsed() < Duration::from_secs(3),
-            "link loss never detected"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until(
+        "link loss detected",
+        Duration::from_secs(3),
+        Duration::from_millis(10),
+        || !engine.link_up(1),
+    )
+    .await;
     // The health counters saw it: timeouts on the link, missed replies per drive.
     let health = engine.link_health(1).expect("health");
     assert!(health.timeouts >= 5, "{health:?}");
@@ -451,11 +450,13 @@ async fn silent_drives_lose_the_link_fail_its_jobs_and_come_back_disabled() {
     engine
         .with_sim_rig(1, |rig| rig.set_muted(false))
         .expect("rig");
-    let back = std::time::Instant::now();
-    while !engine.link_up(1) {
-        assert!(back.elapsed() < Duration::from_secs(5), "never reconnected");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until(
+        "reconnected",
+        Duration::from_secs(5),
+        Duration::from_millis(10),
+        || engine.link_up(1),
+    )
+    .await;
     assert_eq!(
         torque(&engine),
         [false, false],
@@ -500,14 +501,13 @@ async fn a_vanished_port_fails_pending_jobs_with_link_lost() {
             other => panic!("unexpected: {other:?}"),
         }
     }
-    let lost = std::time::Instant::now();
-    while engine.link_up(1) {
-        assert!(
-            lost.elapsed() < Duration::from_secs(3),
-            "link loss never detected"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until(
+        "link loss detected",
+        Duration::from_secs(3),
+        Duration::from_millis(10),
+        || !engine.link_up(1),
+    )
+    .await;
     engine.shutdown().await;
 }
 
@@ -544,20 +544,18 @@ async fn the_bus_watchdog_armed_at_enable_stops_a_drive_that_hears_nothing() {
     engine
         .with_sim_rig(1, |rig| rig.set_deaf(true))
         .expect("rig");
-    let deaf = std::time::Instant::now();
-    loop {
-        let (velocity, tripped) = engine
-            .inspect_sim(1, |d| (d[0].motor().velocity, d[0].watchdog_tripped()))
-            .expect("rig");
-        if tripped && velocity.abs() < 0.05 {
-            break;
-        }
-        assert!(
-            deaf.elapsed() < Duration::from_secs(2),
-            "drive still at {velocity} rad/s"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until(
+        "the watchdog tripped and the drive at rest",
+        Duration::from_secs(2),
+        Duration::from_millis(10),
+        || {
+            let (velocity, tripped) = engine
+                .inspect_sim(1, |d| (d[0].motor().velocity, d[0].watchdog_tripped()))
+                .expect("rig");
+            tripped && velocity.abs() < 0.05
+        },
+    )
+    .await;
     engine
         .with_sim_rig(1, |rig| rig.set_deaf(false))
         .expect("rig");
@@ -611,15 +609,13 @@ async fn jog_moves_only_while_it_is_renewed() {
     assert!(velocity(&engine) > 2.5, "{}", velocity(&engine));
 
     // Released: within the hold time it comes to rest by itself, torque still on.
-    let released = std::time::Instant::now();
-    while velocity(&engine).abs() > 0.05 {
-        assert!(
-            released.elapsed() < Duration::from_secs(2),
-            "still at {}",
-            velocity(&engine)
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until(
+        "at rest after the jog's hold time",
+        Duration::from_secs(2),
+        Duration::from_millis(10),
+        || velocity(&engine).abs() <= 0.05,
+    )
+    .await;
     assert!(
         engine
             .inspect_sim(1, |d| d[0].torque_enabled())
@@ -662,14 +658,13 @@ async fn an_estop_does_not_wait_for_a_silent_drive_or_a_retry() {
             })
             .expect("rig")
     };
-    let since = std::time::Instant::now();
-    while heard_write(&engine) == 0 {
-        assert!(
-            since.elapsed() < Duration::from_secs(3),
-            "the write never reached the rig"
-        );
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    wait_until(
+        "the write reached the rig",
+        Duration::from_secs(3),
+        Duration::from_millis(1),
+        || heard_write(&engine) > 0,
+    )
+    .await;
     let estop = engine.submit(Command::EStop).expect("estop");
     assert!(matches!(outcome(stuck).await, JobState::TimedOut));
     let _ = outcome(estop).await; // unconfirmed: the drives cannot answer

@@ -93,6 +93,35 @@ pub async fn wait_for_drive(
     panic!("{drive} never reached: {what}; last seen {last:?}");
 }
 
+/// Polls `done` every `every` until it holds, failing with `what` once `bound` has passed
+/// (a bug shows as a failure, not a hung run). Returns how long it took.
+pub async fn wait_until(
+    what: &str,
+    bound: Duration,
+    every: Duration,
+    mut done: impl FnMut() -> bool,
+) -> Duration {
+    let since = std::time::Instant::now();
+    while !done() {
+        assert!(since.elapsed() < bound, "{what} (waited {bound:?})");
+        tokio::time::sleep(every).await;
+    }
+    since.elapsed()
+}
+
+/// The state of `drive` the store holds now (after a flush), if it holds one.
+pub fn stored_status(engine: &Engine, drive: DriveRef) -> Option<drivedeck_domain::DriveStatus> {
+    engine.flush().expect("flush");
+    engine
+        .reader()
+        .expect("reader")
+        .drives(engine.session())
+        .expect("drives")
+        .into_iter()
+        .find(|d| d.drive == drive)
+        .and_then(|d| d.status)
+}
+
 /// What `f` reads from simulated drive `id` of link 1 (the far side of the wire).
 pub fn with_sim_drive<R>(engine: &Engine, id: u8, f: impl FnOnce(&SimDrive) -> R) -> R {
     engine

@@ -5,7 +5,8 @@
 
 use drivedeck_domain::{Command, DriveRef, JobState, Priority};
 use drivedeck_e2e::{
-    DRIVE_1, heard, journal, one_rig_at_a_time, run, sim_engine, sim_raw, writes_heard,
+    DRIVE_1, heard, journal, one_rig_at_a_time, run, sim_engine, sim_raw, stored_status,
+    writes_heard,
 };
 use drivedeck_engine::Engine;
 use drivedeck_proto::profile::Protocol;
@@ -308,16 +309,7 @@ async fn eeprom_writes_wait_for_torque_off_and_faults_clear_by_protocol() {
         .inspect_sim(1, |drives| drives[0].torque_enabled())
         .expect("sim");
     assert!(!torque);
-    engine.flush().expect("flush");
-    let status = engine
-        .reader()
-        .expect("reader")
-        .drives(engine.session())
-        .expect("drives")
-        .into_iter()
-        .find(|d| d.drive == DRIVE_1)
-        .and_then(|d| d.status)
-        .expect("drive 1's status");
+    let status = stored_status(&engine, DRIVE_1).expect("drive 1's status");
     assert!(!status.enabled && status.fault.is_none(), "{status:?}");
     engine.shutdown().await;
 
@@ -355,18 +347,7 @@ async fn clear_fault_reboots_a_dynamixel_out_of_its_latched_hardware_error() {
     };
     assert_eq!(run(&engine, shutdown).await, JobState::Done);
     engine.inspect_sim(1, |drives| drives[0].set_supply_voltage(5.0));
-    let fault = |engine: &Engine| {
-        engine.flush().expect("flush");
-        engine
-            .reader()
-            .expect("reader")
-            .drives(engine.session())
-            .expect("drives")
-            .into_iter()
-            .find(|d| d.drive == DRIVE_1)
-            .and_then(|d| d.status)
-            .and_then(|s| s.fault)
-    };
+    let fault = |engine: &Engine| stored_status(engine, DRIVE_1).and_then(|s| s.fault);
     let mut seen = None;
     for _ in 0..200 {
         seen = fault(&engine);

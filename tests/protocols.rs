@@ -16,7 +16,7 @@ use drivedeck_bus::SubmitError;
 use drivedeck_domain::{Command, DriveMode, JobState, Target};
 use drivedeck_e2e::{
     DRIVE_1, DRIVE_2, enable, heard, one_rig_at_a_time, run, sim_engine, sim_raw, wait_for_drive,
-    with_sim_drive, writes_heard,
+    wait_until, with_sim_drive, writes_heard,
 };
 use drivedeck_engine::{Engine, EngineConfig, EngineError, ScanOptions};
 use drivedeck_proto::profile::{Profile, Protocol, Role};
@@ -590,14 +590,13 @@ async fn silent_drives_lose_the_link_and_come_back_disabled(protocol: Protocol) 
     engine
         .with_sim_rig(1, |rig| rig.set_muted(true))
         .expect("rig");
-    let lost = std::time::Instant::now();
-    while engine.link_up(1) {
-        assert!(
-            lost.elapsed() < Duration::from_secs(5),
-            "link loss never detected"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until(
+        "link loss detected",
+        Duration::from_secs(5),
+        Duration::from_millis(10),
+        || !engine.link_up(1),
+    )
+    .await;
     let torque = |engine: &Engine| {
         engine
             .inspect_sim(1, |d| {
@@ -609,11 +608,13 @@ async fn silent_drives_lose_the_link_and_come_back_disabled(protocol: Protocol) 
     engine
         .with_sim_rig(1, |rig| rig.set_muted(false))
         .expect("rig");
-    let back = std::time::Instant::now();
-    while !engine.link_up(1) {
-        assert!(back.elapsed() < Duration::from_secs(8), "never reconnected");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until(
+        "reconnected",
+        Duration::from_secs(8),
+        Duration::from_millis(10),
+        || engine.link_up(1),
+    )
+    .await;
     assert_eq!(torque(&engine), [false, false], "nothing left enabled");
     wait_for_drive(&engine, DRIVE_1, "disabled", |r| {
         r.status.as_ref().is_some_and(|s| !s.enabled)

@@ -136,7 +136,7 @@ async function startOnce(app, home, shot, root) {
     // Both simulated drives, and the status bar names the rig's pty.
     await until('both simulated drives', async () => (await session.findAll('#drive-list .drive')).length === 2, 10_000);
     const status = await until('the link in the status bar', async () => {
-      const text = await session.text('#status');
+      const text = await session.shown('#status');
       return /\/dev\/pts\/\d+/.test(text) ? text : null;
     }, 10_000);
     if (shot) {

@@ -72,9 +72,8 @@ describe('the Connect panel', () => {
     await until('four drives on two links', async () => (await s.findAll('#drive-list .drive')).length === 4, 20_000);
     const links = await s.exec("return [...document.querySelectorAll('#drive-list .drive')].map((d) => d.dataset.link + ':' + d.dataset.driveId)");
     assert.ok(links.includes('2:3') && links.includes('2:8'), links.join(', '));
-    // The status bar's spans come back empty through WebDriver's element text: read innerText.
     await until('the new link in the status bar', async () =>
-      String(await s.exec("return document.getElementById('status').innerText")).includes(sim.port), 5_000);
+      (await s.shown('#status')).includes(sim.port), 5_000);
     await s.screenshot(join(artifacts, 'connect-feetech.png'));
   });
   it('remembers the connection across a restart, reconnects from the recent list, and forgets it', async () => {

@@ -116,6 +116,18 @@ export class Session {
     return this.cmd('GET', `/element/${await this.find(css)}/text`);
   }
 
+  /**
+   * What a reader sees of the element `css` (its innerText; '' when there is none).
+   * Read shown text through this, not `text`: WebKitWebDriver's element text comes back
+   * empty for some layouts (the status bar's spans), innerText never does. The window
+   * tests and the install test both read through here, so they cannot drift apart.
+   */
+  async shown(css) {
+    const text = await this.exec('const el = document.querySelector(arguments[0]); return el ? el.innerText : null;', css);
+    if (text === null) throw new Error(`no element ${css}`);
+    return String(text);
+  }
+
   async attr(css, name) {
     return this.cmd('GET', `/element/${await this.find(css)}/attribute/${name}`);
   }

@@ -1,4 +1,4 @@
-// End-to-end: the real DriveDeck window (release UI, debug binary) under Xvfb, driven
+// End-to-end: the real DriveDeck window (the release app that goes into the installers) under Xvfb, driven
 // through WebKitWebDriver, on the built-in simulated rig. Each step saves a screenshot
 // to tests/ui/artifacts/.
 import { describe, it, before, after } from 'node:test';
@@ -12,9 +12,8 @@ const artifacts = join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
 mkdirSync(artifacts, { recursive: true });
 
 const drive = (id) => `#drive-list .drive[data-link="1"][data-drive-id="${id}"]`;
-// The status bar's text, as shown (WebKitWebDriver's element text comes back empty for
-// it, whatever its layout; innerText is what a reader sees).
-const shownText = (s, id) => s.exec(`return document.getElementById('${id}').innerText`);
+// An element's text as shown (see Session.shown).
+const shownText = (s, id) => s.shown(`#${id}`);
 const content = (s, css) => s.exec(`return document.querySelector('${css}').textContent`);
 const number = (text) => Number.parseFloat(String(text).replace(/[^0-9.+-]/g, ''));
 

@@ -3,8 +3,9 @@
 //! - `cargo xtask run [-- ARGS]`: set up, build, open the app on the simulated rig.
 //! - `cargo xtask test`: set up, then every check and test: rustfmt, clippy, the Rust
 //!   tests (unit, integration, engine ⇄ simulator over a pty), the UI's unit tests, the
-//!   end-to-end tests of the real app window under Xvfb through WebDriver, and a short
-//!   fuzzing run (5 s per target).
+//!   installers (`bundle`), the end-to-end tests of the real window of the release app
+//!   that went into them (Xvfb, WebDriver), the install test of the .deb in a fresh Debian
+//!   root, and a short fuzzing run (5 s per target).
 //! - `cargo xtask fuzz [SECONDS]`: every fuzz target (the codecs and the profile parser,
 //!   `src-tauri/crates/proto/fuzz`) for SECONDS each, 10 by default; installs cargo-fuzz
 //!   first if it is missing.
@@ -13,8 +14,10 @@
 //!   against a hello-world Tauri app built here with the same Tauri, then the live
 //!   chart's frames per second and main-thread load with 8 channels streaming at 1 kHz
 //!   (`tests/ui/chartbench.mjs`; figures, no asserts).
-//! - `cargo xtask bundle [--target TRIPLE]`: set up, then the installers (.deb and .rpm
-//!   on Linux) with the Tauri CLI pinned in `ui/package.json`, `drivedeck-cli` inside.
+//! - `cargo xtask bundle [--target TRIPLE] [--bundles LIST]`: set up, then the installers
+//!   (.deb and .rpm on Linux by default; LIST as for `tauri build --bundles`) with the Tauri
+//!   CLI pinned in `ui/package.json`, `drivedeck-cli` inside. `cargo xtask test` and the
+//!   release workflow both build them this way.
 //! - `cargo xtask sidecar [--target TRIPLE]`: only `drivedeck-cli` in release, put where
 //!   the bundler takes it from (the release workflow runs this before the Tauri action).
 //! - `cargo xtask install-test [--here]`: `bundle`, then `tests/install/install-test.sh`
@@ -44,6 +47,9 @@ const APT_PACKAGES: &[&str] = &[
     "xauth",
     "webkit2gtk-driver",
     "locales",
+    // The AppImage bundler (release workflow) runs these on the binaries.
+    "file",
+    "patchelf",
 ];
 
 type Result<T = ()> = std::result::Result<T, String>;
@@ -179,8 +185,12 @@ fn rust_components() -> Result {
 
 fn setup() -> Result {
     rust_components()?;
-    apt_packages()?;
-    locale()?;
+    // Windows and macOS need no system packages for the build (the release workflow's
+    // runners have the SDKs); the window and install tests run on Linux only.
+    if cfg!(target_os = "linux") {
+        apt_packages()?;
+        locale()?;
+    }
     ui_build()
 }
 
@@ -216,17 +226,28 @@ fn test() -> Result {
     run(&mut bounded(cargo().args(["test", "--workspace"]), 1200))?;
     step("UI unit tests (vitest)");
     npm(&root().join("ui"), &["test"])?;
-    step(
-        "building the app (and drivedeck-cli, which some window tests start) for the window tests",
-    );
-    run(cargo().args(["build", "-p", "drivedeck", "-p", "drivedeck-cli"]))?;
+    // The installers are built once, and everything after tests what they hold: the
+    // window tests run the release app and drivedeck-cli that went into the .deb, and
+    // the install test installs that .deb into a fresh Debian root.
+    let bundles = bundle(None, None)?;
+    window_tests(&target_dir().join("release/drivedeck"))?;
+    install_test_on(&bundles, false)?;
+    fuzz(CI_FUZZ_SECONDS)
+}
+
+/// Every `tests/ui/*.test.mjs`: the real window of `app` under Xvfb, through WebDriver
+/// (`drivedeck-cli`, which some of them start, is taken from beside `app`).
+fn window_tests(app: &Path) -> Result {
     let mut window_tests: Vec<PathBuf> = std::fs::read_dir(root().join("tests/ui"))
         .map_err(|e| format!("cannot list tests/ui: {e}"))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| path.to_string_lossy().ends_with(".test.mjs"))
         .collect();
     window_tests.sort();
-    step("end-to-end: the real window under Xvfb, through WebDriver");
+    step(&format!(
+        "end-to-end: the real window of {} under Xvfb, through WebDriver",
+        app.display()
+    ));
     run(&mut bounded(
         Command::new("xvfb-run")
             .args(["-a", "-s", "-screen 0 1280x800x24", "node", "--test"])
@@ -234,11 +255,10 @@ fn test() -> Result {
             // Every test ends with its after hooks; a stray handle must not hang the run.
             .arg("--test-force-exit")
             .args(&window_tests)
-            .env("DRIVEDECK_APP", target_dir().join("debug/drivedeck"))
+            .env("DRIVEDECK_APP", app)
             .current_dir(root()),
         600,
-    ))?;
-    fuzz(CI_FUZZ_SECONDS)
+    ))
 }
 
 /// Seconds per fuzz target in `cargo xtask test`: enough to catch a shallow crash on
@@ -403,8 +423,10 @@ fn offline_bundles() -> &'static str {
     }
 }
 
-/// Builds the installers; returns the folder they are in.
-fn bundle(target: Option<&str>) -> Result<PathBuf> {
+/// Builds the installers (`bundles`, a comma-separated list for `tauri build --bundles`;
+/// [`offline_bundles`] when `None`); returns the folder they are in. CI's test run and the
+/// release workflow both build through here, so what is released is what was tested.
+fn bundle(target: Option<&str>, bundles: Option<&str>) -> Result<PathBuf> {
     setup()?;
     sidecar(target)?;
     step("building the app in release and bundling it (tauri build)");
@@ -415,7 +437,7 @@ fn bundle(target: Option<&str>) -> Result<PathBuf> {
         "--config",
         "src-tauri/tauri.bundle.conf.json",
         "--bundles",
-        offline_bundles(),
+        bundles.unwrap_or(offline_bundles()),
     ]);
     let mut out = target_dir();
     if let Some(triple) = target {
@@ -559,20 +581,44 @@ fn bench_ui() -> Result {
 /// Builds the .deb and runs the install test on it (installs, launches, upgrades,
 /// removes and purges it), in a fresh debootstrap root unless `here`.
 fn install_test(here: bool) -> Result {
-    let out = bundle(None)?;
+    let out = bundle(None, None)?;
+    install_test_on(&out, here)
+}
+
+/// The install test on the .deb in the bundle folder `out`.
+fn install_test_on(out: &Path, here: bool) -> Result {
     let deb = std::fs::read_dir(out.join("deb"))
         .map_err(|e| format!("no .deb built: {e}"))?
         .flatten()
         .map(|entry| entry.path())
         .find(|path| path.extension().is_some_and(|ext| ext == "deb"))
         .ok_or("no .deb built")?;
-    step("install test");
+    // A fresh root needs root (debootstrap, chroot, mounts). Say so and fail: a run that
+    // skipped the install test would pass without testing what users install.
+    if !is_root() && output(Command::new("sudo").args(["-n", "true"])).is_none() {
+        return Err(
+            "the install test needs root (or sudo without a password) to make a fresh Debian \
+             root with debootstrap; run as root, or run `cargo xtask install-test --here` on a \
+             machine you may change"
+                .into(),
+        );
+    }
+    step(&format!(
+        "install test of {} ({})",
+        deb.display(),
+        if here {
+            "on this machine"
+        } else {
+            "in a fresh Debian root"
+        }
+    ));
     let mut test = privileged("bash");
     test.arg(root().join("tests/install/install-test.sh"));
     if !here {
         test.arg("--chroot");
     }
-    run(test.arg(&deb).current_dir(root()))
+    // Bounded like the other steps: debootstrap and apt can stall on a network that hangs.
+    run(&mut bounded(test.arg(&deb).current_dir(root()), 1200))
 }
 
 /// `--target TRIPLE` among `args`, if given.
@@ -584,6 +630,28 @@ fn target_arg(args: &[String]) -> Result<Option<&str>> {
             "unexpected arguments {args:?} (expected: --target TRIPLE)"
         )),
     }
+}
+
+/// `[--target TRIPLE] [--bundles LIST]` of `cargo xtask bundle`.
+fn bundle_args(args: &[String]) -> Result<(Option<&str>, Option<&str>)> {
+    let (mut target, mut bundles) = (None, None);
+    let mut rest = args.iter();
+    while let Some(flag) = rest.next() {
+        let slot = match flag.as_str() {
+            "--target" => &mut target,
+            "--bundles" => &mut bundles,
+            _ => {
+                return Err(format!(
+                    "unexpected argument {flag:?} (expected: [--target TRIPLE] [--bundles LIST])"
+                ));
+            }
+        };
+        match rest.next() {
+            Some(value) if !value.starts_with("--") => *slot = Some(value.as_str()),
+            _ => return Err(format!("{flag} needs a value")),
+        }
+    }
+    Ok((target, bundles))
 }
 
 /// The same command under coreutils `timeout`: killed after `seconds`, so a hang fails
@@ -628,7 +696,8 @@ fn main() -> ExitCode {
             )),
         },
         Some("bench-ui") => bench_ui(),
-        Some("bundle") => target_arg(&args[1..]).and_then(|target| bundle(target).map(drop)),
+        Some("bundle") => bundle_args(&args[1..])
+            .and_then(|(target, bundles)| bundle(target, bundles).map(drop)),
         Some("sidecar") => target_arg(&args[1..]).and_then(|target| sidecar(target).map(drop)),
         Some("install-test") => match &args[1..] {
             [] => install_test(false),
@@ -637,7 +706,7 @@ fn main() -> ExitCode {
         },
         _ => Err(
             "usage: cargo xtask (run [-- APP ARGS] | test | fuzz [SECONDS] | setup | bench-ui \
-                  | bundle [--target TRIPLE] | sidecar [--target TRIPLE] | install-test [--here])"
+                  | bundle [--target TRIPLE] [--bundles LIST] | sidecar [--target TRIPLE] | install-test [--here])"
                 .into(),
         ),
     };

@@ -41,6 +41,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+mod jog;
 mod params;
 
 /// How to reach the drives of one link.
@@ -1988,58 +1989,6 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Actor<T> {
             );
         }
         Ok(self.read_role(id, profile, Role::TorqueEnable).await? == 0)
-    }
-
-    fn expired_jog(&self) -> Option<u8> {
-        let now = Instant::now();
-        self.jogs
-            .iter()
-            .find(|(_, until)| **until <= now)
-            .map(|(id, _)| *id)
-    }
-
-    fn next_jog_deadline(&self) -> Option<Instant> {
-        self.jogs.values().min().copied()
-    }
-
-    /// Brings a drive whose jog ran out to velocity 0. `Err` when the link is lost.
-    async fn end_jog(&mut self, id: u8) -> Result<(), String> {
-        self.jogs.remove(&id);
-        let Some(profile) = self.profile_of(id) else {
-            return Ok(());
-        };
-        let stop = match self.write_request(&profile, id, Role::GoalVelocity, 0) {
-            Ok(stop) => stop,
-            Err(e) => {
-                log::error!("link {}: cannot stop the jog of drive {id}: {e}", self.id);
-                return Ok(());
-            }
-        };
-        match self.command(&stop, id).await {
-            Ok(_) => {
-                let changed = {
-                    let mut drives = self.write_drives();
-                    drives.get_mut(&id).map(|entry| {
-                        entry.status.target = Some(Target::Velocity(0.0));
-                        entry.status.clone()
-                    })
-                };
-                if let Some(status) = changed {
-                    self.sink.emit(Event::DriveChanged {
-                        status,
-                        at: self.clock.now(),
-                    });
-                }
-                Ok(())
-            }
-            Err(CommandError::Io(e)) => Err(e),
-            Err(e) => {
-                // The drive did not take the stop: tell the log; the state poll and the
-                // watchdog remain, and the next loop does not retry forever.
-                log::error!("link {}: could not end the jog of drive {id}: {e}", self.id);
-                Ok(())
-            }
-        }
     }
 
     fn health(&self) -> std::sync::MutexGuard<'_, LinkHealth> {
