@@ -405,7 +405,7 @@ fn sts3215_reports_overheat_in_its_status_and_turns_in_both_directions() {
         .expect("gv")
         .clone();
     let reverse = 0x8000u16 | 1000;
-    put(&mut drive.table, &goal, i64::from(reverse)); // beyond the profile's range
+    drive.state.put(&goal, i64::from(reverse)); // beyond the profile's range
     write_role(&mut drive, Role::TorqueEnable, 1).expect("on");
     run(&mut drive, 2.0);
     assert!(drive.motor().velocity < -1.0, "{:?}", drive.motor());
