@@ -50,6 +50,16 @@ pub(crate) struct Entries {
     pub(crate) profile_deceleration: Option<Register>,
     pub(crate) quick_stop_deceleration: Option<Register>,
     pub(crate) quick_stop_option: Option<Register>,
+    pub(crate) drive_mode: Option<Register>,
+    pub(crate) position_i: Option<Register>,
+    pub(crate) position_d: Option<Register>,
+    pub(crate) feedforward_1st: Option<Register>,
+    pub(crate) feedforward_2nd: Option<Register>,
+    pub(crate) goal_pwm: Option<Register>,
+    pub(crate) pwm_limit: Option<Register>,
+    pub(crate) velocity_trajectory: Option<Register>,
+    pub(crate) position_trajectory: Option<Register>,
+    pub(crate) realtime_tick: Option<Register>,
 }
 
 impl Entries {
@@ -99,6 +109,16 @@ impl Entries {
             profile_deceleration: named(&["Profile Deceleration"]),
             quick_stop_deceleration: named(&["Quick Stop Deceleration"]),
             quick_stop_option: named(&["Quick Stop Option Code"]),
+            drive_mode: named(&["Drive Mode"]),
+            position_i: named(&["Position I Gain"]),
+            position_d: named(&["Position D Gain"]),
+            feedforward_1st: named(&["Feedforward 1st Gain"]),
+            feedforward_2nd: named(&["Feedforward 2nd Gain"]),
+            goal_pwm: named(&["Goal PWM"]),
+            pwm_limit: named(&["PWM Limit"]),
+            velocity_trajectory: named(&["Velocity Trajectory"]),
+            position_trajectory: named(&["Position Trajectory"]),
+            realtime_tick: named(&["Realtime Tick"]),
         }
     }
 }

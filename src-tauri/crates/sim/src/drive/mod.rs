@@ -184,6 +184,7 @@ impl SimDrive {
         if let Some(reg) = drive.state.entries.id.clone() {
             drive.state.put(&reg, i64::from(id));
         }
+        drive.family.restart(&mut drive.state);
         drive.state.publish_measurements();
         drive.family.publish_status(&mut drive.state);
         drive
@@ -442,7 +443,7 @@ impl SimDrive {
     }
 
     fn restart(&mut self) {
-        self.family.restart();
+        self.family.restart(&mut self.state);
         let state = &mut self.state;
         state.velocity_integral = 0.0;
         state.watchdog_hold = None;
@@ -549,6 +550,7 @@ impl SimDrive {
     /// (or a coasting shaft with torque off), protections, measurements and status.
     pub fn step(&mut self, dt: f64) {
         self.state.time += dt;
+        self.family.tick(&mut self.state, dt);
         let powered = self.family.torque_enabled(&self.state);
         self.state.check_watchdog(powered);
         if self.family.torque_enabled(&self.state) {

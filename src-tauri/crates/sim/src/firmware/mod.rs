@@ -62,7 +62,7 @@ impl Firmware {
     /// A fresh instance of this family's firmware (the one place that picks a module).
     pub(crate) fn family(self) -> Box<dyn Family> {
         match self {
-            Firmware::DynamixelX => Box::new(dynamixel_x::DynamixelX),
+            Firmware::DynamixelX => Box::new(dynamixel_x::DynamixelX::default()),
             Firmware::Dynamixel1 => Box::new(dynamixel1::Dynamixel1),
             Firmware::Feetech => Box::new(feetech::Feetech),
             Firmware::Cia402 => Box::new(cia402::Cia402::new()),
@@ -114,15 +114,7 @@ pub(crate) trait Family: std::fmt::Debug + Send {
 
     /// `raw` was just stored in `register` by a write from the bus.
     fn written(&mut self, drive: &mut DriveState, register: &Register, raw: i64) {
-        if crate::drive::state::is(&drive.entries.torque_enable, register) {
-            if raw == 0 {
-                drive.velocity_integral = 0.0;
-            } else {
-                // Writing torque on acknowledges a (DYNAMIXEL 1.0) overload shutdown.
-                drive.overload_latched = false;
-                drive.overload_for = 0.0;
-            }
-        }
+        torque_written(drive, register, raw);
     }
 
     /// The drive runs its velocity mode (else position).
@@ -199,8 +191,12 @@ pub(crate) trait Family: std::fmt::Debug + Send {
     /// Writes the family's status entries (CiA 402 statusword).
     fn publish_status(&mut self, _drive: &mut DriveState) {}
 
-    /// A reboot or factory reset: the firmware's own state starts afresh.
-    fn restart(&mut self) {}
+    /// Power-on, a reboot or a factory reset (the table already at its defaults): the
+    /// firmware's own state starts afresh.
+    fn restart(&mut self, _drive: &mut DriveState) {}
+
+    /// The drive's clock advanced by `dt` (powered or not), before the loops run.
+    fn tick(&mut self, _drive: &mut DriveState, _dt: f64) {}
 
     /// DYNAMIXEL 2.0: the alert flag of status packets is up.
     fn alert(&self, _drive: &DriveState) -> bool {
@@ -210,6 +206,19 @@ pub(crate) trait Family: std::fmt::Debug + Send {
     /// The CiA 402 state, for a CiA 402 drive.
     fn cia402_state(&self) -> Option<State> {
         None
+    }
+}
+
+/// The bus servos' Torque Enable write: off clears the loops' integral, on acknowledges
+/// a (DYNAMIXEL 1.0) overload shutdown.
+pub(crate) fn torque_written(drive: &mut DriveState, register: &Register, raw: i64) {
+    if crate::drive::state::is(&drive.entries.torque_enable, register) {
+        if raw == 0 {
+            drive.velocity_integral = 0.0;
+        } else {
+            drive.overload_latched = false;
+            drive.overload_for = 0.0;
+        }
     }
 }
 

@@ -508,7 +508,7 @@ impl Family for Cia402 {
         }
     }
 
-    fn restart(&mut self) {
+    fn restart(&mut self, _drive: &mut DriveState) {
         *self = Cia402::new();
     }
 

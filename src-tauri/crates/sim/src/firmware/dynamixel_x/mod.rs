@@ -7,16 +7,25 @@
 //! - Hardware Error Status (70) latches the alarms selected in Shutdown (63); any latched
 //!   alarm turns torque off and keeps it off until a reboot, and raises the alert bit
 //!   (bit 7) of every status packet's error byte.
-//! - The Bus Watchdog (98) and the loops are the shared ones of [`crate::drive`].
+//! - The Bus Watchdog (98) is the shared one of [`crate::drive`].
+//! - The control loops are the X series' own ([`control`]): position PID + feedforward →
+//!   PWM on the profile's trajectory, velocity PI → PWM. At power-on Goal PWM (100) starts
+//!   at PWM Limit (36) (the e-manual gives Goal PWM no initial value of its own and bounds
+//!   it by PWM Limit; the simulator's reading).
 
-use super::{Family, Firmware};
+pub mod control;
+
+use super::{Family, Firmware, torque_written};
 use crate::drive::TableError;
 use crate::drive::state::{DriveState, is};
+use control::Control;
 use drivedeck_proto::profile::Register;
 
-/// The DYNAMIXEL X firmware (no state beyond the table).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct DynamixelX;
+/// The DYNAMIXEL X firmware: its profile generator and loops.
+#[derive(Clone, Debug, Default)]
+pub struct DynamixelX {
+    control: Control,
+}
 
 impl Family for DynamixelX {
     fn firmware(&self) -> Firmware {
@@ -24,7 +33,43 @@ impl Family for DynamixelX {
     }
 
     fn boxed(&self) -> Box<dyn Family> {
-        Box::new(*self)
+        Box::new(self.clone())
+    }
+
+    fn restart(&mut self, drive: &mut DriveState) {
+        // The loops start afresh; the clock (Realtime Tick) runs on.
+        self.control.engage(drive);
+        if let (Some(goal), Some(limit)) = (
+            drive.entries.goal_pwm.clone(),
+            drive.entries.pwm_limit.clone(),
+        ) {
+            let limit = drive.get(&limit);
+            drive.put(&goal, limit);
+        }
+        self.control.publish(drive);
+    }
+
+    fn written(&mut self, drive: &mut DriveState, register: &Register, raw: i64) {
+        torque_written(drive, register, raw);
+        let torque = is(&drive.entries.torque_enable, register);
+        let mode = is(&drive.entries.operating_mode, register);
+        if (torque && raw != 0) || mode {
+            // The trajectory starts from where the shaft is.
+            self.control.engage(drive);
+        }
+    }
+
+    fn tick(&mut self, _drive: &mut DriveState, dt: f64) {
+        self.control.clock += dt;
+    }
+
+    fn publish_status(&mut self, drive: &mut DriveState) {
+        self.control.publish(drive);
+    }
+
+    fn control(&mut self, drive: &mut DriveState, dt: f64) {
+        let velocity_mode = self.velocity_mode(drive);
+        self.control.step(drive, velocity_mode, dt);
     }
 
     fn check_access(
@@ -74,3 +119,6 @@ impl Family for DynamixelX {
         drive.alarms != 0
     }
 }
+
+#[cfg(test)]
+mod tests;
