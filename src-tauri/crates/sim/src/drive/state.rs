@@ -246,6 +246,33 @@ impl DriveState {
         self.motor.step(dt, Some(voltage.clamp(-supply, supply)));
     }
 
+    /// Drives the bridge with a duty cycle (PWM-output firmwares): `demand` (−1…1 and
+    /// beyond) capped at ±`cap`, then cut back so the winding current stays within
+    /// `current_limit`. The output counts as saturated when the current limit cuts in, or
+    /// the duty is at its cap while the winding carries more than half the stall current (a
+    /// loaded motor, not one merely at full speed). Returns whether the demand was
+    /// delivered as asked (integrate only then).
+    pub(crate) fn drive_duty(
+        &mut self,
+        demand: f64,
+        cap: f64,
+        current_limit: f64,
+        dt: f64,
+    ) -> bool {
+        let duty = demand.clamp(-cap, cap);
+        let duty_capped = (demand - duty).abs() > f64::EPSILON;
+        let supply = self.supply_voltage;
+        let wanted = duty * supply;
+        let low = self.motor.voltage_for(-current_limit, dt);
+        let high = self.motor.voltage_for(current_limit, dt);
+        let voltage = wanted.clamp(low.min(high), high.max(low));
+        let current_limited = (voltage - wanted).abs() > 1e-9;
+        self.motor.step(dt, Some(voltage.clamp(-supply, supply)));
+        self.saturated = current_limited
+            || (duty_capped && self.motor.current.abs() > 0.5 * self.spec.stall_current);
+        !duty_capped && !current_limited
+    }
+
     /// The overload timer over one step.
     pub(crate) fn track_overload(&mut self, overload: Overload, dt: f64) {
         let Overload { over, time, live } = overload;

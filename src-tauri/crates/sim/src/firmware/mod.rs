@@ -9,6 +9,7 @@
 //! - [`feetech`]: Feetech SCS/STS, e.g. STS3215.
 //! - [`cia402`]: CiA 402 drives (profile `enable = "cia402"`), e.g. Kinco FD5P.
 //! - [`generic`]: any other drive: the generic table rules only.
+//! - [`trajectory`]: the profile generator the servo families share.
 //!
 //! Each family module names the vendor documents its rules come from.
 
@@ -17,6 +18,7 @@ pub mod dynamixel1;
 pub mod dynamixel_x;
 pub mod feetech;
 pub mod generic;
+pub mod trajectory;
 
 use crate::drive::TableError;
 use crate::drive::entries::Entries;

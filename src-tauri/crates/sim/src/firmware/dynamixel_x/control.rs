@@ -32,6 +32,7 @@
 //! the current limit cuts in, or the PWM is at its cap while the winding carries more
 //! than half the stall current (a loaded motor, not one merely at full speed).
 
+use super::super::trajectory::Trajectory;
 use crate::drive::state::DriveState;
 use crate::motor::MotorParams;
 use std::f64::consts::TAU;
@@ -157,12 +158,8 @@ pub fn continuous_model(gains: &TableGains, motor: &MotorParams) -> ContinuousMo
 /// The profile generator's and the loops' state.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct Control {
-    /// Position Trajectory, rad (true shaft frame).
-    pub(crate) position_ref: f64,
-    /// Velocity Trajectory, rad/s.
-    pub(crate) velocity_ref: f64,
-    /// The trajectory's acceleration in the last step, rad/s².
-    acceleration_ref: f64,
+    /// Position and Velocity Trajectory (true shaft frame).
+    reference: Trajectory,
     /// ∫ position error, rad·s.
     position_integral: f64,
     /// ∫ velocity error, rad.
@@ -180,9 +177,7 @@ fn raw(drive: &DriveState, entry: &Option<drivedeck_proto::profile::Register>) -
 impl Control {
     /// Torque came on (or the loops restart): the trajectory starts where the shaft is.
     pub(crate) fn engage(&mut self, drive: &DriveState) {
-        self.position_ref = drive.motor.position;
-        self.velocity_ref = 0.0;
-        self.acceleration_ref = 0.0;
+        self.reference = Trajectory::at(drive.motor.position);
         self.position_integral = 0.0;
         self.velocity_integral = 0.0;
         self.planned = None;
@@ -242,7 +237,7 @@ impl Control {
         }
         let total = velocity_raw / 1000.0;
         let ramp = (acceleration_raw / 1000.0).min(total / 2.0);
-        let distance = (goal - self.position_ref).abs();
+        let distance = (goal - self.reference.position).abs();
         let speed = distance / (total - ramp).max(1e-6);
         let acceleration = if ramp > 0.0 {
             speed / ramp
@@ -253,42 +248,12 @@ impl Control {
         (speed, acceleration)
     }
 
-    /// One profile step toward `goal` (position control).
-    fn profile_position(&mut self, drive: &DriveState, goal: f64, dt: f64) {
-        let (speed, acceleration) = self.profile_limits(drive, goal);
-        let before = self.velocity_ref;
-        let left = goal - self.position_ref;
-        if speed.is_infinite() {
-            self.position_ref = goal;
-            self.velocity_ref = 0.0;
-        } else {
-            // Arrive, not overshoot: no faster than the acceleration can stop in `left`.
-            let stop = (2.0 * acceleration * left.abs()).sqrt();
-            let wanted = speed.min(stop).copysign(left);
-            let step = acceleration * dt;
-            let velocity = before + (wanted - before).clamp(-step, step);
-            if left.abs() <= velocity.abs() * dt || left == 0.0 {
-                self.position_ref = goal;
-                self.velocity_ref = 0.0;
-            } else {
-                self.position_ref += velocity * dt;
-                self.velocity_ref = velocity;
-            }
-        }
-        self.acceleration_ref = if dt > 0.0 {
-            (self.velocity_ref - before) / dt
-        } else {
-            0.0
-        };
-    }
-
     /// One profile step toward `goal` rad/s (velocity control): Profile Acceleration only.
     fn profile_velocity(&mut self, drive: &DriveState, goal: f64, dt: f64) {
         let acceleration = drive
             .positive_si(&drive.entries.profile_acceleration)
             .unwrap_or(f64::INFINITY);
-        let step = acceleration * dt;
-        self.velocity_ref += (goal - self.velocity_ref).clamp(-step, step);
+        self.reference.toward_velocity(goal, acceleration, dt);
     }
 
     /// One step of the powered drive: profile, controller, PWM, bridge.
@@ -304,7 +269,7 @@ impl Control {
                 drive.goal_si(&drive.entries.goal_velocity)
             };
             self.profile_velocity(drive, goal, dt);
-            let error = self.velocity_ref - velocity;
+            let error = self.reference.velocity - velocity;
             let g = model.velocity;
             let next = self.velocity_integral + error * dt;
             (g.p * error + g.i * next, Integrating::Velocity(next))
@@ -312,49 +277,40 @@ impl Control {
             let goal = drive
                 .watchdog_hold
                 .unwrap_or_else(|| drive.goal_si(&drive.entries.goal_position));
-            self.profile_position(drive, goal, dt);
-            let error = self.position_ref - position;
+            let (speed, acceleration) = self.profile_limits(drive, goal);
+            self.reference
+                .toward_position(goal, speed, acceleration, dt);
+            let reference = self.reference;
+            let error = reference.position - position;
             let g = model.position;
             let next = self.position_integral + error * dt;
             let duty = g.p * error
                 + g.i * next
-                + g.d * (self.velocity_ref - velocity)
-                + g.feedforward_velocity * self.velocity_ref
-                + g.feedforward_acceleration * self.acceleration_ref;
+                + g.d * (reference.velocity - velocity)
+                + g.feedforward_velocity * reference.velocity
+                + g.feedforward_acceleration * reference.acceleration;
             (duty, Integrating::Position(next))
         };
-        let duty = unclamped.clamp(-cap, cap);
-        let pwm_saturated = (unclamped - duty).abs() > f64::EPSILON;
-        // The Current Limit bounds the winding current: the duty is cut back to it.
         let current_limit = drive.current_limit(false);
-        let supply = drive.supply_voltage;
-        let wanted = duty * supply;
-        let lowest = drive.motor.voltage_for(-current_limit, dt);
-        let highest = drive.motor.voltage_for(current_limit, dt);
-        let voltage = wanted.clamp(lowest.min(highest), highest.max(lowest));
-        let current_limited = (voltage - wanted).abs() > 1e-9;
-        if !pwm_saturated && !current_limited {
+        if drive.drive_duty(unclamped, cap, current_limit, dt) {
             // Anti-windup: integrate only while the output can deliver what it asks for.
             match integrating {
                 Integrating::Velocity(next) => self.velocity_integral = next,
                 Integrating::Position(next) => self.position_integral = next,
             }
         }
-        let stall_current = drive.spec.stall_current;
-        drive.motor.step(dt, Some(voltage.clamp(-supply, supply)));
-        drive.saturated =
-            current_limited || (pwm_saturated && drive.motor.current.abs() > 0.5 * stall_current);
     }
 
     /// Writes Velocity Trajectory, Position Trajectory and Realtime Tick.
     pub(crate) fn publish(&self, drive: &mut DriveState) {
         let e = std::sync::Arc::clone(&drive.entries);
         if let Some(r) = &e.velocity_trajectory {
-            let value = (self.velocity_ref / r.scale).round() as i64;
+            let value = (self.reference.velocity / r.scale).round() as i64;
             drive.put(r, value);
         }
         if let Some(r) = &e.position_trajectory {
-            let value = ((self.position_ref - drive.position_offset) / r.scale).round() as i64;
+            let value =
+                ((self.reference.position - drive.position_offset) / r.scale).round() as i64;
             drive.put(r, value);
         }
         if let Some(r) = &e.realtime_tick {
