@@ -60,6 +60,7 @@ pub(crate) struct Entries {
     pub(crate) velocity_trajectory: Option<Register>,
     pub(crate) position_trajectory: Option<Register>,
     pub(crate) realtime_tick: Option<Register>,
+    pub(crate) integral_limit: Option<Register>,
 }
 
 impl Entries {
@@ -97,7 +98,7 @@ impl Entries {
             lock: named(&["Lock"]),
             overload_torque: named(&["Overload Torque"]),
             protection_time: named(&["Protection Time"]),
-            position_p: named(&["Position P Gain"]),
+            position_p: named(&["Position P Gain", "P Coefficient"]),
             velocity_p: named(&["Velocity P Gain"]),
             velocity_i: named(&["Velocity I Gain"]),
             firmware_version: named(&["Firmware Version", "Firmware Major Version"]),
@@ -105,13 +106,13 @@ impl Entries {
             modes_display: named(&["Modes of Operation Display"]),
             error_code: named(&["Error Code"]),
             profile_velocity: named(&["Profile Velocity"]),
-            profile_acceleration: named(&["Profile Acceleration"]),
+            profile_acceleration: named(&["Profile Acceleration", "Acceleration"]),
             profile_deceleration: named(&["Profile Deceleration"]),
             quick_stop_deceleration: named(&["Quick Stop Deceleration"]),
             quick_stop_option: named(&["Quick Stop Option Code"]),
             drive_mode: named(&["Drive Mode"]),
-            position_i: named(&["Position I Gain"]),
-            position_d: named(&["Position D Gain"]),
+            position_i: named(&["Position I Gain", "I Coefficient"]),
+            position_d: named(&["Position D Gain", "D Coefficient"]),
             feedforward_1st: named(&["Feedforward 1st Gain"]),
             feedforward_2nd: named(&["Feedforward 2nd Gain"]),
             goal_pwm: named(&["Goal PWM"]),
@@ -119,6 +120,7 @@ impl Entries {
             velocity_trajectory: named(&["Velocity Trajectory"]),
             position_trajectory: named(&["Position Trajectory"]),
             realtime_tick: named(&["Realtime Tick"]),
+            integral_limit: named(&["Integral Limit"]),
         }
     }
 }

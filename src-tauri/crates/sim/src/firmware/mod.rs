@@ -66,7 +66,7 @@ impl Firmware {
         match self {
             Firmware::DynamixelX => Box::new(dynamixel_x::DynamixelX::default()),
             Firmware::Dynamixel1 => Box::new(dynamixel1::Dynamixel1),
-            Firmware::Feetech => Box::new(feetech::Feetech),
+            Firmware::Feetech => Box::new(feetech::Feetech::default()),
             Firmware::Cia402 => Box::new(cia402::Cia402::new()),
             Firmware::Generic => Box::new(generic::Generic),
         }

@@ -10,10 +10,18 @@
 //! - Overload: the load (the bridge's duty cycle, %) above Overload Torque (36) for
 //!   Protection Time (35, × 10 ms); the Status entry (65) shows it while it lasts, and
 //!   the alarms in Unloading Condition (19) hold torque off while they last.
+//! - Position mode (0) runs Feetech's position loop ([`control`]): P, D and I
+//!   Coefficients (21, 22, 23) on the position error give the PWM, capped by Torque Limit
+//!   (48); Goal Speed (46) and Acceleration (41) are the move's profile (0: the maximum).
+//!   Speed mode (1) keeps the shared velocity PI → current loops: its Velocity P/I
+//!   Coefficients (37, 39) have no published factory values.
 
-use super::{Family, Firmware};
+pub mod control;
+
+use super::{Family, Firmware, torque_written};
 use crate::drive::entries::Entries;
-use crate::drive::state::{DriveState, Overload};
+use crate::drive::state::{DriveState, Overload, is};
+use control::Control;
 use drivedeck_proto::profile::Register;
 
 /// Overload Torque (%) when the profile has no such entry.
@@ -22,9 +30,11 @@ const OVERLOAD_TORQUE: f64 = 80.0;
 /// Protection Time (s) when the profile has no such entry.
 const PROTECTION_TIME: f64 = 2.0;
 
-/// The Feetech firmware (no state beyond the table).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Feetech;
+/// The Feetech firmware: its position loop's state.
+#[derive(Clone, Debug, Default)]
+pub struct Feetech {
+    control: Control,
+}
 
 impl Family for Feetech {
     fn firmware(&self) -> Firmware {
@@ -32,7 +42,33 @@ impl Family for Feetech {
     }
 
     fn boxed(&self) -> Box<dyn Family> {
-        Box::new(*self)
+        Box::new(self.clone())
+    }
+
+    fn restart(&mut self, drive: &mut DriveState) {
+        self.control.engage(drive);
+    }
+
+    fn written(&mut self, drive: &mut DriveState, register: &Register, raw: i64) {
+        torque_written(drive, register, raw);
+        let torque = is(&drive.entries.torque_enable, register);
+        if (torque && raw != 0) || is(&drive.entries.operating_mode, register) {
+            // The move starts from where the shaft is.
+            self.control.engage(drive);
+        }
+    }
+
+    fn control(&mut self, drive: &mut DriveState, dt: f64) {
+        if self.velocity_mode(drive) {
+            // Speed mode: the shared velocity PI → current loops.
+            let limit = self.velocity_limit(drive);
+            let set = self.velocity_set(drive, dt).clamp(-limit, limit);
+            let current_limit = self.current_limit(drive);
+            drive.velocity_current_loop(set, current_limit, dt);
+        } else {
+            let speed = self.velocity_limit(drive);
+            self.control.step(drive, speed, dt);
+        }
     }
 
     fn sign_bit(&self, entries: &Entries, register: &Register) -> Option<u8> {
@@ -78,3 +114,6 @@ impl Family for Feetech {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
