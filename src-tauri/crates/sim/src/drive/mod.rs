@@ -54,7 +54,7 @@ pub mod table;
 use crate::firmware::Family;
 pub use crate::firmware::Firmware;
 pub use crate::firmware::cia402;
-use crate::motor::{Motor, MotorParams};
+use crate::motor::{Motor, MotorParams, Resonance};
 use drivedeck_proto::cia402::State;
 use drivedeck_proto::profile::{Access, AddressSpace, MotorSpec, Profile, Register, Role};
 use entries::Entries;
@@ -544,6 +544,12 @@ impl SimDrive {
     /// Couples a load of `inertia` kg·m² to the output (replacing any previous one).
     pub fn set_load_inertia(&mut self, inertia: f64) {
         self.state.motor.params.load_inertia = inertia.max(0.0);
+    }
+
+    /// Couples a resonant second mass to the output (a compliant coupling or flexible
+    /// load), or removes it with `None`; it starts at rest against the shaft.
+    pub fn set_load_resonance(&mut self, resonance: Option<Resonance>) {
+        self.state.motor.set_resonance(resonance);
     }
 
     /// Advances the drive and its motor by `dt` seconds: the watchdog, the family's loops

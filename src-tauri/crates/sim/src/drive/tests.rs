@@ -431,3 +431,39 @@ fn sts3215_reports_overheat_in_its_status_and_turns_in_both_directions() {
     assert_ne!(drive.raw(Role::HardwareError) & 0x04, 0);
     assert_eq!(drive.alarms() & 0x04, 0x04);
 }
+
+#[test]
+fn a_resonant_load_makes_the_step_ring_and_is_off_by_default() {
+    // The load's twist after a step, with and without a flexible coupling.
+    let ringing = |resonance: Option<crate::motor::Resonance>| {
+        let mut drive = xm430(1);
+        assert!(drive.motor().load.is_none());
+        drive.set_load_resonance(resonance);
+        write_named(&mut drive, "Position P Gain", 3200).expect("P");
+        write_role(&mut drive, Role::TorqueEnable, 1).expect("on");
+        write_role(&mut drive, Role::GoalPosition, 32).expect("goal");
+        let mut swing = 0.0f64;
+        for n in 0..(1.0 / 0.000_25) as usize {
+            drive.step(0.000_25);
+            if n > (0.5 / 0.000_25) as usize {
+                let load = drive
+                    .motor()
+                    .load
+                    .map_or(drive.motor().position, |l| l.position);
+                swing = swing.max((load - drive.motor().position).abs());
+            }
+        }
+        (swing, drive.motor().position)
+    };
+    let (rigid, _) = ringing(None);
+    let (flexible, settled) = ringing(Some(crate::motor::Resonance {
+        inertia: 0.012,
+        frequency: 8.0,
+        damping_ratio: 0.0,
+    }));
+    assert_eq!(rigid, 0.0);
+    // Undamped, the load still swings against the shaft half a second after the step...
+    assert!(flexible > 1e-4, "{flexible}");
+    // ...while the loop still holds the shaft near the goal (32 pulses ≈ 0.049 rad).
+    assert!((settled - 0.049).abs() < 0.02, "{settled}");
+}
