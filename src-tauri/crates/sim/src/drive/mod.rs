@@ -1,12 +1,15 @@
-//! A simulated servo drive: the profile's control table in memory, the drive's own
-//! cascaded loops, its protections, and the motor they drive.
+//! A simulated servo drive: the profile's control table in memory, its firmware family's
+//! loops and protections, and the motor they drive.
 //!
-//! The loops run the way a bus servo's firmware does, on every physics step:
-//! position P → velocity set point (clamped to the velocity limit) → velocity PI →
-//! current set point (clamped to the current limit) → the current loop, which applies the
-//! voltage that reaches the set point within the step as far as the supply allows (the
-//! winding's L/R is modelled in [`crate::motor`]). In velocity mode the position loop is
-//! skipped. With torque off the bridge is open and the shaft coasts.
+//! The loops run on every physics step, each family its vendor's structure
+//! ([`crate::firmware`]): DYNAMIXEL X a profile generator and position PID + feedforward
+//! → PWM (velocity PI → PWM in velocity mode), Feetech P/D/I → PWM in position mode. The
+//! others (DYNAMIXEL 1.0, CiA 402, generic, and Feetech's speed mode) run the shared
+//! cascade of `state`: position P → velocity set point (clamped to the velocity limit) →
+//! velocity PI → current set point (clamped to the current limit) → the current loop,
+//! which applies the voltage that reaches the set point within the step as far as the
+//! supply allows (the winding's L/R is modelled in [`crate::motor`]). With torque off the
+//! bridge is open and the shaft coasts.
 //!
 //! Measurements are written back into the table the way the sensors deliver them:
 //! positions quantised to the encoder's counts per revolution (the profile's

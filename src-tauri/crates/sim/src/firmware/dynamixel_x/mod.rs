@@ -3,7 +3,8 @@
 //!
 //! - EEPROM entries (the profile's `persistent` ones) refuse writes while Torque Enable
 //!   (64) is 1 ("the EEPROM area … can be written only when Torque Enable is 0").
-//! - Goal Velocity (104) is bounded by Velocity Limit (44).
+//! - Goal Velocity (104) is bounded by Velocity Limit (44), Goal PWM (100) by PWM Limit
+//!   (36).
 //! - Hardware Error Status (70) latches the alarms selected in Shutdown (63); any latched
 //!   alarm turns torque off and keeps it off until a reboot, and raises the alert bit
 //!   (bit 7) of every status packet's error byte.
@@ -93,6 +94,17 @@ impl Family for DynamixelX {
         register: &Register,
         raw: i64,
     ) -> Result<(), TableError> {
+        if is(&drive.entries.goal_pwm, register)
+            && let Some(limit) = &drive.entries.pwm_limit
+        {
+            let limit = drive.get(limit);
+            if raw.abs() > limit {
+                return Err(TableError::Range(format!(
+                    "{} {raw} is beyond the PWM Limit ±{limit}",
+                    register.name
+                )));
+            }
+        }
         if is(&drive.entries.goal_velocity, register)
             && let Some(limit) = &drive.entries.velocity_limit
         {
