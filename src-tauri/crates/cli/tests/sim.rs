@@ -107,6 +107,21 @@ fn sim_prints_its_port_first_and_answers_a_ping_on_it() {
 }
 
 #[test]
+fn a_rig_with_a_load_resonance_starts_and_answers() {
+    let sim = Sim::start(&["--ids", "1", "--load-resonance", "8,0.05,0.012"]);
+    let mut serial = sim.open();
+    serial
+        .write_all(&dxl2::Packet::ping(1).encode())
+        .expect("write");
+    let ids: Vec<u8> = dxl2_frames(serial.as_mut(), 1)
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(ids, [1]);
+    sim.stop();
+}
+
+#[test]
 fn dynamixel1_ax12a_answers_ping_read_write_and_checksum_errors() {
     let sim = Sim::start(&["--protocol", "dynamixel1", "--ids", "1,4"]);
     let mut serial = sim.open();
@@ -531,6 +546,13 @@ fn bad_arguments_are_refused_with_a_message() {
         (vec!["sim", "--delay-ms", "-5"], "delay"),
         (vec!["sim", "--vanish-after", "0s"], "longer than 0"),
         (vec!["sim", "--vanish-after", "soon"], "duration"),
+        (vec!["sim", "--load-resonance", "8,0.05"], "three numbers"),
+        (
+            vec!["sim", "--load-resonance", "0,0.05,0.01"],
+            "positive frequency",
+        ),
+        (vec!["sim", "--load-resonance", "8,-1,0.01"], "non-negative"),
+        (vec!["sim", "--load-resonance", "8,x,0.01"], "not a number"),
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_drivedeck-cli"))
             .args(&args)

@@ -8,17 +8,20 @@
 //! through a real serial path.
 //!
 //! - [`motor`]: DC motor + load physics at the output shaft: winding inductance, back-EMF,
-//!   friction, load inertia, winding temperature.
-//! - [`drive`]: control table (bytes, or Modbus holding/input registers), firmware write
-//!   rules per family, the CiA 402 power state machine for CiA 402 drives,
-//!   position/velocity/current loops, protections (overheating, overload, input voltage),
-//!   encoder and sensor noise.
+//!   friction, load inertia, an optional resonant second mass, winding temperature.
+//! - [`drive`]: control table (bytes, or Modbus holding/input registers) and what every
+//!   family shares: the cascaded loops, protections (overheating, overload, input voltage),
+//!   Bus Watchdog, encoder and sensor noise.
+//! - [`firmware`]: one module per firmware family (DYNAMIXEL X, DYNAMIXEL 1.0, Feetech,
+//!   CiA 402, generic) behind one trait: how the family's table maps onto its loops,
+//!   write rules, protections and status.
 //! - [`responder`]: one responder per protocol — DYNAMIXEL 2.0, DYNAMIXEL 1.0, Feetech and
 //!   Modbus RTU.
 //! - [`wire`]: baud-rate pacing and seeded line faults (noise, dropped bytes, delay).
 //! - [`rig`]: the pty device thread that owns the bus and steps the physics.
 
 pub mod drive;
+pub mod firmware;
 pub mod motor;
 pub mod responder;
 pub mod rig;

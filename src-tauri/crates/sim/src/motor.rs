@@ -12,6 +12,12 @@
 //! - Thermal: C·dT/dt = i²·R − (T − T_ambient)/R_th, one node for winding and housing,
 //!   also solved exactly over the step.
 //!
+//! - Load resonance (optional, off by default): a second mass J₂ on a spring k with a
+//!   damper c at the output, J₂·θ̈₂ = k·(θ − θ₂) + c·(θ̇ − θ̇₂), the same torque acting back
+//!   on the shaft. Set by its natural frequency against a locked output, f = √(k/J₂)/2π,
+//!   and damping ratio ζ = c/(2√(k·J₂)) ([`Resonance`]); integrated in sub-steps short
+//!   enough for the coupled mode.
+//!
 //! Constants come from the datasheet figures in the drive's profile ([`MotorSpec`]).
 
 use drivedeck_proto::profile::MotorSpec;
@@ -83,6 +89,60 @@ impl MotorParams {
     }
 }
 
+/// A second mass on a spring at the output: a compliant coupling or a flexible load.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Resonance {
+    /// J₂, kg·m².
+    pub inertia: f64,
+    /// Natural frequency of the load against a locked output, √(k/J₂)/2π, Hz.
+    pub frequency: f64,
+    /// Damping ratio ζ of the spring's damper.
+    pub damping_ratio: f64,
+}
+
+impl Resonance {
+    /// Spring stiffness k = J₂·ω², N·m/rad.
+    pub fn stiffness(&self) -> f64 {
+        self.inertia * (std::f64::consts::TAU * self.frequency).powi(2)
+    }
+
+    /// Damper c = 2ζ·√(k·J₂), N·m·s/rad.
+    pub fn damping(&self) -> f64 {
+        2.0 * self.damping_ratio * (self.stiffness() * self.inertia).sqrt()
+    }
+
+    /// Whether the figures describe a physical load (positive mass and frequency,
+    /// non-negative damping, all finite).
+    pub fn is_valid(&self) -> bool {
+        self.inertia.is_finite()
+            && self.frequency.is_finite()
+            && self.damping_ratio.is_finite()
+            && self.inertia > 0.0
+            && self.frequency > 0.0
+            && self.damping_ratio >= 0.0
+    }
+}
+
+/// The resonant load's state.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ResonantLoad {
+    /// Its figures.
+    pub resonance: Resonance,
+    /// Its angle, rad.
+    pub position: f64,
+    /// Its speed, rad/s.
+    pub velocity: f64,
+}
+
+impl ResonantLoad {
+    /// The torque the spring and damper put on the load (and, reversed, on the shaft),
+    /// N·m.
+    fn coupling_torque(&self, position: f64, velocity: f64) -> f64 {
+        let r = self.resonance;
+        r.stiffness() * (position - self.position) + r.damping() * (velocity - self.velocity)
+    }
+}
+
 /// The motor's state, advanced by [`Motor::step`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Motor {
@@ -98,6 +158,8 @@ pub struct Motor {
     pub temperature: f64,
     /// Voltage across the winding during the last step, V (0 with the bridge off).
     pub voltage: f64,
+    /// The resonant load, when one is coupled.
+    pub load: Option<ResonantLoad>,
 }
 
 /// `exp(-dt/tau)`, 0 when there is no time constant (the quantity settles at once).
@@ -115,7 +177,17 @@ impl Motor {
             current: 0.0,
             temperature: params.ambient_temperature,
             voltage: 0.0,
+            load: None,
         }
+    }
+
+    /// Couples a resonant load (at rest against the shaft: no twist), or removes it.
+    pub fn set_resonance(&mut self, resonance: Option<Resonance>) {
+        self.load = resonance.map(|resonance| ResonantLoad {
+            resonance,
+            position: self.position,
+            velocity: self.velocity,
+        });
     }
 
     /// The steady current `voltage` would drive at the present speed (after L/R).
@@ -160,8 +232,33 @@ impl Motor {
     }
 
     fn step_mechanics(&mut self, dt: f64) {
+        let Some(load) = self.load else {
+            self.step_shaft(dt, 0.0);
+            return;
+        };
+        // Sub-steps of at most a tenth of the coupled mode's period over 2π.
+        let r = load.resonance;
+        let rotor = self.params.inertia().max(f64::MIN_POSITIVE);
+        let coupled = (r.stiffness() * (1.0 / rotor + 1.0 / r.inertia)).sqrt();
+        let steps = (coupled * dt / 0.1).ceil().clamp(1.0, 10_000.0);
+        let h = dt / steps;
+        for _ in 0..steps as usize {
+            let Some(mut load) = self.load else {
+                return;
+            };
+            let torque = load.coupling_torque(self.position, self.velocity);
+            self.step_shaft(h, torque);
+            load.velocity += torque / load.resonance.inertia * h;
+            load.position += load.velocity * h;
+            self.load = Some(load);
+        }
+    }
+
+    /// The shaft over `dt` with `load_torque` N·m held back by the resonant load.
+    fn step_shaft(&mut self, dt: f64, load_torque: f64) {
         let p = self.params;
-        let drive_torque = p.torque_constant * self.current - p.viscous_friction * self.velocity;
+        let drive_torque =
+            p.torque_constant * self.current - p.viscous_friction * self.velocity - load_torque;
         // Dry friction opposes motion, and holds a (nearly) still shaft while the drive
         // torque cannot overcome it.
         let still = self.velocity.abs() < 1e-6;
@@ -372,5 +469,60 @@ mod tests {
         }
         let cooled = 25.0 + (hot - 25.0) * (-1.0f64).exp();
         assert!((motor.temperature - cooled).abs() < 0.05);
+    }
+
+    /// A frictionless shaft with the bridge off, twisted 0.01 rad against a resonant load
+    /// of its own inertia: the twist after each step.
+    fn free_twist(damping_ratio: f64, seconds: f64) -> Vec<f64> {
+        let mut s = spec();
+        s.viscous_friction = 0.0;
+        s.coulomb_friction = 0.0;
+        let mut motor = Motor::new(MotorParams::from_spec(&s));
+        motor.set_resonance(Some(Resonance {
+            inertia: 0.012,
+            frequency: 10.0,
+            damping_ratio,
+        }));
+        motor.position = 0.01;
+        let dt = 0.000_25;
+        (0..(seconds / dt) as usize)
+            .map(|_| {
+                motor.step(dt, None);
+                motor.position - motor.load.expect("coupled").position
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_resonant_load_rings_at_the_coupled_frequency() {
+        let twist = free_twist(0.0, 1.0);
+        let crossings = twist
+            .windows(2)
+            .filter(|w| w[0].signum() != w[1].signum())
+            .count();
+        // Equal inertias: ω = √(k·(1/J₁ + 1/J₂)) = √2 · 10 Hz ≈ 14.1 Hz, two crossings
+        // per period.
+        let frequency = crossings as f64 / 2.0;
+        assert!((frequency - 14.14).abs() < 0.6, "{frequency} Hz");
+        // Undamped: the amplitude stays.
+        let late = twist[twist.len() - 400..]
+            .iter()
+            .fold(0.0f64, |m, t| m.max(t.abs()));
+        assert!((late - 0.01).abs() < 0.0005, "{late}");
+    }
+
+    #[test]
+    fn the_resonance_damping_ratio_decays_the_ringing() {
+        let twist = free_twist(0.1, 1.0);
+        let late = twist[twist.len() - 400..]
+            .iter()
+            .fold(0.0f64, |m, t| m.max(t.abs()));
+        // ζ = 0.1 on the spring: e^(−ζ·ω·t) over a second is far below 1 %.
+        assert!(late < 0.0001, "{late}");
+    }
+
+    #[test]
+    fn no_resonance_by_default() {
+        assert!(Motor::new(MotorParams::from_spec(&spec())).load.is_none());
     }
 }

@@ -24,6 +24,7 @@
 //!   [`SimRig::set_deaf`]).
 
 use crate::drive::SimDrive;
+use crate::motor::Resonance;
 use crate::responder::{self, HeardPacket, Reply, Responder};
 use crate::wire::{Line, LineFaults, WireTiming, sleep_until};
 use bytes::BytesMut;
@@ -97,6 +98,8 @@ pub struct RigOptions {
     /// [`crate::responder::modbus::DEFAULT_PROCESSING`]. Other protocols take their
     /// return delay from the drive's table and ignore this.
     pub reply_delay: Option<Duration>,
+    /// A resonant load coupled to every drive's output (off: `None`).
+    pub load_resonance: Option<Resonance>,
 }
 
 impl Default for RigOptions {
@@ -108,6 +111,7 @@ impl Default for RigOptions {
             seed: 0,
             vanish_after: None,
             reply_delay: None,
+            load_resonance: None,
         }
     }
 }
@@ -117,6 +121,13 @@ impl RigOptions {
     pub fn validate(&self) -> Result<(), RigError> {
         if self.baud == 0 {
             return Err(RigError::Options("the baud rate must be positive".into()));
+        }
+        if self.load_resonance.is_some_and(|r| !r.is_valid()) {
+            return Err(RigError::Options(
+                "a load resonance needs a positive inertia and frequency and a non-negative \
+                 damping ratio"
+                    .into(),
+            ));
         }
         self.faults.validate().map_err(RigError::Options)
     }
@@ -248,7 +259,9 @@ impl SimRig {
                     // Each drive's noise has its own stream: adding a drive changes no
                     // other drive's readings.
                     let seed = options.seed ^ (u64::from(id) << 32 | 0x5eed);
-                    SimDrive::with_seed(profile.clone(), id, seed)
+                    let mut drive = SimDrive::with_seed(profile.clone(), id, seed);
+                    drive.set_load_resonance(options.load_resonance);
+                    drive
                 })
                 .collect::<Vec<_>>(),
         ));
@@ -811,6 +824,39 @@ mod tests {
             SimRig::spawn_with(&profile, &[1], zero_baud),
             Err(RigError::Options(_))
         ));
+        let massless = RigOptions {
+            load_resonance: Some(Resonance {
+                inertia: 0.0,
+                frequency: 8.0,
+                damping_ratio: 0.1,
+            }),
+            ..RigOptions::default()
+        };
+        assert!(matches!(
+            SimRig::spawn_with(&profile, &[1], massless),
+            Err(RigError::Options(_))
+        ));
+    }
+
+    #[test]
+    fn a_load_resonance_option_couples_every_drive() {
+        let resonance = Resonance {
+            inertia: 0.012,
+            frequency: 8.0,
+            damping_ratio: 0.05,
+        };
+        let options = RigOptions {
+            load_resonance: Some(resonance),
+            ..RigOptions::default()
+        };
+        let rig = SimRig::spawn_with(&Profile::xm430_w350(), &[1, 2], options).expect("rig");
+        rig.with_drives(|drives| {
+            for drive in drives {
+                assert_eq!(drive.motor().load.map(|l| l.resonance), Some(resonance));
+            }
+        });
+        let plain = SimRig::spawn(&Profile::xm430_w350(), &[1]).expect("rig");
+        plain.with_drives(|drives| assert!(drives[0].motor().load.is_none()));
     }
 
     #[test]

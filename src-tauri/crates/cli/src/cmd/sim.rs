@@ -10,6 +10,7 @@
 
 use anyhow::{Context, bail};
 use drivedeck_proto::profile::{Profile, Protocol};
+use drivedeck_sim::motor::Resonance;
 use drivedeck_sim::{LineFaults, RigOptions, SimRig, rig::check_ids};
 use std::io::Write;
 use std::sync::mpsc;
@@ -82,6 +83,35 @@ fn duration(text: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// A load resonance as `HZ,DAMPING,INERTIA`.
+fn load_resonance(text: &str) -> Result<Resonance, String> {
+    let numbers = text
+        .split(',')
+        .map(|part| {
+            part.trim()
+                .parse::<f64>()
+                .map_err(|_| format!("`{part}` is not a number"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let [frequency, damping_ratio, inertia] = numbers[..] else {
+        return Err(format!(
+            "a load resonance is HZ,DAMPING,INERTIA (three numbers), not `{text}`"
+        ));
+    };
+    let resonance = Resonance {
+        inertia,
+        frequency,
+        damping_ratio,
+    };
+    if !resonance.is_valid() {
+        return Err(format!(
+            "a load resonance needs a positive frequency and inertia and a non-negative \
+             damping ratio, not `{text}`"
+        ));
+    }
+    Ok(resonance)
+}
+
 /// Arguments of `sim`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -119,6 +149,10 @@ pub struct Args {
     /// The port vanishes after this long (e.g. 10s), like a USB adapter pulled out.
     #[arg(long, value_parser = duration)]
     vanish_after: Option<Duration>,
+    /// Couple a resonant load to every drive: `HZ,DAMPING,INERTIA` — its natural frequency
+    /// against a locked output (Hz), damping ratio and inertia (kg·m²), e.g. 8,0.05,0.012.
+    #[arg(long, value_parser = load_resonance)]
+    load_resonance: Option<Resonance>,
     /// Seed for line faults and measurement noise (same seed, same faults).
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -166,6 +200,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         reply_delay: args
             .reply_delay_ms
             .map(|ms| Duration::from_secs_f64(ms / 1000.0)),
+        load_resonance: args.load_resonance,
     };
     let rig = SimRig::spawn_with(&profile, &args.ids, options).context("starting the simulator")?;
     let mut stdout = std::io::stdout().lock();
