@@ -781,9 +781,22 @@ mod tests {
         ];
         bytes.extend_from_slice(&Packet::ping(1).encode());
         port.write_all(&bytes).expect("write");
-        let replies = read_packets(port.as_mut(), 1);
-        assert_eq!(replies.len(), 1);
-        assert_eq!(replies[0].id, 1);
+        // The garbage holds a whole frame for drive 1 whose CRC fails: like the real
+        // firmware, the drive answers it with a CRC Error status, then the ping. Both
+        // replies may arrive in one read, so read until both came.
+        let replies = read_packets(port.as_mut(), 2);
+        assert_eq!(replies.len(), 2, "{replies:?}");
+        let errors: Vec<_> = replies
+            .iter()
+            .map(|r| r.as_status().expect("a status packet").error)
+            .collect();
+        assert!(replies.iter().all(|r| r.id == 1), "{replies:?}");
+        assert_eq!(errors[0].code(), drivedeck_proto::dxl2::error_code::CRC);
+        assert_eq!(
+            errors[1].code(),
+            0,
+            "the ping after the garbage is answered cleanly"
+        );
     }
 
     #[test]
