@@ -7,9 +7,12 @@
 //! telemetry poll, a parameter write and the E-stop go through the same actor code as
 //! on a serial port; only the transport differs.
 
+mod common;
+
 use bytes::BytesMut;
+use common::{BROADCAST, Journal, WRITE};
+use drivedeck_bus::Bus;
 use drivedeck_bus::link::{Frame, FrameIo, Framed, LinkConfig, PacketFrames};
-use drivedeck_bus::{Bus, EventSink};
 use drivedeck_domain::{Clock, Command, DriveRef, Event, JobState};
 use drivedeck_proto::profile::{Profile, Protocol};
 use drivedeck_sim::responder::{self, HeardPacket};
@@ -24,19 +27,6 @@ const BAUD: u32 = 1_000_000;
 const REQUEST_ID: u32 = 0x10;
 /// The identifier its replies come back with.
 const REPLY_ID: u32 = 0x11;
-/// DYNAMIXEL 2.0 Write instruction.
-const WRITE: u8 = 0x03;
-/// DYNAMIXEL 2.0 broadcast ID.
-const BROADCAST: u8 = 0xFE;
-
-#[derive(Default)]
-struct Journal(Mutex<Vec<Event>>);
-
-impl EventSink for Journal {
-    fn emit(&self, event: Event) {
-        self.0.lock().expect("journal").push(event);
-    }
-}
 
 /// One end of an in-memory frame port.
 struct MemoryFrames {

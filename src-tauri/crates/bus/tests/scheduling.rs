@@ -6,14 +6,16 @@
 //! each reply's wire time and return delay on the (paused, auto-advancing) clock. So the
 //! bytes are real, the timing is virtual and every run is the same.
 
+mod common;
+
 use bytes::BytesMut;
+use common::{BROADCAST, Journal, WRITE};
 use drivedeck_bus::link::LinkConfig;
-use drivedeck_bus::{Bus, EventSink, JobOptions};
-use drivedeck_domain::{Clock, Command, DriveRef, Event, JobId, JobState, Priority};
+use drivedeck_bus::{Bus, JobOptions};
+use drivedeck_domain::{Clock, Command, DriveRef, JobState, Priority};
 use drivedeck_proto::profile::{Profile, Protocol};
 use drivedeck_sim::responder::{self, HeardPacket};
 use drivedeck_sim::{RigOptions, SimDrive};
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
@@ -21,36 +23,10 @@ use tokio::time::Instant;
 
 const BAUD: u32 = 1_000_000;
 const DRIVE_1: DriveRef = DriveRef { link: 1, id: 1 };
-/// DYNAMIXEL 2.0 Write instruction.
-const WRITE: u8 = 0x03;
 /// DYNAMIXEL 2.0 Read instruction.
 const READ: u8 = 0x02;
 /// DYNAMIXEL 2.0 Sync Read instruction (the telemetry and state polls).
 const SYNC_READ: u8 = 0x82;
-/// DYNAMIXEL 2.0 broadcast ID.
-const BROADCAST: u8 = 0xFE;
-
-#[derive(Default)]
-struct Journal(Mutex<Vec<Event>>);
-
-impl EventSink for Journal {
-    fn emit(&self, event: Event) {
-        self.0.lock().expect("journal").push(event);
-    }
-}
-
-impl Journal {
-    /// Each job's states, in order.
-    fn states(&self) -> BTreeMap<JobId, Vec<JobState>> {
-        let mut out: BTreeMap<JobId, Vec<JobState>> = BTreeMap::new();
-        for event in self.0.lock().expect("journal").iter() {
-            if let Event::JobChanged { job, state, .. } = event {
-                out.entry(*job).or_default().push(state.clone());
-            }
-        }
-        out
-    }
-}
 
 type Shared<T> = Arc<Mutex<T>>;
 
