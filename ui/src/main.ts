@@ -29,6 +29,7 @@ import { linkText } from './status';
 import { installTheme, nextTheme } from './theme';
 import { installShortcuts, shortcutsHtml } from './shortcuts';
 import type { Shortcut } from './shortcuts';
+import { UNIT_SYSTEMS, isUnitSystem, loadUnitSystem, onUnitSystem, setUnitSystem } from './units';
 import { applyFolds, applySizes, loadFolds, saveFolds, splitter } from './layout';
 import type { Folds } from './layout';
 
@@ -104,6 +105,8 @@ const LAYOUT = `
     <span id="rec-state"></span>
     <span id="view-state"></span>
     <span id="committed" class="muted"></span>
+    <label class="units-pick" title="Units shown and typed everywhere: drive cards, targets, soft limits, chart, Parameters">Units
+      <select id="units">${UNIT_SYSTEMS.map((u) => `<option value="${u.system}">${u.label}</option>`).join('')}</select></label>
     <button id="theme" title="Theme: system / dark / light (T)"></button>
     <button id="help-btn" title="Keyboard shortcuts and first steps (?)">?</button>
   </footer>
@@ -185,6 +188,14 @@ async function start(): Promise<void> {
   const toggleChartOnly = () => setFolds({ ...folds, chartOnly: !folds.chartOnly });
   $('chart-only').addEventListener('click', toggleChartOnly);
 
+  // The unit system before anything is drawn: every view reads it when it shows a value.
+  setUnitSystem(loadUnitSystem(storage));
+  $<HTMLSelectElement>('units').value = loadUnitSystem(storage);
+  $('units').addEventListener('change', () => {
+    const v = $<HTMLSelectElement>('units').value;
+    if (isUnitSystem(v)) setUnitSystem(v, storage);
+  });
+
   const feed = new ChartFeed();
   feed.windowSeconds = settings.chart.windowSeconds;
   $<HTMLSelectElement>('chart-window').value = String(settings.chart.windowSeconds);
@@ -221,6 +232,12 @@ async function start(): Promise<void> {
   let recordingId: number | null = null;
   const control = new ControlPanel($('control'), backend);
   const params = new ParamsPanel($('params-panel'), backend, showBanner);
+  onUnitSystem(() => {
+    chart.rebuild();
+    feed.dirty = true;
+    control.unitsChanged();
+    params.unitsChanged();
+  });
   $('open-params').addEventListener('click', () => void (params.isOpen ? params.close() : params.open(selected)));
   const list = new DriveList($('drive-list'), (drive) => {
     selected = drive;

@@ -2,7 +2,7 @@
 // checked here first; anything invalid is shown beside the field and nothing is sent.
 import type { Backend } from '../backend/index';
 import { errorMessage, type DriveMode, type DriveView } from '../backend/types';
-import { radSToRpm, radToDeg } from '../units';
+import { angleShown, speedShown } from '../units';
 import { parseSoftLimits, parseTarget, rangeText } from '../validate';
 
 export class ControlPanel {
@@ -141,8 +141,10 @@ export class ControlPanel {
     // Drives change mode only with torque off.
     this.mode.disabled = drive.enabled;
     if (document.activeElement !== this.mode) this.mode.value = drive.mode;
-    this.unit.textContent = drive.mode === 'position' ? '°' : 'rpm';
+    this.unit.textContent = drive.mode === 'position' ? angleShown().unit : speedShown().unit;
     this.range.textContent = rangeText(drive) + (drive.softLimits.position || drive.softLimits.velocity ? ' (soft limits)' : '');
+    this.target.title = `Target ${drive.mode === 'position' ? 'position' : 'velocity'}, ${rangeText(drive)} (Enter moves)`;
+    this.showSoftUnits();
     if (changedDrive) this.showSoftLimits(drive);
     this.fault.textContent = drive.fault ? `Fault: ${drive.fault}` : '';
     this.faultRow.hidden = !drive.fault;
@@ -150,13 +152,35 @@ export class ControlPanel {
     if (changedDrive || drive.enabled) this.armDialog.hidden = true;
   }
 
+  /** The unit system changed: the fields show the drive's values in the new units. */
+  unitsChanged(): void {
+    if (!this.drive) return;
+    this.showSoftLimits(this.drive);
+    this.update(this.drive);
+  }
+
+  /** Placeholders and tooltips of the soft-limit fields in the units in use. */
+  private showSoftUnits(): void {
+    const angle = angleShown().unit;
+    const speed = speedShown().unit;
+    if (this.softMin.placeholder === `min ${angle}` && this.softSpeed.placeholder === `max ${speed}`) return;
+    this.softMin.placeholder = `min ${angle}`;
+    this.softMax.placeholder = `max ${angle}`;
+    this.softSpeed.placeholder = `max ${speed}`;
+    this.softMin.title = this.softMin.ariaLabel = `Soft position minimum, ${angle}`;
+    this.softMax.title = this.softMax.ariaLabel = `Soft position maximum, ${angle}`;
+    this.softSpeed.title = this.softSpeed.ariaLabel = `Soft speed limit, ${speed} (above zero)`;
+  }
+
   /** Fills the soft-limit fields from the drive's current soft limits. */
   private showSoftLimits(drive: DriveView): void {
-    const fmt = (v: number) => String(Math.round(v * 100) / 100);
+    const angle = angleShown();
+    const speed = speedShown();
+    const fmt = (v: number, digits: number) => String(Number(v.toFixed(digits)));
     const { position, velocity } = drive.softLimits;
-    this.softMin.value = position ? fmt(radToDeg(position[0])) : '';
-    this.softMax.value = position ? fmt(radToDeg(position[1])) : '';
-    this.softSpeed.value = velocity !== null ? fmt(radSToRpm(velocity)) : '';
+    this.softMin.value = position ? fmt(angle.toShown(position[0]), angle.digits) : '';
+    this.softMax.value = position ? fmt(angle.toShown(position[1]), angle.digits) : '';
+    this.softSpeed.value = velocity !== null ? fmt(speed.toShown(velocity), speed.digits) : '';
     this.showSoftError('');
   }
 
