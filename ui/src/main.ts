@@ -28,6 +28,7 @@ import { installEStop } from './estop';
 import { linkText } from './status';
 import { installTheme, nextTheme } from './theme';
 import { installShortcuts, shortcutsHtml } from './shortcuts';
+import { heartbeatWorker, startHeartbeat } from './heartbeat';
 import type { Shortcut } from './shortcuts';
 import { UNIT_SYSTEMS, isUnitSystem, loadUnitSystem, onUnitSystem, setUnitSystem } from './units';
 import { applyFolds, applySizes, loadFolds, saveFolds, splitter } from './layout';
@@ -585,8 +586,10 @@ async function start(): Promise<void> {
     refreshDrives();
   });
   every(500, () => journal.refresh());
-  // Heartbeats tell the supervisor someone is watching; they stop if this page dies.
-  every(100, () => backend.heartbeat());
+  // Heartbeats tell the supervisor someone is watching; they stop if this page hangs or
+  // dies, not when the window is hidden (heartbeat.ts).
+  const heartbeat = startHeartbeat(() => backend.heartbeat(), heartbeatWorker());
+  html.dataset.heartbeat = heartbeat.clock;
   // An armed fault trigger watches the session's faults.
   every(250, async () => {
     if (!shown || shown.replay || feed.trigger?.spec.kind !== 'fault' || feed.trigger.firedAt !== null) return;
