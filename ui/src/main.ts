@@ -29,6 +29,7 @@ import { linkText } from './status';
 import { installTheme, nextTheme } from './theme';
 import { installShortcuts, shortcutsHtml } from './shortcuts';
 import { heartbeatWorker, startHeartbeat } from './heartbeat';
+import { StopBanner } from './views/stops';
 import type { Shortcut } from './shortcuts';
 import { UNIT_SYSTEMS, isUnitSystem, loadUnitSystem, onUnitSystem, setUnitSystem } from './units';
 import { applyFolds, applySizes, loadFolds, saveFolds, splitter } from './layout';
@@ -49,6 +50,7 @@ const LAYOUT = `
     <button id="open-connect" title="Ports, scan, connect, another simulated rig">Connect…</button>
     <button id="estop" title="Stop every drive (Esc)">E-STOP</button>
   </header>
+  <div id="stops" class="stops" hidden></div>
   <main class="body">
     <aside id="sidebar">
       <h2>Drives</h2><div id="drive-list"></div>
@@ -586,6 +588,9 @@ async function start(): Promise<void> {
     refreshDrives();
   });
   every(500, () => journal.refresh());
+  // Stops the supervisor or a link made stay on screen until acknowledged.
+  const stops = new StopBanner($('stops'), backend, Date.now() - 1000);
+  every(500, () => stops.refresh());
   // Heartbeats tell the supervisor someone is watching; they stop if this page hangs or
   // dies, not when the window is hidden (heartbeat.ts).
   const heartbeat = startHeartbeat(() => backend.heartbeat(), heartbeatWorker());
