@@ -30,9 +30,9 @@ export class ControlPanel {
     root.innerHTML = `
       <h2 id="selected-drive">No drive</h2>
       <div class="row">
-        <button id="enable" class="good">Enable</button>
-        <button id="disable">Disable</button>
-        <label>Mode <select id="mode">
+        <button id="enable" class="good" title="Arm and enable the selected drive (asks first): the motor holds or moves at once">Enable</button>
+        <button id="disable" title="Torque off: the selected drive coasts (Esc stops every drive)">Disable</button>
+        <label title="Control mode; drives change mode only while disabled">Mode <select id="mode">
           <option value="position">position</option>
           <option value="velocity">velocity</option>
         </select></label>
@@ -41,7 +41,7 @@ export class ControlPanel {
         <label for="target">Target</label>
         <input id="target" type="text" inputmode="decimal" autocomplete="off" spellcheck="false" />
         <span id="target-unit"></span>
-        <button id="move" class="primary">Move</button>
+        <button id="move" class="primary" title="Send the target (checked against the limits first; nothing is sent if it is outside)">Move</button>
         <span id="target-range" class="muted"></span>
       </div>
       <div class="row" id="jog-row">
@@ -55,14 +55,14 @@ export class ControlPanel {
         <input id="soft-min" type="text" inputmode="decimal" size="6" placeholder="min °" aria-label="Soft position minimum, degrees" />
         <input id="soft-max" type="text" inputmode="decimal" size="6" placeholder="max °" aria-label="Soft position maximum, degrees" />
         <input id="soft-speed" type="text" inputmode="decimal" size="6" placeholder="max rpm" aria-label="Soft speed limit, rpm" />
-        <button id="soft-set">Set</button>
-        <button id="soft-clear">Clear</button>
+        <button id="soft-set" title="Set the soft limits (tighter than the drive's own)">Set</button>
+        <button id="soft-clear" title="Clear the soft limits: the drive's own limits apply">Clear</button>
       </div>
       <div id="soft-error" class="error" role="alert"></div>
       <div id="arm-dialog" class="arm" role="alertdialog" aria-labelledby="arm-text" hidden>
         <p id="arm-text"></p>
-        <button id="arm-confirm" class="danger">Arm &amp; enable</button>
-        <button id="arm-cancel">Cancel</button>
+        <button id="arm-confirm" class="danger" title="Arm, then enable: the motor is powered">Arm &amp; enable</button>
+        <button id="arm-cancel" title="Leave the drive disabled">Cancel</button>
       </div>
       <div id="target-error" class="error" role="alert"></div>
       <div class="row" id="fault-row" hidden>
@@ -145,6 +145,12 @@ export class ControlPanel {
     this.range.textContent = rangeText(drive) + (drive.softLimits.position || drive.softLimits.velocity ? ' (soft limits)' : '');
     this.target.title = `Target ${drive.mode === 'position' ? 'position' : 'velocity'}, ${rangeText(drive)} (Enter moves)`;
     this.showSoftUnits();
+    const jog = `${rangeText({ ...drive, mode: 'velocity' }).split(' – ')[1] ?? ''}`;
+    const jogTitle = `at 25 % of the velocity limit (${jog}); stops when released`;
+    if (this.jogButtons[0].title !== `Hold to turn backwards, ${jogTitle}`) {
+      this.jogButtons[0].title = `Hold to turn backwards, ${jogTitle}`;
+      this.jogButtons[1].title = `Hold to turn forwards, ${jogTitle}`;
+    }
     if (changedDrive) this.showSoftLimits(drive);
     this.fault.textContent = drive.fault ? `Fault: ${drive.fault}` : '';
     this.faultRow.hidden = !drive.fault;
@@ -163,7 +169,7 @@ export class ControlPanel {
   private showSoftUnits(): void {
     const angle = angleShown().unit;
     const speed = speedShown().unit;
-    if (this.softMin.placeholder === `min ${angle}` && this.softSpeed.placeholder === `max ${speed}`) return;
+    if (this.softMin.title === `Soft position minimum, ${angle}` && this.softSpeed.title.startsWith(`Soft speed limit, ${speed} `)) return;
     this.softMin.placeholder = `min ${angle}`;
     this.softMax.placeholder = `max ${angle}`;
     this.softSpeed.placeholder = `max ${speed}`;
