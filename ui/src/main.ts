@@ -69,11 +69,6 @@ const LAYOUT = `
           <label title="Fit each panel's y axis to what is shown (A)"><input type="checkbox" id="autoscale" checked> autoscale</label>
           <button id="clear-cursors" title="Clear cursors A and B (C)">Clear cursors</button>
           <button id="trigger-toggle" title="Triggered capture">Trigger ▾</button>
-          <span class="folds">
-            <button id="fold-control" title="Show / hide the drive controls above the chart">Controls</button>
-            <button id="fold-journal" title="Show / hide the job journal below the chart">Journal</button>
-            <button id="chart-only" title="Chart only: hide everything else (F)">Chart only</button>
-          </span>
           <span class="export">
             <select id="export-format" title="Export format">
               <option value="csv">CSV</option><option value="png">PNG</option><option value="svg">SVG</option>
@@ -108,6 +103,11 @@ const LAYOUT = `
     <span id="rec-state"></span>
     <span id="view-state"></span>
     <span id="committed" class="muted"></span>
+    <span class="folds">
+      <button id="fold-control" title="Show / hide the drive controls above the chart">Controls</button>
+      <button id="fold-journal" title="Show / hide the job journal below the chart">Journal</button>
+      <button id="chart-only" title="Chart only: hide everything else (F)">Chart only</button>
+    </span>
     <label class="units-pick" title="Units shown and typed everywhere: drive cards, targets, soft limits, chart, Parameters">Units
       <select id="units">${UNIT_SYSTEMS.map((u) => `<option value="${u.system}">${u.label}</option>`).join('')}</select></label>
     <button id="theme" title="Theme: system / dark / light (T)"></button>

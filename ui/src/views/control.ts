@@ -45,10 +45,9 @@ export class ControlPanel {
         <span id="target-range" class="muted"></span>
       </div>
       <div class="row" id="jog-row">
-        <span class="muted">Jog (hold)</span>
+        <span class="muted" title="Hold a button to turn at 25 % of the velocity limit (velocity mode, enabled)">Jog (hold)</span>
         <button id="jog-minus" title="Hold to turn backwards">◀ −</button>
         <button id="jog-plus" title="Hold to turn forwards">+ ▶</button>
-        <span class="muted">25 % of the velocity limit, velocity mode</span>
       </div>
       <div class="row" id="soft-row">
         <span class="muted" title="Tighter than the drive's own limits: targets and jogs outside them are refused before anything is sent">Soft limits</span>
