@@ -172,9 +172,13 @@ export class ControlPanel {
     this.softMin.placeholder = `min ${angle}`;
     this.softMax.placeholder = `max ${angle}`;
     this.softSpeed.placeholder = `max ${speed}`;
-    this.softMin.title = this.softMin.ariaLabel = `Soft position minimum, ${angle}`;
-    this.softMax.title = this.softMax.ariaLabel = `Soft position maximum, ${angle}`;
-    this.softSpeed.title = this.softSpeed.ariaLabel = `Soft speed limit, ${speed} (above zero)`;
+    const label = (input: HTMLInputElement, text: string) => {
+      input.title = text;
+      input.setAttribute('aria-label', text);
+    };
+    label(this.softMin, `Soft position minimum, ${angle}`);
+    label(this.softMax, `Soft position maximum, ${angle}`);
+    label(this.softSpeed, `Soft speed limit, ${speed} (above zero)`);
   }
 
   /** Fills the soft-limit fields from the drive's current soft limits. */
