@@ -61,3 +61,35 @@ export function splitter(
     commit();
   });
 }
+
+/** What the user folded away to give the chart room: the control panel, the journal, or
+ * everything but the chart (key F). Remembered in the webview's local storage. */
+export type Folds = { control: boolean; journal: boolean; chartOnly: boolean };
+export const NO_FOLDS: Folds = { control: false, journal: false, chartOnly: false };
+const FOLDS_KEY = 'drivedeck.folds';
+
+export function loadFolds(store: Pick<Storage, 'getItem'> | null): Folds {
+  try {
+    const raw = store?.getItem(FOLDS_KEY);
+    if (!raw) return { ...NO_FOLDS };
+    const v = JSON.parse(raw) as Partial<Folds>;
+    return { control: v.control === true, journal: v.journal === true, chartOnly: v.chartOnly === true };
+  } catch {
+    return { ...NO_FOLDS };
+  }
+}
+
+export function saveFolds(store: Pick<Storage, 'setItem'> | null, folds: Folds): void {
+  try {
+    store?.setItem(FOLDS_KEY, JSON.stringify(folds));
+  } catch {
+    // A full or disabled storage only loses the memory of the folds.
+  }
+}
+
+/** Shows `folds` as classes on the app's root; CSS hides what is folded. */
+export function applyFolds(root: HTMLElement, folds: Folds): void {
+  root.classList.toggle('fold-control', folds.control);
+  root.classList.toggle('fold-journal', folds.journal);
+  root.classList.toggle('chart-only', folds.chartOnly);
+}

@@ -28,8 +28,12 @@ import { installEStop } from './estop';
 import { linkText } from './status';
 import { installTheme, nextTheme } from './theme';
 import { installShortcuts, shortcutsHtml } from './shortcuts';
+import { heartbeatWorker, startHeartbeat } from './heartbeat';
+import { StopBanner } from './views/stops';
 import type { Shortcut } from './shortcuts';
-import { applySizes, splitter } from './layout';
+import { UNIT_SYSTEMS, isUnitSystem, loadUnitSystem, onUnitSystem, setUnitSystem } from './units';
+import { applyFolds, applySizes, loadFolds, saveFolds, splitter } from './layout';
+import type { Folds } from './layout';
 
 const WINDOWS_S = [5, 10, 30, 60, 300];
 
@@ -46,6 +50,7 @@ const LAYOUT = `
     <button id="open-connect" title="Ports, scan, connect, another simulated rig">Connect…</button>
     <button id="estop" title="Stop every drive (Esc)">E-STOP</button>
   </header>
+  <div id="stops" class="stops" hidden></div>
   <main class="body">
     <aside id="sidebar">
       <h2>Drives</h2><div id="drive-list"></div>
@@ -98,13 +103,32 @@ const LAYOUT = `
     <span id="rec-state"></span>
     <span id="view-state"></span>
     <span id="committed" class="muted"></span>
+    <span class="folds">
+      <button id="fold-control" title="Show / hide the drive controls above the chart">Controls</button>
+      <button id="fold-journal" title="Show / hide the job journal below the chart">Journal</button>
+      <button id="chart-only" title="Chart only: hide everything else (F)">Chart only</button>
+    </span>
+    <label class="units-pick" title="Units shown and typed everywhere: drive cards, targets, soft limits, chart, Parameters">Units
+      <select id="units">${UNIT_SYSTEMS.map((u) => `<option value="${u.system}">${u.label}</option>`).join('')}</select></label>
     <button id="theme" title="Theme: system / dark / light (T)"></button>
-    <button id="help-btn" title="Keyboard shortcuts (?)">?</button>
+    <button id="help-btn" title="Keyboard shortcuts and first steps (?)">?</button>
   </footer>
   <div id="help" class="modal" hidden><div class="modal-box">
     <h2>Keyboard shortcuts</h2><div id="help-keys"></div>
     <p class="muted small">Chart: drag to zoom, wheel to zoom, shift+wheel or right-drag to pan, click for cursor A,
       shift+click for cursor B, double-click to go back to live (or the whole replay).</p>
+    <h2 id="first-steps">First steps</h2>
+    <ol class="first-steps small">
+      <li><b>Connect</b>: with no hardware the simulated rig is already connected. For a real bus,
+        <i>Connect…</i> lists the serial ports; pick the protocol and baud rate, <i>Scan</i>, then connect the drives found.</li>
+      <li><b>Arm</b>: select a drive on the left, <i>Enable</i>, and confirm the prompt. Esc (or E-STOP) stops every drive at any time.</li>
+      <li><b>Move</b>: type a target (in the units chosen in the control panel) and <i>Move</i>, or hold a jog button.
+        Soft limits keep targets inside a window you set.</li>
+      <li><b>Record</b>: R names a session and records it; S browses, searches and replays past sessions.</li>
+      <li><b>Export</b>: zoom the chart to the part you want, pick CSV, PNG or SVG and <i>Export</i> (E).</li>
+      <li><b>Tune</b>: <i>Parameters…</i> reads and writes the selected drive's gains (backup and restore with a diff first);
+        watch the step response on the chart, place cursors A and B (click, shift+click) to read rise time and overshoot.</li>
+    </ol>
     <button id="help-close">Close</button>
   </div></div>
   <div id="connect-panel" class="panel overlay" hidden></div>
@@ -150,6 +174,31 @@ async function start(): Promise<void> {
   splitter($('split-sidebar'), 'sidebarPx', () => look, (s) => { look = { ...look, ...s }; applySizes(html, look); }, () => void saveLook());
   splitter($('split-journal'), 'journalPx', () => look, (s) => { look = { ...look, ...s }; applySizes(html, look); }, () => void saveLook());
 
+  // Folding the controls and the journal away gives the chart the window (remembered).
+  const storage = (() => { try { return window.localStorage; } catch { return null; } })();
+  let folds: Folds = loadFolds(storage);
+  const setFolds = (next: Folds) => {
+    folds = next;
+    applyFolds(app, folds);
+    saveFolds(storage, folds);
+    $('fold-control').setAttribute('aria-pressed', String(folds.control));
+    $('fold-journal').setAttribute('aria-pressed', String(folds.journal));
+    $('chart-only').setAttribute('aria-pressed', String(folds.chartOnly));
+  };
+  setFolds(folds);
+  $('fold-control').addEventListener('click', () => setFolds({ ...folds, control: !folds.control }));
+  $('fold-journal').addEventListener('click', () => setFolds({ ...folds, journal: !folds.journal }));
+  const toggleChartOnly = () => setFolds({ ...folds, chartOnly: !folds.chartOnly });
+  $('chart-only').addEventListener('click', toggleChartOnly);
+
+  // The unit system before anything is drawn: every view reads it when it shows a value.
+  setUnitSystem(loadUnitSystem(storage));
+  $<HTMLSelectElement>('units').value = loadUnitSystem(storage);
+  $('units').addEventListener('change', () => {
+    const v = $<HTMLSelectElement>('units').value;
+    if (isUnitSystem(v)) setUnitSystem(v, storage);
+  });
+
   const feed = new ChartFeed();
   feed.windowSeconds = settings.chart.windowSeconds;
   $<HTMLSelectElement>('chart-window').value = String(settings.chart.windowSeconds);
@@ -186,6 +235,12 @@ async function start(): Promise<void> {
   let recordingId: number | null = null;
   const control = new ControlPanel($('control'), backend);
   const params = new ParamsPanel($('params-panel'), backend, showBanner);
+  onUnitSystem(() => {
+    chart.rebuild();
+    feed.dirty = true;
+    control.unitsChanged();
+    params.unitsChanged();
+  });
   $('open-params').addEventListener('click', () => void (params.isOpen ? params.close() : params.open(selected)));
   const list = new DriveList($('drive-list'), (drive) => {
     selected = drive;
@@ -533,8 +588,13 @@ async function start(): Promise<void> {
     refreshDrives();
   });
   every(500, () => journal.refresh());
-  // Heartbeats tell the supervisor someone is watching; they stop if this page dies.
-  every(100, () => backend.heartbeat());
+  // Stops the supervisor or a link made stay on screen until acknowledged.
+  const stops = new StopBanner($('stops'), backend, Date.now() - 1000);
+  every(500, () => stops.refresh());
+  // Heartbeats tell the supervisor someone is watching; they stop if this page hangs or
+  // dies, not when the window is hidden (heartbeat.ts).
+  const heartbeat = startHeartbeat(() => backend.heartbeat(), heartbeatWorker());
+  html.dataset.heartbeat = heartbeat.clock;
   // An armed fault trigger watches the session's faults.
   every(250, async () => {
     if (!shown || shown.replay || feed.trigger?.spec.kind !== 'fault' || feed.trigger.firedAt !== null) return;
@@ -592,6 +652,7 @@ async function start(): Promise<void> {
     { keys: 's', what: 'sessions: browse, search, replay', run: () => void sessions.openBrowser() },
     { keys: 'e', what: 'export what the chart shows', run: exportRange },
     { keys: 't', what: 'theme: system / dark / light', run: cycleTheme },
+    { keys: 'f', what: 'chart only: hide the drives, controls and journal / show them again', run: toggleChartOnly },
   ];
   $('help-keys').innerHTML = shortcutsHtml(shortcuts);
   $('help-btn').addEventListener('click', () => (help.hidden = !help.hidden));

@@ -45,3 +45,26 @@ describe('parseTarget', () => {
     expect(rangeText(velocity)).toBe('-45.8 – 45.8 rpm');
   });
 });
+
+describe('targets and soft limits in the unit system chosen', () => {
+  it('reads a typed target in turns, radians or rps and sends SI', async () => {
+    const { setUnitSystem } = await import('./units');
+    const { parseSoftLimits } = await import('./validate');
+    try {
+      setUnitSystem('turns');
+      expect(parseTarget('0.25', position)).toEqual({ ok: true, target: { position: Math.PI / 2 } });
+      expect(rangeText(position)).toBe('0 – 1 turn');
+      expect(parseTarget('1.5', position)).toMatchObject({ ok: false, message: 'Out of range: 0 – 1 turn' });
+      const v = parseTarget('0.5', velocity);
+      expect(v.ok && 'velocity' in v.target && v.target.velocity).toBeCloseTo(Math.PI, 12);
+      setUnitSystem('radians');
+      expect(parseTarget('3', position)).toEqual({ ok: true, target: { position: 3 } });
+      expect(rangeText(position)).toBe('0 – 6.283 rad');
+      const soft = parseSoftLimits('-1', '1', '2');
+      expect(soft).toEqual({ ok: true, limits: { position: [-1, 1], velocity: 2 } });
+    } finally {
+      setUnitSystem('degrees');
+    }
+    expect(parseTarget('90', position)).toEqual({ ok: true, target: { position: degToRad(90) } });
+  });
+});

@@ -1,24 +1,28 @@
 // Checks what the user typed as a target before anything is sent. A target is typed in
-// degrees (position mode) or rpm (velocity mode) and leaves here in SI, within the
+// the user's unit system (units.ts: degrees or rpm by default) and leaves here in SI, within the
 // drive's limits — or as a message to show beside the field.
 import type { DriveMode, DriveView, SoftLimits, Target } from './backend/types';
-import { degToRad, radSToRpm, radToDeg, rpmToRadS } from './units';
+import { angleShown, speedShown } from './units';
 
 export type TargetCheck = { ok: true; target: Target } | { ok: false; message: string };
 
 /** The range the user may type, in display units: [min, max, unit]. */
 export function displayRange(drive: Pick<DriveView, 'mode' | 'positionLimits' | 'velocityLimit'>): [number, number, string] {
   if (drive.mode === 'position') {
-    return [radToDeg(drive.positionLimits[0]), radToDeg(drive.positionLimits[1]), '°'];
+    const angle = angleShown();
+    return [angle.toShown(drive.positionLimits[0]), angle.toShown(drive.positionLimits[1]), angle.unit];
   }
-  const limit = radSToRpm(drive.velocityLimit);
-  return [-limit, limit, 'rpm'];
+  const speed = speedShown();
+  const limit = speed.toShown(drive.velocityLimit);
+  return [-limit, limit, speed.unit];
 }
 
 /** Human form of the allowed range, e.g. "0 – 360 °" or "−45.8 – 45.8 rpm". */
 export function rangeText(drive: Pick<DriveView, 'mode' | 'positionLimits' | 'velocityLimit'>): string {
   const [lo, hi, unit] = displayRange(drive);
-  const fmt = (v: number) => String(Math.round(v * 10) / 10);
+  // One decimal for degrees and rpm; radians and turns need more to mean anything.
+  const places = unit === '°' || unit === 'rpm' ? 1 : 3;
+  const fmt = (v: number) => String(Number(v.toFixed(places)));
   return `${fmt(lo)} – ${fmt(hi)} ${unit}`;
 }
 
@@ -43,7 +47,7 @@ export function parseTarget(
   const clamped = Math.min(hi, Math.max(lo, value));
   const mode: DriveMode = drive.mode;
   const target: Target =
-    mode === 'position' ? { position: degToRad(clamped) } : { velocity: rpmToRadS(clamped) };
+    mode === 'position' ? { position: angleShown().toSi(clamped) } : { velocity: speedShown().toSi(clamped) };
   // Round-tripping through degrees can land a hair outside the SI limit: clamp in SI too.
   if ('position' in target) {
     target.position = Math.min(drive.positionLimits[1], Math.max(drive.positionLimits[0], target.position));
@@ -57,7 +61,7 @@ export type SoftLimitsCheck = { ok: true; limits: SoftLimits } | { ok: false; me
 
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
-/** Reads the soft-limit fields (position min/max in degrees, speed in rpm; empty: not
+/** Reads the soft-limit fields (position min/max and speed in the unit system; empty: not
  * set) into SI. Whether they fit inside the drive's own limits the bus checks. */
 export function parseSoftLimits(minDeg: string, maxDeg: string, rpm: string): SoftLimitsCheck {
   const num = (text: string): number | null | 'bad' => {
@@ -75,8 +79,8 @@ export function parseSoftLimits(minDeg: string, maxDeg: string, rpm: string): So
   return {
     ok: true,
     limits: {
-      position: lo !== null && hi !== null ? [degToRad(lo), degToRad(hi)] : null,
-      velocity: speed !== null ? rpmToRadS(speed) : null,
+      position: lo !== null && hi !== null ? [angleShown().toSi(lo), angleShown().toSi(hi)] : null,
+      velocity: speed !== null ? speedShown().toSi(speed) : null,
     },
   };
 }

@@ -249,7 +249,8 @@ export class FakeBackend implements Backend {
       drive: 'drive' in command ? command.drive : null,
       priority: command.kind === 'eStop' || command.kind === 'safeStop' ? 'eStop' : 'user',
       state: 'done',
-      reason: null,
+      // As the backend's journal does: a stop's reason in the reason column.
+      reason: command.kind === 'safeStop' ? command.reason : null,
       queuedAtMs: at,
       deadlineAtMs: null,
       sentAtMs: at,

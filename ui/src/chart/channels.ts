@@ -1,18 +1,40 @@
 // What the chart shows of a channel: its label, colour, display unit and conversion from
-// the store's SI values (rad → °, rad/s → rpm, A), and how channels stack into panels
+// the store's SI values into the user's unit system (units.ts), and how channels stack into panels
 // (one panel per display unit).
 import type { ChannelName, ChannelPick, ChannelView, DriveRef } from '../backend/types';
 import { CHANNEL_NAMES } from '../backend/types';
-import { radSToRpm, radToDeg, degToRad, rpmToRadS } from '../units';
+import { angleShown, speedShown } from '../units';
 
 export type ChartChannel = { id: number; drive: DriveRef; name: ChannelName };
 
 type Display = { unit: string; digits: number; toDisplay: (si: number) => number; toSi: (shown: number) => number };
 
+const CURRENT: Display = { unit: 'A', digits: 3, toDisplay: (a) => a, toSi: (a) => a };
+const asDisplay = (s: { unit: string; digits: number; toShown: (si: number) => number; toSi: (v: number) => number }): Display => ({
+  unit: s.unit,
+  digits: s.digits,
+  toDisplay: s.toShown,
+  toSi: s.toSi,
+});
+// Made once per unit system, not per frame: the chart reads these on every render.
+const cache = new Map<string, Display>();
+const cached = (key: string, make: () => Display): Display => {
+  let d = cache.get(key);
+  if (!d) cache.set(key, (d = make()));
+  return d;
+};
+
+/** Each channel's display, in the unit system chosen now (units.ts). */
 export const DISPLAY: Record<ChannelName, Display> = {
-  position: { unit: '°', digits: 2, toDisplay: radToDeg, toSi: degToRad },
-  velocity: { unit: 'rpm', digits: 1, toDisplay: radSToRpm, toSi: rpmToRadS },
-  current: { unit: 'A', digits: 3, toDisplay: (a) => a, toSi: (a) => a },
+  get position() {
+    const s = angleShown();
+    return cached(`p ${s.unit}`, () => asDisplay(s));
+  },
+  get velocity() {
+    const s = speedShown();
+    return cached(`v ${s.unit}`, () => asDisplay(s));
+  },
+  current: CURRENT,
 };
 
 const PALETTE = ['#2f9bff', '#43d17a', '#ffb02e', '#e05cff', '#ff5d5d', '#2ed3c6', '#a3b340', '#ff8a3d', '#8f7bff', '#d4a373'];

@@ -8,6 +8,7 @@ import 'uplot/dist/uPlot.min.css';
 import type { ChartChannel } from './channels';
 import { DISPLAY, channelColor, channelLabel, panelsOf } from './channels';
 import { Scratch, alignSeries } from './align';
+import { tickLabels, yTicks } from './ticks';
 import type { Points } from './feed';
 
 export type ChartEvents = {
@@ -96,7 +97,16 @@ export class StackedChart {
         axes: [
           // Seconds: the legend's first column says so; no axis label, to keep the panels tall.
           { stroke: axisStroke, grid: { stroke: gridStroke, width: 1 }, ticks: { stroke: gridStroke }, size: 28 },
-          { stroke: axisStroke, grid: { stroke: gridStroke, width: 1 }, ticks: { stroke: gridStroke }, label: display.unit, size: 64 },
+          {
+            stroke: axisStroke,
+            grid: { stroke: gridStroke, width: 1 },
+            ticks: { stroke: gridStroke },
+            label: display.unit,
+            size: 64,
+            // 1/2/5 steps, at least four labelled ticks, or the range's ends on a short panel.
+            splits: (u, _axis, min, max) => yTicks(min, max, u.bbox.height / devicePixelRatio),
+            values: (_u, splits) => tickLabels(splits),
+          },
         ],
         hooks: {
           setSelect: [(u) => this.selected(u)],

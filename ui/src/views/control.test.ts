@@ -204,3 +204,22 @@ describe('faults', () => {
     expect($('#fault-row').hidden).toBe(true);
   });
 });
+
+describe('help on every control', () => {
+  it('gives each button, field and pick of the control panel a tooltip, with units where it takes a value', async () => {
+    document.body.innerHTML = '<div id="control"></div>';
+    const backend = new FakeBackend();
+    const panel = new ControlPanel(document.getElementById('control')!, backend);
+    const drive = (await backend.drives())[0];
+    panel.update(drive);
+    const controls = [...document.querySelectorAll<HTMLElement>('#control button, #control input, #control select')];
+    expect(controls.length).toBeGreaterThan(8);
+    for (const c of controls) {
+      const help = c.title || c.closest('label')?.title || '';
+      expect(help, c.id).not.toBe('');
+    }
+    expect(document.querySelector<HTMLInputElement>('#target')!.title).toMatch(/°/);
+    expect(document.querySelector<HTMLInputElement>('#soft-speed')!.title).toContain('rpm');
+    expect(document.querySelector<HTMLButtonElement>('#jog-plus')!.title).toContain('rpm');
+  });
+});

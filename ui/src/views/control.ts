@@ -2,7 +2,7 @@
 // checked here first; anything invalid is shown beside the field and nothing is sent.
 import type { Backend } from '../backend/index';
 import { errorMessage, type DriveMode, type DriveView } from '../backend/types';
-import { radSToRpm, radToDeg } from '../units';
+import { angleShown, speedShown } from '../units';
 import { parseSoftLimits, parseTarget, rangeText } from '../validate';
 
 export class ControlPanel {
@@ -30,9 +30,9 @@ export class ControlPanel {
     root.innerHTML = `
       <h2 id="selected-drive">No drive</h2>
       <div class="row">
-        <button id="enable" class="good">Enable</button>
-        <button id="disable">Disable</button>
-        <label>Mode <select id="mode">
+        <button id="enable" class="good" title="Arm and enable the selected drive (asks first): the motor holds or moves at once">Enable</button>
+        <button id="disable" title="Torque off: the selected drive coasts (Esc stops every drive)">Disable</button>
+        <label title="Control mode; drives change mode only while disabled">Mode <select id="mode">
           <option value="position">position</option>
           <option value="velocity">velocity</option>
         </select></label>
@@ -41,28 +41,27 @@ export class ControlPanel {
         <label for="target">Target</label>
         <input id="target" type="text" inputmode="decimal" autocomplete="off" spellcheck="false" />
         <span id="target-unit"></span>
-        <button id="move" class="primary">Move</button>
+        <button id="move" class="primary" title="Send the target (checked against the limits first; nothing is sent if it is outside)">Move</button>
         <span id="target-range" class="muted"></span>
       </div>
       <div class="row" id="jog-row">
-        <span class="muted">Jog (hold)</span>
+        <span class="muted" title="Hold a button to turn at 25 % of the velocity limit (velocity mode, enabled)">Jog (hold)</span>
         <button id="jog-minus" title="Hold to turn backwards">◀ −</button>
         <button id="jog-plus" title="Hold to turn forwards">+ ▶</button>
-        <span class="muted">25 % of the velocity limit, velocity mode</span>
       </div>
       <div class="row" id="soft-row">
         <span class="muted" title="Tighter than the drive's own limits: targets and jogs outside them are refused before anything is sent">Soft limits</span>
         <input id="soft-min" type="text" inputmode="decimal" size="6" placeholder="min °" aria-label="Soft position minimum, degrees" />
         <input id="soft-max" type="text" inputmode="decimal" size="6" placeholder="max °" aria-label="Soft position maximum, degrees" />
         <input id="soft-speed" type="text" inputmode="decimal" size="6" placeholder="max rpm" aria-label="Soft speed limit, rpm" />
-        <button id="soft-set">Set</button>
-        <button id="soft-clear">Clear</button>
+        <button id="soft-set" title="Set the soft limits (tighter than the drive's own)">Set</button>
+        <button id="soft-clear" title="Clear the soft limits: the drive's own limits apply">Clear</button>
       </div>
       <div id="soft-error" class="error" role="alert"></div>
       <div id="arm-dialog" class="arm" role="alertdialog" aria-labelledby="arm-text" hidden>
         <p id="arm-text"></p>
-        <button id="arm-confirm" class="danger">Arm &amp; enable</button>
-        <button id="arm-cancel">Cancel</button>
+        <button id="arm-confirm" class="danger" title="Arm, then enable: the motor is powered">Arm &amp; enable</button>
+        <button id="arm-cancel" title="Leave the drive disabled">Cancel</button>
       </div>
       <div id="target-error" class="error" role="alert"></div>
       <div class="row" id="fault-row" hidden>
@@ -141,8 +140,16 @@ export class ControlPanel {
     // Drives change mode only with torque off.
     this.mode.disabled = drive.enabled;
     if (document.activeElement !== this.mode) this.mode.value = drive.mode;
-    this.unit.textContent = drive.mode === 'position' ? '°' : 'rpm';
+    this.unit.textContent = drive.mode === 'position' ? angleShown().unit : speedShown().unit;
     this.range.textContent = rangeText(drive) + (drive.softLimits.position || drive.softLimits.velocity ? ' (soft limits)' : '');
+    this.target.title = `Target ${drive.mode === 'position' ? 'position' : 'velocity'}, ${rangeText(drive)} (Enter moves)`;
+    this.showSoftUnits();
+    const jog = `${rangeText({ ...drive, mode: 'velocity' }).split(' – ')[1] ?? ''}`;
+    const jogTitle = `at 25 % of the velocity limit (${jog}); stops when released`;
+    if (this.jogButtons[0].title !== `Hold to turn backwards, ${jogTitle}`) {
+      this.jogButtons[0].title = `Hold to turn backwards, ${jogTitle}`;
+      this.jogButtons[1].title = `Hold to turn forwards, ${jogTitle}`;
+    }
     if (changedDrive) this.showSoftLimits(drive);
     this.fault.textContent = drive.fault ? `Fault: ${drive.fault}` : '';
     this.faultRow.hidden = !drive.fault;
@@ -150,13 +157,39 @@ export class ControlPanel {
     if (changedDrive || drive.enabled) this.armDialog.hidden = true;
   }
 
+  /** The unit system changed: the fields show the drive's values in the new units. */
+  unitsChanged(): void {
+    if (!this.drive) return;
+    this.showSoftLimits(this.drive);
+    this.update(this.drive);
+  }
+
+  /** Placeholders and tooltips of the soft-limit fields in the units in use. */
+  private showSoftUnits(): void {
+    const angle = angleShown().unit;
+    const speed = speedShown().unit;
+    if (this.softMin.title === `Soft position minimum, ${angle}` && this.softSpeed.title.startsWith(`Soft speed limit, ${speed} `)) return;
+    this.softMin.placeholder = `min ${angle}`;
+    this.softMax.placeholder = `max ${angle}`;
+    this.softSpeed.placeholder = `max ${speed}`;
+    const label = (input: HTMLInputElement, text: string) => {
+      input.title = text;
+      input.setAttribute('aria-label', text);
+    };
+    label(this.softMin, `Soft position minimum, ${angle}`);
+    label(this.softMax, `Soft position maximum, ${angle}`);
+    label(this.softSpeed, `Soft speed limit, ${speed} (above zero)`);
+  }
+
   /** Fills the soft-limit fields from the drive's current soft limits. */
   private showSoftLimits(drive: DriveView): void {
-    const fmt = (v: number) => String(Math.round(v * 100) / 100);
+    const angle = angleShown();
+    const speed = speedShown();
+    const fmt = (v: number, digits: number) => String(Number(v.toFixed(digits)));
     const { position, velocity } = drive.softLimits;
-    this.softMin.value = position ? fmt(radToDeg(position[0])) : '';
-    this.softMax.value = position ? fmt(radToDeg(position[1])) : '';
-    this.softSpeed.value = velocity !== null ? fmt(radSToRpm(velocity)) : '';
+    this.softMin.value = position ? fmt(angle.toShown(position[0]), angle.digits) : '';
+    this.softMax.value = position ? fmt(angle.toShown(position[1]), angle.digits) : '';
+    this.softSpeed.value = velocity !== null ? fmt(speed.toShown(velocity), speed.digits) : '';
     this.showSoftError('');
   }
 

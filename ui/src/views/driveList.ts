@@ -1,7 +1,7 @@
 // The drive list: one card per drive with its state and live readouts, kept in place
 // between polls (keyed by link and ID) so clicks and focus survive updates.
 import type { DriveRef, DriveView } from '../backend/types';
-import { radSToRpm, radToDeg, readout } from '../units';
+import { angleShown, readout, speedShown } from '../units';
 
 export type DriveState = 'enabled' | 'disabled' | 'fault' | 'unsafe' | 'stale';
 
@@ -53,8 +53,11 @@ export class DriveList {
       setText(card, '.model', d.model);
       setText(card, '.id', `ID ${d.drive.id}`);
       setText(card, '.state', state);
-      setText(card, '.position', readout(d.position === null ? null : radToDeg(d.position), 1, '°'));
-      setText(card, '.velocity', readout(d.velocity === null ? null : radSToRpm(d.velocity), 1, ' rpm'));
+      const angle = angleShown();
+      const speed = speedShown();
+      const sep = (u: string) => (u === '°' ? u : ` ${u}`);
+      setText(card, '.position', readout(d.position === null ? null : angle.toShown(d.position), Math.max(1, angle.digits - 1), sep(angle.unit)));
+      setText(card, '.velocity', readout(d.velocity === null ? null : speed.toShown(d.velocity), Math.max(1, speed.digits - 1), sep(speed.unit)));
       setText(card, '.current', readout(d.current, 3, ' A'));
       setText(card, '.fault', d.fault ?? '');
     }

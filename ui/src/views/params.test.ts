@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { FakeBackend } from '../backend/fake';
 import type { ParamRegisterView } from '../backend/types';
 import { ParamsPanel, checkParam, isChanged, parseBackup, restorePreview } from './params';
+import { setUnitSystem } from '../units';
 
 const DRIVE = { link: 1, id: 1 };
 const last = (backend: FakeBackend) => backend.submitted[backend.submitted.length - 1];
@@ -30,24 +31,25 @@ const register = (over: Partial<ParamRegisterView> = {}): ParamRegisterView => (
 
 describe('checkParam', () => {
   it('takes a number within the limits once rounded to the resolution', () => {
-    expect(checkParam(register(), '0.0005')).toEqual({ ok: true, value: 0.0005 });
+    // Typed in µs (a return delay reads better so), checked and sent in SI.
+    expect(checkParam(register(), '500')).toEqual({ ok: true, value: 0.0005 });
     // 254.4 counts rounds to 254: still in range, as the bus rounds it.
-    expect(checkParam(register(), String(254.4 * 2e-6)).ok).toBe(true);
+    expect(checkParam(register(), String(254.4 * 2))).toMatchObject({ ok: true });
   });
   it('refuses empty, not a number, out of range and read-only', () => {
     expect(checkParam(register(), '  ')).toEqual({ ok: false, message: 'Enter a value' });
     expect(checkParam(register(), '1,5')).toMatchObject({ ok: false, message: '"1,5" is not a number' });
     expect(checkParam(register(), 'NaN').ok).toBe(false);
     expect(checkParam(register(), '0x10').ok).toBe(false);
-    expect(checkParam(register(), String(255 * 2e-6))).toMatchObject({ ok: false, message: expect.stringContaining('Outside 0 … 0.000508 s') });
-    expect(checkParam(register(), '-0.00001').ok).toBe(false);
+    expect(checkParam(register(), String(255 * 2))).toMatchObject({ ok: false, message: expect.stringContaining('Outside 0 … 508 µs') });
+    expect(checkParam(register(), '-10').ok).toBe(false);
     expect(checkParam(register({ access: 'r' }), '1')).toMatchObject({ ok: false, message: 'Return Delay Time is read only' });
   });
   it('calls a value changed only when it lands on another raw count', () => {
     expect(isChanged(register(), undefined)).toBe(false);
-    expect(isChanged(register(), '0.0005')).toBe(false);
-    expect(isChanged(register(), '0.0005000001')).toBe(false);
-    expect(isChanged(register(), '0.000502')).toBe(true);
+    expect(isChanged(register(), '500')).toBe(false);
+    expect(isChanged(register(), '500.0001')).toBe(false);
+    expect(isChanged(register(), '502')).toBe(true);
     expect(isChanged(register(), 'abc')).toBe(true);
     expect(isChanged(register({ access: 'r' }), '7')).toBe(false);
     expect(isChanged(register({ value: null, raw: null }), '')).toBe(false);
@@ -57,12 +59,36 @@ describe('checkParam', () => {
 describe('the grid', () => {
   it('shows units, limits and read-only registers without an input', async () => {
     const { row } = await mount();
-    expect(row('Velocity Limit').textContent).toContain('rad/s');
-    expect(row('Velocity Limit').textContent).toContain('0 … 24.5');
+    // rad/s in the store, rpm on screen (the default unit system).
+    expect(row('Velocity Limit').textContent).toContain('rpm');
+    expect(row('Velocity Limit').textContent).toContain('0 … 234.267');
     expect(row('Model Number').classList.contains('read-only')).toBe(true);
     expect(row('Model Number').querySelector('input')).toBeNull();
     expect(row('Model Number').textContent).toContain('1020');
-    expect(row('Return Delay Time').querySelector<HTMLInputElement>('input[type="text"]')!.value).toBe('0.0005');
+    expect(row('Return Delay Time').querySelector<HTMLInputElement>('input[type="text"]')!.value).toBe('500');
+    expect(row('Return Delay Time').textContent).toContain('µs');
+  });
+
+  it('follows the unit system: radians, then raw counts, typed and sent in SI', async () => {
+    const { backend, panel, row, type } = await mount();
+    try {
+      setUnitSystem('radians');
+      panel.unitsChanged();
+      expect(row('Velocity Limit').textContent).toContain('rad/s');
+      expect(row('Velocity Limit').textContent).toContain('0 … 24.5');
+      setUnitSystem('counts');
+      panel.unitsChanged();
+      expect(row('Velocity Limit').textContent).toContain('0 … 1023');
+      expect(row('Velocity Limit').querySelector('td.unit')!.textContent).toBe('counts');
+      expect(row('Return Delay Time').querySelector<HTMLInputElement>('input[type="text"]')!.value).toBe('250');
+      type('Return Delay Time', '100');
+      expect(await panel.write()).toBe(true);
+      const sent = last(backend) as { values: [string, number][] };
+      expect(sent.values[0][0]).toBe('Return Delay Time');
+      expect(sent.values[0][1]).toBeCloseTo(100 * 2e-6, 12);
+    } finally {
+      setUnitSystem('degrees');
+    }
   });
 
   it('shows no values before a read, and the store values after Read all', async () => {
@@ -92,7 +118,7 @@ describe('the grid', () => {
     const before = backend.submitted.length;
     type('Temperature Limit', '150');
     type('Position P Gain', 'lots');
-    type('Return Delay Time', '0.0001');
+    type('Return Delay Time', '100');
     expect(await panel.write()).toBe(false);
     expect(backend.submitted.length).toBe(before);
     expect(row('Temperature Limit').querySelector('.cell-error')!.textContent).toBe('Outside 0 … 100 °C');

@@ -6,6 +6,8 @@
 import type { Backend } from '../backend/index';
 import type { DriveRef, JobView, ParamDiffView, ParamRegisterView, ParamTable, SnapshotView } from '../backend/types';
 import { errorMessage } from '../backend/types';
+import { shownRegister, unitSystem } from '../units';
+import type { Shown } from '../units';
 
 /** A value as the grid shows it: six significant digits, no trailing zeros. */
 export function formatValue(value: number | null): string {
@@ -15,22 +17,39 @@ export function formatValue(value: number | null): string {
 
 export type CellCheck = { ok: true; value: number } | { ok: false; message: string };
 
+/** How a register is shown and typed in the unit system in use (the table itself is SI). */
+export function registerShown(register: Pick<ParamRegisterView, 'unit' | 'scale' | 'min' | 'max'>): Shown {
+  return shownRegister(unitSystem(), register.unit, register.scale, Math.max(Math.abs(register.min), Math.abs(register.max)));
+}
+
+/** An SI value of `register` as the grid shows it. */
+export function showValue(register: Pick<ParamRegisterView, 'unit' | 'scale' | 'min' | 'max'>, si: number | null): string {
+  return si === null ? '' : formatValue(registerShown(register).toShown(si));
+}
+
 /** Checks a typed value against its register: writable, a number, within the limits once
  * rounded to the register's resolution (as the bus rounds it). */
 export function checkParam(register: ParamRegisterView, text: string): CellCheck {
   if (register.access !== 'rw') return { ok: false, message: `${register.name} is read only` };
   const trimmed = text.trim();
   if (trimmed === '') return { ok: false, message: 'Enter a value' };
-  const value = Number(trimmed);
-  if (!Number.isFinite(value) || !/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(trimmed)) {
+  const typed = Number(trimmed);
+  if (!Number.isFinite(typed) || !/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(trimmed)) {
     return { ok: false, message: `"${trimmed}" is not a number` };
   }
+  return checkParamSi(register, registerShown(register).toSi(typed));
+}
+
+/** Checks an SI value (typed and converted, or from a backup) against its register. */
+export function checkParamSi(register: ParamRegisterView, value: number): CellCheck {
+  if (register.access !== 'rw') return { ok: false, message: `${register.name} is read only` };
   const step = Math.abs(register.scale);
   const rounded = step > 0 ? Math.round(value / register.scale) * register.scale : value;
   const slack = step * 1e-9;
   if (rounded < register.min - slack || rounded > register.max + slack) {
-    const unit = register.unit ? ` ${register.unit}` : '';
-    return { ok: false, message: `Outside ${formatValue(register.min)} … ${formatValue(register.max)}${unit}` };
+    const shown = registerShown(register).unit;
+    const unit = shown ? ` ${shown}` : '';
+    return { ok: false, message: `Outside ${showValue(register, register.min)} … ${showValue(register, register.max)}${unit}` };
   }
   return { ok: true, value };
 }
@@ -40,7 +59,7 @@ export function isChanged(register: ParamRegisterView, text: string | undefined)
   if (text === undefined || register.access !== 'rw') return false;
   const trimmed = text.trim();
   if (register.value === null) return trimmed !== '';
-  const number = Number(trimmed);
+  const number = registerShown(register).toSi(Number(trimmed));
   if (trimmed === '' || !Number.isFinite(number)) return true;
   return Math.round(number / register.scale) !== Math.round(register.value / register.scale);
 }
@@ -58,7 +77,8 @@ export function planWrite(table: ParamTable, edits: Map<string, string>, names: 
   const errors = new Map<string, string>();
   for (const register of table.registers) {
     if (!names.includes(register.name)) continue;
-    const check = checkParam(register, edits.get(register.name) ?? formatValue(register.value));
+    const text = edits.get(register.name);
+    const check = text === undefined ? (register.value === null ? checkParam(register, '') : checkParamSi(register, register.value)) : checkParam(register, text);
     if (check.ok) values.push([register.name, check.value]);
     else errors.set(register.name, check.message);
   }
@@ -112,7 +132,7 @@ export function restorePreview(table: ParamTable, backup: Backup): RestorePlan {
       if (!same) rows.push({ register: name, unit: register.unit, current: register.value, backup: value, note: 'read only: kept' });
       continue;
     }
-    const check = checkParam(register, String(value));
+    const check = checkParamSi(register, value);
     if (!check.ok) {
       problems.push(`${name}: ${check.message}`);
       rows.push({ register: name, unit: register.unit, current: register.value, backup: value, note: check.message });
@@ -423,8 +443,12 @@ export class ParamsPanel {
     error.textContent = plan.problems.join('; ');
     diff.innerHTML = `<tr><th>Register</th><th>Now</th><th>Backup</th><th>Unit</th><th></th></tr>` + (plan.rows.length === 0
       ? '<tr><td colspan="5" class="muted">No differences: the drive already holds these values</td></tr>'
-      : plan.rows.map((r) => `<tr data-register="${escape(r.register)}"><td>${escape(r.register)}</td><td>${formatValue(r.current)}</td>
-          <td>${formatValue(r.backup)}</td><td>${escape(r.unit)}</td><td class="muted">${escape(r.note)}</td></tr>`).join(''));
+      : plan.rows.map((r) => {
+        const reg = this.table?.registers.find((x) => x.name === r.register);
+        const [now, was, unit] = reg ? [showValue(reg, r.current), showValue(reg, r.backup), registerShown(reg).unit] : [formatValue(r.current), formatValue(r.backup), r.unit];
+        return `<tr data-register="${escape(r.register)}"><td>${escape(r.register)}</td><td>${now}</td>
+          <td>${was}</td><td>${escape(unit)}</td><td class="muted">${escape(r.note)}</td></tr>`;
+      }).join(''));
     if (plan.problems.length === 0) {
       this.restorePlan = plan;
       send.disabled = false;
@@ -477,6 +501,14 @@ export class ParamsPanel {
     }).join('');
   }
 
+  /** The unit system changed: values typed in the old units are dropped (they would
+   * mean something else now) and the grid is shown again. */
+  unitsChanged(): void {
+    if (this.edits.size > 0) this.edits.clear();
+    this.errors.clear();
+    if (this.table) this.render();
+  }
+
   private render(): void {
     const grid = this.$('#params-grid');
     for (const id of ['#params-left', '#params-right']) {
@@ -493,17 +525,19 @@ export class ParamsPanel {
     grid.innerHTML = `<tr><th></th><th>Register</th><th>Addr</th><th>Type</th><th>Value</th><th>Unit</th><th>Range</th><th></th></tr>` +
       this.table.registers.map((r) => {
         const readOnly = r.access !== 'rw';
-        const text = this.edits.get(r.name) ?? formatValue(r.value);
+        const text = this.edits.get(r.name) ?? showValue(r, r.value);
+        const shown = registerShown(r);
         const title = escape(r.description ?? '');
         const input = readOnly
-          ? `<span class="ro-value">${formatValue(r.value)}</span>`
-          : `<input type="text" inputmode="decimal" spellcheck="false" autocomplete="off" data-register="${escape(r.name)}" value="${escape(text)}" />`;
+          ? `<span class="ro-value">${showValue(r, r.value)}</span>`
+          : `<input type="text" inputmode="decimal" spellcheck="false" autocomplete="off" data-register="${escape(r.name)}" value="${escape(text)}"
+              title="${escape(`${r.name}: ${showValue(r, r.min)} … ${showValue(r, r.max)} ${shown.unit}`.trim())}" />`;
         return `<tr data-row="${escape(r.name)}" class="${readOnly ? 'read-only' : ''}" title="${title}">
           <td>${readOnly ? '' : `<input type="checkbox" data-select="${escape(r.name)}" ${this.selected.has(r.name) ? 'checked' : ''} />`}</td>
           <td>${escape(r.name)}${r.persistent ? ' <span class="muted small" title="Kept across a power cycle (EEPROM)">●</span>' : ''}</td>
           <td class="num">${r.address}</td><td>${escape(r.type)}</td>
-          <td>${input}</td><td>${escape(r.unit)}</td>
-          <td class="muted small">${readOnly ? 'read only' : `${formatValue(r.min)} … ${formatValue(r.max)}`}</td>
+          <td>${input}</td><td class="unit">${escape(shown.unit)}</td>
+          <td class="muted small">${readOnly ? 'read only' : `${showValue(r, r.min)} … ${showValue(r, r.max)}`}</td>
           <td class="error small cell-error"></td></tr>`;
       }).join('');
     for (const r of this.table.registers) this.paintRow(r.name);
