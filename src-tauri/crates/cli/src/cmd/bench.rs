@@ -1,5 +1,7 @@
 //! `drivedeck-cli bench`: measured figures, printed, never asserted.
 //!
+//! `bench tune` (in `bench_tune`) times the tuning FRF with coherence against SciPy.
+//!
 //! `bench link` (in `bench_link`) measures a link's telemetry poll rate against the
 //! wire-time limit.
 //!
@@ -39,6 +41,8 @@ enum What {
     /// E-stop → first byte of the stop frame, with a full queue, telemetry at full rate
     /// and chart queries running.
     Estop(super::bench_estop::EstopArgs),
+    /// FRF + coherence of a 60 s, 1 kHz tuning run (1 input, 3 outputs), against SciPy.
+    Tune(super::bench_tune::TuneArgs),
 }
 
 /// Arguments of `bench store`.
@@ -68,6 +72,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         What::Link(args) => super::bench_link::run(args),
         What::Bus(args) => super::bench_bus::run(args),
         What::Estop(args) => super::bench_estop::run(args),
+        What::Tune(args) => super::bench_tune::run(args),
     }
 }
 

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod bench_bus;
 pub mod bench_estop;
 pub mod bench_link;
+pub mod bench_tune;
 pub mod estop;
 pub mod export;
 pub mod log;

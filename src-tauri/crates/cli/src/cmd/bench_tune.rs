@@ -1,0 +1,222 @@
+//! `drivedeck-cli bench tune`: the FRF-with-coherence estimate of a 60 s run at 1 kHz (one
+//! reference, three outputs), timed in this build and, when Python with SciPy is
+//! available, against `scipy.signal.csd`/`welch` on the same data in the same run.
+//!
+//! The run is generated, not recorded: a PRBS plus a log chirp through three known
+//! second-order systems with output noise, so the estimate has something to find.
+
+use anyhow::{Context, bail};
+use drivedeck_tune::excite::chirp::{Chirp, Sweep};
+use drivedeck_tune::excite::{prbs::Prbs, sample};
+use drivedeck_tune::frf::h1;
+use drivedeck_tune::observe::{JitterBounds, observable_range};
+use drivedeck_tune::spectral::WelchConfig;
+use std::io::Write;
+use std::time::Instant;
+
+/// Arguments of `bench tune`.
+#[derive(clap::Args, Debug)]
+pub struct TuneArgs {
+    /// Seconds of run to analyse.
+    #[arg(long, default_value_t = 60.0)]
+    seconds: f64,
+    /// Sample rate of the run.
+    #[arg(long, default_value_t = 1000.0)]
+    sample_rate_hz: f64,
+    /// Welch segment length (Hann, 50 % overlap).
+    #[arg(long, default_value_t = 1024)]
+    segment: usize,
+    /// Timed repetitions (the median is printed).
+    #[arg(long, default_value_t = 21)]
+    runs: usize,
+    /// Python interpreter for the SciPy comparison.
+    #[arg(long, default_value = "python3")]
+    python: String,
+}
+
+/// A second-order lag discretised by Tustin: the three "outputs" of the bench run.
+fn second_order(u: &[f64], natural_hz: f64, zeta: f64, fs: f64) -> Vec<f64> {
+    let w = std::f64::consts::TAU * natural_hz;
+    let k = 2.0 * fs;
+    let d = k * k + 2.0 * zeta * w * k + w * w;
+    let n = w * w / d;
+    let (a1, a2) = (
+        (2.0 * w * w - 2.0 * k * k) / d,
+        (k * k - 2.0 * zeta * w * k + w * w) / d,
+    );
+    let mut y = vec![0.0; u.len()];
+    for i in 0..u.len() {
+        let at = |x: &[f64], j: usize| if i >= j { x[i - j] } else { 0.0 };
+        y[i] = n * (u[i] + 2.0 * at(u, 1) + at(u, 2)) - a1 * at(&y, 1) - a2 * at(&y, 2);
+    }
+    y
+}
+
+fn median_ms(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+const SCIPY_SCRIPT: &str = r#"
+import sys, json, time
+import numpy as np
+from scipy import signal
+path, n, fs, nper, runs = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+data = np.fromfile(path, dtype='<f8').reshape(4, n)
+x, ys = data[0], data[1:]
+def estimate():
+    kw = dict(fs=fs, window='hann', nperseg=nper, noverlap=nper // 2, detrend='constant')
+    _, pxx = signal.welch(x, **kw)
+    out = []
+    for y in ys:
+        _, pyy = signal.welch(y, **kw)
+        _, pxy = signal.csd(x, y, **kw)
+        out.append((pxy / pxx, np.abs(pxy) ** 2 / (pxx * pyy)))
+    return out
+times = []
+for _ in range(runs):
+    t0 = time.perf_counter()
+    res = estimate()
+    times.append((time.perf_counter() - t0) * 1e3)
+h, coh = res[0]
+print(json.dumps({"median_ms": float(np.median(times)), "h_re": h.real[1:].tolist(), "h_im": h.imag[1:].tolist(), "coh": coh[1:].tolist()}))
+"#;
+
+/// Runs `bench tune`.
+pub fn run(args: TuneArgs) -> anyhow::Result<()> {
+    let fs = args.sample_rate_hz;
+    let n = (args.seconds * fs).round() as usize;
+    if args.runs == 0 {
+        bail!("--runs must be at least 1");
+    }
+    let prbs = Prbs::new(11, 1.0 / fs, 0.5)?;
+    let chirp = Chirp {
+        start_hz: 0.5,
+        end_hz: fs / 2.5,
+        amplitude: 0.5,
+        duration_s: args.seconds,
+        sweep: Sweep::Log,
+        amplitude_rolloff: 0.0,
+    };
+    let reference = sample(|t| prbs.value_at(t) + chirp.value_at(t), fs, n);
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut noise = move || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 0.02
+    };
+    let outputs: Vec<Vec<f64>> = [(20.0, 0.2), (60.0, 0.5), (150.0, 0.7)]
+        .iter()
+        .map(|&(f, z)| {
+            second_order(&reference, f, z, fs)
+                .into_iter()
+                .map(|v| v + noise())
+                .collect()
+        })
+        .collect();
+    let views: Vec<&[f64]> = outputs.iter().map(Vec::as_slice).collect();
+    let config = WelchConfig::hann(args.segment);
+    let mut times = Vec::with_capacity(args.runs);
+    let mut result = Vec::new();
+    for _ in 0..args.runs {
+        let t0 = Instant::now();
+        result = h1(&reference, &views, fs, &config, 0.9)?;
+        times.push(t0.elapsed().as_secs_f64() * 1e3);
+    }
+    let rust_ms = median_ms(times);
+    let trusted: usize = result
+        .iter()
+        .map(|r| r.trusted.iter().filter(|t| **t).count())
+        .sum();
+    let range = observable_range(fs, 0.0, args.segment, JitterBounds::default());
+    println!(
+        "bench tune: {:.0} s at {fs:.0} Hz, 1 input × {} outputs, Welch Hann {} samples 50 % overlap ({} segments)",
+        args.seconds,
+        views.len(),
+        args.segment,
+        config.segments(n)
+    );
+    println!("  {}", range.rule);
+    println!(
+        "  drivedeck-tune H1 + coherence: median {rust_ms:.2} ms over {} runs (goal ≤ 50 ms); {trusted} of {} bins coherent ≥ 0.9",
+        args.runs,
+        result.iter().map(|r| r.freq_hz.len()).sum::<usize>()
+    );
+    match scipy(&args, &reference, &outputs, n) {
+        Ok(Some((py_ms, h_re, h_im, coh))) => {
+            println!(
+                "  SciPy welch/csd (same estimate, same data): median {py_ms:.2} ms over {} runs; ratio {:.1}×",
+                args.runs,
+                py_ms / rust_ms
+            );
+            let first = &result[0];
+            let dh = (0..first.re.len().min(h_re.len()))
+                .map(|i| ((first.re[i] - h_re[i]).powi(2) + (first.im[i] - h_im[i]).powi(2)).sqrt())
+                .fold(0.0, f64::max);
+            let dc = first
+                .coherence
+                .iter()
+                .zip(&coh)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
+            println!("  agreement with SciPy (output 1): max |ΔH| {dh:.2e}, max |Δγ²| {dc:.2e}");
+        }
+        Ok(None) => println!(
+            "  SciPy comparison skipped: `{} -c \"import scipy\"` failed",
+            args.python
+        ),
+        Err(e) => println!("  SciPy comparison failed: {e:#}"),
+    }
+    Ok(())
+}
+
+type ScipyFigures = (f64, Vec<f64>, Vec<f64>, Vec<f64>);
+
+fn scipy(
+    args: &TuneArgs,
+    reference: &[f64],
+    outputs: &[Vec<f64>],
+    n: usize,
+) -> anyhow::Result<Option<ScipyFigures>> {
+    let probe = std::process::Command::new(&args.python)
+        .args(["-c", "import scipy"])
+        .output();
+    if !probe.map(|o| o.status.success()).unwrap_or(false) {
+        return Ok(None);
+    }
+    let mut file = tempfile::NamedTempFile::new().context("temp file for the run")?;
+    let mut bytes = Vec::with_capacity(8 * n * 4);
+    for channel in std::iter::once(reference).chain(outputs.iter().map(Vec::as_slice)) {
+        for v in channel {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    file.write_all(&bytes).context("writing the run")?;
+    file.flush()?;
+    let out = std::process::Command::new(&args.python)
+        .args(["-c", SCIPY_SCRIPT])
+        .arg(file.path())
+        .args([
+            n.to_string(),
+            args.sample_rate_hz.to_string(),
+            args.segment.to_string(),
+            args.runs.to_string(),
+        ])
+        .output()
+        .context("running SciPy")?;
+    if !out.status.success() {
+        bail!(
+            "SciPy script failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).context("SciPy output")?;
+    let list = |k: &str| -> Vec<f64> {
+        v[k].as_array()
+            .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
+            .unwrap_or_default()
+    };
+    let ms = v["median_ms"].as_f64().context("SciPy median")?;
+    Ok(Some((ms, list("h_re"), list("h_im"), list("coh"))))
+}
