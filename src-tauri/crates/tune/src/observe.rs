@@ -76,7 +76,7 @@ pub fn rate_and_jitter(timestamps_s: &[f64]) -> Result<(f64, f64), TuneError> {
         den += (k as f64 - k_mean).powi(2);
     }
     let period = num / den;
-    if !(period > 0.0) {
+    if !period.is_finite() || period <= 0.0 {
         return Err(TuneError::InvalidParameter(
             "timestamps do not increase".into(),
         ));

@@ -36,7 +36,7 @@ pub fn analyse(
     hysteresis: f64,
     cycles: usize,
 ) -> Result<RelayResult, TuneError> {
-    if cycles == 0 || !(sample_period_s > 0.0) {
+    if cycles == 0 || !sample_period_s.is_finite() || sample_period_s <= 0.0 {
         return Err(TuneError::InvalidParameter(
             "cycles and sample period must be positive".into(),
         ));

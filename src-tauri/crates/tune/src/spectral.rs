@@ -122,7 +122,7 @@ pub fn cross_spectra(
             config.overlap
         )));
     }
-    if !(sample_rate_hz > 0.0) {
+    if !sample_rate_hz.is_finite() || sample_rate_hz <= 0.0 {
         return Err(TuneError::InvalidParameter(format!(
             "sample rate {sample_rate_hz} Hz"
         )));
@@ -182,7 +182,7 @@ pub fn cross_spectra(
     }
     let norm = 1.0 / (segments as f64 * sample_rate_hz * window.iter().map(|w| w * w).sum::<f64>());
     let one_sided = |i: usize| {
-        if i == 0 || (n % 2 == 0 && i == bins - 1) {
+        if i == 0 || (n.is_multiple_of(2) && i == bins - 1) {
             norm
         } else {
             2.0 * norm

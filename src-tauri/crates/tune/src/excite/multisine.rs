@@ -44,7 +44,7 @@ impl Multisine {
         grid: usize,
         iterations: usize,
     ) -> Result<Self, TuneError> {
-        if frequencies_hz.is_empty() || grid < 4 || !(period_s > 0.0) {
+        if frequencies_hz.is_empty() || grid < 4 || !period_s.is_finite() || period_s <= 0.0 {
             return Err(TuneError::InvalidParameter(
                 "multisine needs tones, a period and a grid".into(),
             ));

@@ -51,7 +51,7 @@ impl Prbs {
     pub fn new(order: u32, bit_time_s: f64, amplitude: f64) -> Result<Self, TuneError> {
         let taps = taps(order)
             .ok_or_else(|| TuneError::InvalidParameter(format!("PRBS order {order} (3–20)")))?;
-        if !(bit_time_s > 0.0) {
+        if !bit_time_s.is_finite() || bit_time_s <= 0.0 {
             return Err(TuneError::InvalidParameter(format!(
                 "bit time {bit_time_s} s"
             )));
