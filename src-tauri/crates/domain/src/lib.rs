@@ -11,12 +11,19 @@
 //!   and its class on the link.
 //! - [`Event`], [`TelemetrySample`], [`DriveStatus`], [`ParamSnapshot`]: what the bus
 //!   reports.
+//! - [`tuning`]: tuning runs ([`TestSpec`], [`Excitation`]) and what the bus reports of
+//!   them.
 //!
 //! Quantities are SI throughout: radians, rad/s, amperes, seconds. Conversions to
 //! degrees or rpm happen at the edges (UI, CLI).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+
+pub mod tuning;
+pub use tuning::{
+    Excitation, RunClock, RunEnd, RunOutcome, RunStart, SweepKind, TestLoop, TestSpec, TuneSample,
+};
 
 /// Identifies one link (one serial port carrying one protocol) inside an engine.
 pub type LinkId = u32;
@@ -211,6 +218,21 @@ pub enum Command {
         /// The port (device path).
         port: String,
     },
+    /// Run a tuning test on an enabled drive: checked against its limits before anything
+    /// is sent; the link polls the drive as fast as it can while the test plays, then
+    /// puts the drive back in the mode and at the target it had.
+    Tune {
+        /// The drive.
+        drive: DriveRef,
+        /// The test.
+        test: TestSpec,
+    },
+    /// End the drive's running tuning test now (the drive holds, then is put back).
+    /// Submitted in the safety class so it overtakes everything but a stop.
+    AbortTune {
+        /// The drive.
+        drive: DriveRef,
+    },
 }
 
 impl Command {
@@ -229,7 +251,9 @@ impl Command {
             | Command::BackupParams { drive, .. }
             | Command::RestoreParams { drive, .. }
             | Command::ClearFault { drive }
-            | Command::SetSoftLimits { drive, .. } => Some(*drive),
+            | Command::SetSoftLimits { drive, .. }
+            | Command::Tune { drive, .. }
+            | Command::AbortTune { drive } => Some(*drive),
             Command::EStop
             | Command::SafeStop { .. }
             | Command::Connect { .. }
@@ -281,6 +305,8 @@ impl Command {
             Command::Connect { .. } => "connect",
             Command::Disconnect { .. } => "disconnect",
             Command::Scan { .. } => "scan",
+            Command::Tune { .. } => "tune",
+            Command::AbortTune { .. } => "abortTune",
         }
     }
 
@@ -301,7 +327,10 @@ impl Command {
     pub fn is_motion(&self) -> bool {
         matches!(
             self,
-            Command::Enable { .. } | Command::SetTarget { .. } | Command::Jog { .. }
+            Command::Enable { .. }
+                | Command::SetTarget { .. }
+                | Command::Jog { .. }
+                | Command::Tune { .. }
         )
     }
 }
@@ -611,6 +640,22 @@ pub enum Event {
     ParamSnapshot {
         /// The snapshot.
         snapshot: ParamSnapshot,
+    },
+    /// A tuning run started on a drive.
+    RunStarted {
+        /// What the run is and what it will restore.
+        start: Box<RunStart>,
+    },
+    /// A batch of a tuning run's readings (reference, output, drive clock), in time
+    /// order; the same readings' position, velocity and current come as [`Event::Samples`].
+    TuneSamples {
+        /// The readings.
+        samples: Vec<TuneSample>,
+    },
+    /// A tuning run ended.
+    RunEnded {
+        /// How and with what rate.
+        end: RunEnd,
     },
 }
 

@@ -26,7 +26,7 @@ use crate::{Complex64, TuneError};
 use serde::{Deserialize, Serialize};
 
 /// A sampled frequency response with its coherence.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct FrequencyResponse {
     /// Frequency of each point.
     pub freq_hz: Vec<f64>,
@@ -151,7 +151,7 @@ pub fn h1(
 }
 
 /// The closed-loop joint input–output estimate (see the module doc).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ClosedLoopEstimate {
     /// T = S_ry/S_rr, coherence of r with y.
     pub complementary_sensitivity: FrequencyResponse,

@@ -20,7 +20,7 @@ use crate::frf::FrequencyResponse;
 use serde::{Deserialize, Serialize};
 
 /// Margins of a loop L(jω).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Margins {
     /// Gain margin, dB (None: no phase crossover in the data).
     pub gain_margin_db: Option<f64>,

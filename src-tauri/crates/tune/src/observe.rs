@@ -15,7 +15,7 @@ use crate::TuneError;
 use serde::{Deserialize, Serialize};
 
 /// What bounds the upper end of the observable range.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub enum UpperLimit {
     /// Half the achieved sample rate.
     Nyquist,
@@ -26,7 +26,7 @@ pub enum UpperLimit {
 }
 
 /// The frequencies a run can be trusted over.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ObservableRange {
     /// Achieved sample rate.
     pub sample_rate_hz: f64,
@@ -45,7 +45,7 @@ pub struct ObservableRange {
 }
 
 /// Bounds on jitter's effect.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct JitterBounds {
     /// Largest rms phase error accepted.
     pub max_phase_error_deg: f64,

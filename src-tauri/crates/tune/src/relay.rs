@@ -15,7 +15,7 @@ use crate::TuneError;
 use serde::{Deserialize, Serialize};
 
 /// What a relay test measured.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct RelayResult {
     /// Ultimate gain Ku (effort per unit output).
     pub ultimate_gain: f64,

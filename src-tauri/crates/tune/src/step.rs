@@ -39,7 +39,7 @@ pub struct StepRun<'a> {
 }
 
 /// Metrics against the step asked for.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct StepMetrics {
     /// 10–90 % rise time.
     pub rise_time_s: Option<f64>,
@@ -60,7 +60,7 @@ pub struct StepMetrics {
 }
 
 /// Metrics against the trajectory the drive followed.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct FollowingMetrics {
     /// max |trajectory − response|.
     pub max_following_error: f64,
@@ -73,7 +73,7 @@ pub struct FollowingMetrics {
 }
 
 /// Both views of a step.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct StepReport {
     /// Against the step asked for.
     pub against_step: StepMetrics,

@@ -45,6 +45,9 @@ impl<T: Transport> Actor<T> {
             | Command::ClearFault { .. } => {
                 return Err("a parameter job, run apart".into());
             }
+            Command::Tune { .. } | Command::AbortTune { .. } => {
+                return Err("a tuning job, run apart".into());
+            }
         })
     }
 
