@@ -12,7 +12,7 @@ use crate::settings::{Recent, Settings};
 use drivedeck_domain::Command;
 use drivedeck_engine::api::{
     AppStatus, ChannelView, DriveView, FaultView, JobQuery, JobView, ParamDiffView, ParamExport,
-    ParamTable, SessionSummary, SnapshotView,
+    ParamTable, RunQuery, RunSummary, RunView, SessionSummary, SnapshotView, TuneDefaults,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -55,6 +55,10 @@ fn generate(dir: &Path) -> BTreeMap<String, String> {
     ParamDiffView::export_all_to(dir).expect("ParamDiffView");
     ParamExport::export_all_to(dir).expect("ParamExport");
     IpcError::export_all_to(dir).expect("IpcError");
+    TuneDefaults::export_all_to(dir).expect("TuneDefaults");
+    RunQuery::export_all_to(dir).expect("RunQuery");
+    RunSummary::export_all_to(dir).expect("RunSummary");
+    RunView::export_all_to(dir).expect("RunView");
     ts_files(dir)
 }
 

@@ -3,6 +3,7 @@ import type { DriveMode } from "./DriveMode";
 import type { DriveRef } from "./DriveRef";
 import type { SoftLimits } from "./SoftLimits";
 import type { Target } from "./Target";
+import type { TestSpec } from "./TestSpec";
 
 /**
  * Something a user (UI, CLI, test) asks of the drives. Every command becomes a job.
@@ -127,4 +128,16 @@ link: number, } | { "kind": "scan",
 /**
  * The port (device path).
  */
-port: string, };
+port: string, } | { "kind": "tune", 
+/**
+ * The drive.
+ */
+drive: DriveRef, 
+/**
+ * The test.
+ */
+test: TestSpec, } | { "kind": "abortTune", 
+/**
+ * The drive.
+ */
+drive: DriveRef, };

@@ -14,6 +14,8 @@
 //! - `journal`: the job journal and its filter.
 //! - `charts`: recorded channels, the live tail, zoomed windows, exports of a range.
 //! - `params`: a drive's control table, parameter snapshots, diffs and backups.
+//! - `tune`: tuning runs: default tests and limits, start and abort, the run list, a
+//!   run with its results, reports.
 
 mod charts;
 mod connect;
@@ -24,6 +26,7 @@ mod sessions;
 mod status;
 #[cfg(test)]
 mod test_rig;
+mod tune;
 
 pub use charts::{ChannelView, ExportRequest};
 pub use connect::{Connected, ProfileView, SerialRequest, SimRequest, ports};
@@ -32,6 +35,9 @@ pub use journal::{JobQuery, JobView};
 pub use params::{ParamDiffView, ParamExport, ParamRegisterView, ParamTable, SnapshotView};
 pub use sessions::{FaultView, SessionDriveView, SessionSummary};
 pub use status::{AppStatus, HealthView, LinkView, SessionView};
+pub use tune::{
+    FrfResults, GainView, RunQuery, RunResults, RunSummary, RunView, TestLimits, TuneDefaults,
+};
 
 use crate::{Engine, EngineError};
 use drivedeck_store::{Reader, StoreError};
