@@ -25,6 +25,7 @@ pub mod ports;
 pub mod protocol;
 pub mod scan;
 pub mod supervisor;
+pub mod tuning;
 
 pub use job::JobHandle;
 pub use link::{LinkConfig, LinkError};

@@ -42,6 +42,7 @@ impl<T: Transport> Actor<T> {
                             status,
                             return_delay,
                             armed_until: None,
+                            last_position: None,
                         },
                     );
                 }

@@ -132,6 +132,35 @@ impl<T: Transport> Actor<T> {
         if job.command.is_param() || matches!(job.command, Command::ClearFault { .. }) {
             return self.execute_params(job, drive, profile).await;
         }
+        match job.command {
+            Command::Tune { .. } => return self.execute_tune(job, drive, profile).await,
+            Command::AbortTune { .. } => {
+                // A running test takes its aborts itself; one reaching the queue cancels
+                // the drive's tests still waiting there.
+                let waiting = self.queue.take(
+                    |queued| matches!(queued.command, Command::Tune { drive: d, .. } if d == drive),
+                );
+                let state = if waiting.is_empty() {
+                    JobState::Failed {
+                        reason: format!("no tuning test is running on drive {}", drive.id),
+                    }
+                } else {
+                    JobState::Done
+                };
+                for test in waiting {
+                    test.finish(
+                        JobState::Cancelled {
+                            reason: "aborted by the user before it started".into(),
+                        },
+                        self.sink.as_ref(),
+                        self.clock,
+                    );
+                }
+                job.finish(state, self.sink.as_ref(), self.clock);
+                return Ok(());
+            }
+            _ => {}
+        }
         let plan = match self.plan_command(&job.command, &profile, drive.id) {
             Ok(plan) => plan,
             Err(reason) => {

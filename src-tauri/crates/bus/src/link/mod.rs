@@ -20,6 +20,7 @@
 //! - `enable`: the CiA 402 enable walk;
 //! - `execute`: a job planned into register writes and run;
 //! - `params`: parameter jobs (read, write, save, back up, restore);
+//! - `tune`: tuning runs, one job each, played at the link's full rate;
 //! - `transport`: the byte-stream and frame transports.
 
 use crate::fault;
@@ -52,6 +53,7 @@ mod params;
 mod poll;
 mod transaction;
 mod transport;
+mod tune;
 
 use actor::Actor;
 pub(crate) use actor::spawn;
@@ -202,6 +204,8 @@ struct DriveEntry {
     return_delay: Duration,
     /// Until when an Enable is allowed (set by an Arm, used up by the Enable).
     armed_until: Option<std::time::Instant>,
+    /// The last position read (telemetry or a run), rad: where a test would start.
+    last_position: Option<f64>,
 }
 
 /// The longest a single jog renewal keeps a drive moving.
@@ -315,6 +319,20 @@ impl LinkHandle {
                 check_target(status, target)?;
                 self.check_raw(&entry.profile, target)
             }
+            Command::Tune { test, .. } => {
+                crate::tuning::check_test(status, entry.last_position, test)
+                    .map_err(SubmitError::Invalid)?;
+                self.check_raw(
+                    &entry.profile,
+                    match test.test_loop {
+                        drivedeck_domain::TestLoop::Position => {
+                            Target::Position(entry.last_position.unwrap_or_default())
+                        }
+                        drivedeck_domain::TestLoop::Velocity => Target::Velocity(0.0),
+                    },
+                )
+            }
+            Command::AbortTune { .. } => Ok(()),
             _ => params::validate(self.protocol.as_ref(), &entry.profile, status, command),
         }
     }

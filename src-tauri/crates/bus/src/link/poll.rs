@@ -163,6 +163,14 @@ impl<T: Transport> Actor<T> {
             }
         }
         if !samples.is_empty() {
+            {
+                let mut drives = self.write_drives();
+                for sample in &samples {
+                    if let Some(entry) = drives.get_mut(&sample.drive.id) {
+                        entry.last_position = Some(sample.position);
+                    }
+                }
+            }
             self.sink.emit(Event::Samples { samples });
         }
         Ok(())
