@@ -20,6 +20,7 @@
 
 pub mod api;
 pub mod data_dir;
+pub mod tuning;
 
 pub use drivedeck_bus::ports::{PortInfo, PortKind};
 pub use drivedeck_bus::scan::{FoundDrive, ScanOptions, ScanReport};
