@@ -221,6 +221,12 @@ impl Bus {
         self.read_links().get(&link).map(link::LinkHandle::health)
     }
 
+    /// What a tuning test on `drive` would start from: its last position read (rad)
+    /// and the wire-time limit of the test's cycle, Hz.
+    pub fn tune_start(&self, drive: DriveRef) -> Option<(Option<f64>, f64)> {
+        self.read_links().get(&drive.link)?.tune_start(drive.id)
+    }
+
     /// What the bus knows of every connected drive (for validation and the shell's
     /// status line; the UI reads drive state from the store).
     pub fn drives(&self) -> Vec<DriveStatus> {

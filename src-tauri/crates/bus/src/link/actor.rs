@@ -40,6 +40,7 @@ where
             protocol.name()
         )));
     }
+    let baud = config.baud;
     let (requests, requests_rx) = mpsc::unbounded_channel();
     let (estops, estops_rx) = mpsc::unbounded_channel();
     let drives: SharedDrives = Arc::new(RwLock::new(BTreeMap::new()));
@@ -91,6 +92,7 @@ where
         drives,
         up,
         health,
+        baud,
     })
 }
 

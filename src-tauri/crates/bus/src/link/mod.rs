@@ -230,9 +230,34 @@ pub struct LinkHandle {
     drives: SharedDrives,
     up: Arc<AtomicBool>,
     health: Arc<Mutex<LinkHealth>>,
+    baud: u32,
 }
 
 impl LinkHandle {
+    /// What a tuning test on drive `id` would start from: its last position read (rad)
+    /// and the wire-time limit of the test's cycle (a reference write and the run's
+    /// read, with the drive's return delay), Hz.
+    pub fn tune_start(&self, id: u8) -> Option<(Option<f64>, f64)> {
+        let drives = self.read_drives();
+        let entry = drives.get(&id)?;
+        let target = match entry.status.mode {
+            DriveMode::Position => Target::Position(entry.last_position.unwrap_or_default()),
+            DriveMode::Velocity => Target::Velocity(0.0),
+        };
+        let writes = goal_raw(self.protocol.as_ref(), &entry.profile, target)
+            .and_then(|(register, raw)| self.protocol.write(id, register, raw))
+            .map(|w| vec![w])
+            .unwrap_or_default();
+        let reads = tune::run_reads(self.protocol.as_ref(), &entry.profile, id);
+        let limit = tune::cycle_limit_hz(
+            self.protocol.as_ref(),
+            self.baud,
+            entry.return_delay,
+            writes.iter().chain(&reads),
+        );
+        Some((entry.last_position, limit))
+    }
+
     /// A snapshot of the link's health counters.
     pub fn health(&self) -> LinkHealth {
         self.health

@@ -275,15 +275,9 @@ impl<T: Transport> Actor<T> {
         }
     }
 
-    /// One read of everything a run records from drive `id`: the telemetry roles, the
-    /// drive's output (Present PWM) and its clock (Realtime Tick) where it has them.
+    /// One read of everything a run records from drive `id` (see [`run_reads`]).
     fn run_plan(&self, id: u8, profile: &Arc<Profile>) -> Vec<PlannedRead> {
-        let mut registers: Vec<&Register> = TELEMETRY
-            .iter()
-            .filter_map(|role| profile.role(*role))
-            .collect();
-        registers.extend(profile.register("Present PWM"));
-        registers.extend(profile.register("Realtime Tick"));
+        let registers = run_registers(profile);
         let mut plan = Vec::new();
         for block in Block::plan(&registers, self.protocol.max_read()) {
             let inside: Vec<Register> = registers
@@ -304,24 +298,20 @@ impl<T: Transport> Actor<T> {
         plan
     }
 
-    /// The most cycles a second the wire allows for this drive: a reference write and
-    /// the run's read, each with its reply and the drive's return delay.
+    /// The most cycles a second the wire allows for this drive (see [`cycle_limit_hz`]).
     fn wire_limit_hz(&self, id: u8, writes: &[protocol::Request], plan: &[PlannedRead]) -> f64 {
-        let bytes: usize = writes
-            .iter()
-            .chain(plan.iter().map(|read| &read.request))
-            .map(|r| r.bytes.len() + r.reply_bytes)
-            .sum();
-        let exchanges = (writes.len() + plan.len()) as u32;
         let delay = self
             .drives
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(&id)
             .map_or(UNKNOWN_RETURN_DELAY, |d| d.return_delay);
-        let cycle = protocol::wire_time(self.config.baud, self.protocol.bits_per_byte(), bytes)
-            + delay * exchanges;
-        1.0 / cycle.as_secs_f64().max(1e-6)
+        cycle_limit_hz(
+            self.protocol.as_ref(),
+            self.config.baud,
+            delay,
+            writes.iter().chain(plan.iter().map(|read| &read.request)),
+        )
     }
 
     /// Reads `names` (SI values) one by one.
@@ -590,6 +580,47 @@ impl<T: Transport> Actor<T> {
         }
         Ok(())
     }
+}
+
+/// The registers a run reads each cycle: the telemetry roles, the drive's output
+/// (Present PWM) and its clock (Realtime Tick) where it has them.
+fn run_registers(profile: &Profile) -> Vec<&Register> {
+    let mut registers: Vec<&Register> = TELEMETRY
+        .iter()
+        .filter_map(|role| profile.role(*role))
+        .collect();
+    registers.extend(profile.register("Present PWM"));
+    registers.extend(profile.register("Realtime Tick"));
+    registers
+}
+
+/// The read requests of a run's cycle on drive `id`.
+pub(super) fn run_reads(
+    protocol: &dyn LinkProtocol,
+    profile: &Profile,
+    id: u8,
+) -> Vec<protocol::Request> {
+    Block::plan(&run_registers(profile), protocol.max_read())
+        .iter()
+        .filter_map(|block| protocol.read_many(block, &[id]).ok())
+        .flatten()
+        .collect()
+}
+
+/// The most cycles a second `requests` (each with its reply and the drive's return
+/// delay) allow at `baud`.
+pub(super) fn cycle_limit_hz<'a>(
+    protocol: &dyn LinkProtocol,
+    baud: u32,
+    return_delay: Duration,
+    requests: impl Iterator<Item = &'a protocol::Request>,
+) -> f64 {
+    let (bytes, exchanges) = requests.fold((0, 0u32), |(bytes, n), r| {
+        (bytes + r.bytes.len() + r.reply_bytes, n + 1)
+    });
+    let cycle =
+        protocol::wire_time(baud, protocol.bits_per_byte(), bytes) + return_delay * exchanges;
+    1.0 / cycle.as_secs_f64().max(1e-6)
 }
 
 /// The same kind of error with a clearer message.
