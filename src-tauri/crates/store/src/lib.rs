@@ -12,6 +12,7 @@
 //! - [`writer`]: the single writer: batching, chunking, projections, crash repair.
 //! - [`reader`]: queries: sessions and search, channels, job journal, drives, faults,
 //!   link gaps, parameter history and diffs.
+//! - [`runs`]: tuning runs: their rows, their readings as channels, the run list.
 //! - [`window`]: decimated windows (≤ 4 points per pixel) for zoomed charts.
 //! - [`tail`]: the live tail by per-channel cursor, and the binary form charts receive
 //!   (typed arrays, not JSON).
@@ -20,6 +21,7 @@
 pub mod chunk;
 pub mod export;
 pub mod reader;
+pub mod runs;
 pub mod schema;
 pub mod tail;
 pub mod window;
@@ -29,6 +31,7 @@ pub use reader::{
     ChannelRow, DriveRow, FaultRow, GapRow, JobFilter, JobRow, ParamDiff, Reader, SessionDrive,
     SessionRow, SnapshotRow,
 };
+pub use runs::{RunFilter, RunRow};
 pub use tail::{Series, SeriesBatch, TailCursor};
 pub use writer::{Store, StoreOptions, StoreWriter};
 

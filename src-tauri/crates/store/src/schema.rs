@@ -12,8 +12,12 @@ pub type MigrationStep = fn(&Transaction<'_>) -> Result<(), StoreError>;
 
 /// Migration `i` takes a file from version `i` to `i + 1`: SQL, then (for some) a step
 /// in Rust that moves data the SQL cannot.
-pub const MIGRATIONS: &[(&str, Option<MigrationStep>)] =
-    &[(V1, None), (V2, Some(samples_rows_to_chunks)), (V3, None)];
+pub const MIGRATIONS: &[(&str, Option<MigrationStep>)] = &[
+    (V1, None),
+    (V2, Some(samples_rows_to_chunks)),
+    (V3, None),
+    (V4, None),
+];
 
 // v1: sessions, channels, samples (a row per sample), the job journal, link events and
 // the drive-state projection.
@@ -145,6 +149,41 @@ const V3: &str = r#"
     ALTER TABLE jobs ADD COLUMN priority TEXT NOT NULL DEFAULT 'user';
     ALTER TABLE jobs ADD COLUMN deadline_us INTEGER;
     UPDATE jobs SET priority = 'eStop' WHERE command IN ('eStop', 'safeStop');
+"#;
+
+// v4: tuning runs, one row per run (its id is the run's job), with its settings, what
+// it will restore, how it ended and, once analysed, its results. The run's readings are
+// channels of its session (`reference`, `output`, `drive_time` beside the telemetry).
+// Numbers a drive may not give (a NaN start position, a rate of a run that never read)
+// are NULL, never a made-up zero.
+const V4: &str = r#"
+    CREATE TABLE tuning_runs (
+        id               INTEGER PRIMARY KEY,  -- the run's job
+        session_id       INTEGER REFERENCES sessions(id),  -- where its channels are
+        link             INTEGER NOT NULL,
+        drive_id         INTEGER NOT NULL,
+        test             TEXT    NOT NULL,     -- step, ramp, chirp, prbs, multisine, relay
+        loop             TEXT    NOT NULL,     -- position, velocity
+        spec             TEXT    NOT NULL,     -- the TestSpec, JSON
+        profile          TEXT    NOT NULL,
+        clock            TEXT    NOT NULL,     -- host, drive
+        gains            TEXT    NOT NULL,     -- JSON [[name, SI value], ...]
+        start_position   REAL,
+        mode_before      TEXT,
+        target_before    TEXT,                 -- the Target, JSON
+        wire_limit_hz    REAL,
+        started_us       INTEGER NOT NULL,
+        finished_us      INTEGER,
+        state            TEXT    NOT NULL DEFAULT 'running',  -- running, completed, aborted
+        reason           TEXT,
+        samples          INTEGER,
+        achieved_rate_hz REAL,
+        jitter_s         REAL,
+        results          TEXT,                 -- the analysis, JSON; NULL until analysed
+        results_at_us    INTEGER
+    );
+    CREATE INDEX tuning_runs_by_drive ON tuning_runs (link, drive_id, started_us);
+    CREATE INDEX tuning_runs_by_test ON tuning_runs (test, started_us);
 "#;
 
 /// v1 → v2: every channel's rows become chunks (and rollups); then the table goes.

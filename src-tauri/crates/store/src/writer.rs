@@ -19,7 +19,9 @@
 //! sample count), `jobs` (the journal, one row per job, updated through its lifecycle),
 //! `link_events` (ups and downs: the gaps), `drive_state` (each drive's last status and
 //! last sample), `session_drives` (what a session used), `faults` (raised and cleared),
-//! `snapshots` (parameter values around writes, backups, restores).
+//! `snapshots` (parameter values around writes, backups, restores), and `tuning_runs`
+//! with each run's readings as channels (see [`crate::runs`]: a run starting with no
+//! session open gets an automatic one, for the length of the run).
 //!
 //! A failed commit (disk full, file made read-only) rolls back whole: what was
 //! committed before is intact. The writer then stops recording — later writes are
@@ -27,6 +29,7 @@
 //! session tries again.
 
 use crate::chunk::{self, CHUNK, ROLLUP_LEVELS, ROLLUP_ROW, ROLLUP_SPAN, Summary};
+use crate::runs::{self, RunProjection};
 use crate::{SessionId, StoreError, schema};
 use drivedeck_domain::{
     DriveRef, DriveStatus, Event, JobState, LinkId, Micros, ParamSnapshot, TelemetrySample,
@@ -68,6 +71,12 @@ enum Write {
         name: Option<String>,
         notes: String,
         reply: mpsc::SyncSender<Result<(), String>>,
+    },
+    SetRunResults {
+        run: i64,
+        results: String,
+        at: Micros,
+        reply: mpsc::SyncSender<Result<(), StoreError>>,
     },
     Flush(mpsc::SyncSender<Result<(), String>>),
     Shutdown,
@@ -163,6 +172,7 @@ impl Store {
             failure: Arc::clone(&failure),
             failed: false,
             session: None,
+            automatic: None,
             projection: Projection::default(),
         };
         let thread = std::thread::Builder::new()
@@ -275,6 +285,28 @@ impl StoreWriter {
         rx.recv()
             .map_err(|_| self.gone())?
             .map_err(StoreError::Invalid)
+    }
+
+    /// Keeps the analysis of tuning run `run` (its results as JSON, computed at `at`),
+    /// replacing an earlier one. Like notes, this is written outside the batches, on
+    /// the writer's connection, after every event sent before it has been committed
+    /// (so a run that just ended is there to take them).
+    pub fn set_run_results(&self, run: i64, results: String, at: Micros) -> Result<(), StoreError> {
+        if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&results) {
+            return Err(StoreError::Invalid(format!(
+                "the results of run {run} are not JSON: {e}"
+            )));
+        }
+        let (reply, rx) = mpsc::sync_channel(1);
+        self.tx
+            .send(Write::SetRunResults {
+                run,
+                results,
+                at,
+                reply,
+            })
+            .map_err(|_| self.gone())?;
+        rx.recv().map_err(|_| self.gone())?
     }
 
     /// Waits until every write sent before this call is committed; an error when the
@@ -590,6 +622,8 @@ struct Projection {
     faults: OpenFaults,
     /// Port and protocol of each link's last LinkUp.
     links: HashMap<LinkId, (String, String)>,
+    /// Tuning runs going on, and their channels in this session.
+    runs: RunProjection,
 }
 
 /// SQLite errors are not `Clone`; the code and message are what a report needs.
@@ -614,6 +648,9 @@ struct WriterThread {
     failure: Arc<Mutex<Option<String>>>,
     failed: bool,
     session: Option<SessionId>,
+    /// The session the writer opened for a run that started with none open, and that
+    /// run's job: the session stops when the run ends.
+    automatic: Option<(SessionId, i64)>,
     projection: Projection,
 }
 
@@ -627,6 +664,7 @@ impl WriterThread {
             };
             let weight = |w: &Write| match w {
                 Write::Event(Event::Samples { samples }) => samples.len(),
+                Write::Event(Event::TuneSamples { samples }) => samples.len(),
                 _ => 0,
             };
             let mut samples = weight(&first);
@@ -694,6 +732,38 @@ impl WriterThread {
                     reply,
                 } => {
                     let _ = reply.send(self.set_notes(session, name, &notes));
+                }
+                Write::SetRunResults {
+                    run,
+                    results,
+                    at,
+                    reply,
+                } => {
+                    // The run's row may be in this very batch.
+                    self.commit_events(&mut writes);
+                    let _ = reply.send(runs::set_results(&self.conn, run, &results, at));
+                }
+                Write::Event(Event::RunStarted { start })
+                    if self.session.is_none() && !self.failed =>
+                {
+                    // A run is always kept: it gets a session of its own (see `runs`).
+                    self.commit_events(&mut writes);
+                    let name = runs::automatic_session_name(&start);
+                    if let Ok(session) = self.start_session(&name, "", start.at) {
+                        self.automatic = Some((session, start.job.0 as i64));
+                    }
+                    writes.push(Event::RunStarted { start });
+                }
+                Write::Event(Event::RunEnded { end }) => {
+                    let at = end.at;
+                    let closes = self
+                        .automatic
+                        .is_some_and(|(s, job)| job == end.job.0 as i64 && self.session == Some(s));
+                    writes.push(Event::RunEnded { end });
+                    if closes {
+                        self.commit_events(&mut writes);
+                        self.close_session(Some(at));
+                    }
                 }
                 Write::Event(event) => writes.push(event),
             }
@@ -774,6 +844,7 @@ impl WriterThread {
                 self.session = Some(id);
                 self.projection = Projection {
                     links: std::mem::take(&mut self.projection.links),
+                    runs: self.projection.runs.for_new_session(),
                     faults,
                     ..Projection::default()
                 };
@@ -788,10 +859,12 @@ impl WriterThread {
 
     /// Writes out the session's open chunks and rollups and marks it stopped.
     fn close_session(&mut self, at: Option<Micros>) {
+        self.automatic = None;
         let Some(session) = self.session.take() else {
             return;
         };
         if self.failed {
+            self.projection.runs.clear_series();
             return;
         }
         let result = (|| -> Result<(), StoreError> {
@@ -802,6 +875,7 @@ impl WriterThread {
                     channel.finish(&tx)?;
                 }
             }
+            self.projection.runs.finish(&tx)?;
             let stopped = match at {
                 Some(at) => at,
                 None => last_time(&tx, session)?,
@@ -814,6 +888,7 @@ impl WriterThread {
             Ok(())
         })();
         self.projection.drives.clear();
+        self.projection.runs.clear_series();
         if let Err(e) = result {
             self.fail(&e);
         }
@@ -873,6 +948,7 @@ fn write_samples(tx: &Transaction<'_>, projection: &mut Projection) -> Result<()
             sample.t_us
         ])?;
     }
+    projection.runs.write(tx)?;
     Ok(())
 }
 
@@ -975,8 +1051,11 @@ fn apply_event(
             insert_snapshot(tx, session, &snapshot)?;
             Ok(0)
         }
-        // Tuning runs are not kept yet: their telemetry arrives as `Samples` like any other.
-        Event::RunStarted { .. } | Event::TuneSamples { .. } | Event::RunEnded { .. } => Ok(0),
+        Event::RunStarted { start } => runs::run_started(tx, session, &mut projection.runs, &start),
+        Event::TuneSamples { samples } => {
+            runs::tune_samples(tx, session, &mut projection.runs, &samples)
+        }
+        Event::RunEnded { end } => runs::run_ended(tx, &mut projection.runs, &end),
     }
 }
 
@@ -1114,33 +1193,43 @@ fn insert_snapshot(
     Ok(())
 }
 
+/// The series of a drive's channel `name` in a session: the channel is created (with
+/// `unit`) if the session does not have it, else continued where it ended.
+pub(crate) fn channel_series(
+    tx: &Transaction<'_>,
+    session: SessionId,
+    drive: DriveRef,
+    name: &str,
+    unit: &str,
+) -> Result<ChannelSeries, StoreError> {
+    let existing: Option<(i64, i64)> = tx
+        .query_row(
+            "SELECT id, samples FROM channels
+             WHERE session_id = ?1 AND link = ?2 AND drive_id = ?3 AND name = ?4",
+            params![session, drive.link, drive.id, name],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let (id, samples) = match existing {
+        Some(found) => found,
+        None => {
+            tx.execute(
+                "INSERT INTO channels (session_id, link, drive_id, name, unit) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![session, drive.link, drive.id, name, unit],
+            )?;
+            (tx.last_insert_rowid(), 0)
+        }
+    };
+    Ok(ChannelSeries::new(id, samples as u64, i64::MIN))
+}
+
 /// The three channel series of a drive in a session, created on its first sample.
 fn drive_series(
     tx: &Transaction<'_>,
     session: SessionId,
     drive: DriveRef,
 ) -> Result<[ChannelSeries; 3], StoreError> {
-    let make = |(name, unit): (&str, &str)| -> Result<ChannelSeries, StoreError> {
-        let existing: Option<(i64, i64)> = tx
-            .query_row(
-                "SELECT id, samples FROM channels
-                 WHERE session_id = ?1 AND link = ?2 AND drive_id = ?3 AND name = ?4",
-                params![session, drive.link, drive.id, name],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        let (id, samples) = match existing {
-            Some(found) => found,
-            None => {
-                tx.execute(
-                    "INSERT INTO channels (session_id, link, drive_id, name, unit) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![session, drive.link, drive.id, name, unit],
-                )?;
-                (tx.last_insert_rowid(), 0)
-            }
-        };
-        Ok(ChannelSeries::new(id, samples as u64, i64::MIN))
-    };
+    let make = |(name, unit): (&str, &str)| channel_series(tx, session, drive, name, unit);
     tx.execute(
         "INSERT INTO drive_state (session_id, link, drive_id) VALUES (?1, ?2, ?3)
          ON CONFLICT DO NOTHING",
@@ -1154,14 +1243,20 @@ fn drive_series(
 }
 
 /// Finishes what a crashed run left open: sessions never stopped get their chunks
-/// sealed, their rollups rebuilt from the samples, and a stop time (their last sample).
+/// sealed, their rollups rebuilt from the samples, and a stop time (their last sample);
+/// tuning runs still running are aborted ([`runs::repair`]).
 fn repair(conn: &mut Connection) -> Result<(), StoreError> {
     let open: Vec<SessionId> = {
         let mut stmt = conn.prepare("SELECT id FROM sessions WHERE stopped_us IS NULL")?;
         stmt.query_map([], |r| r.get(0))?
             .collect::<Result<_, _>>()?
     };
-    if open.is_empty() {
+    let running: i64 = conn.query_row(
+        "SELECT count(*) FROM tuning_runs WHERE state = 'running'",
+        [],
+        |r| r.get(0),
+    )?;
+    if open.is_empty() && running == 0 {
         return Ok(());
     }
     let tx = conn.transaction()?;
@@ -1181,6 +1276,7 @@ fn repair(conn: &mut Connection) -> Result<(), StoreError> {
         )?;
         log::info!("store: session {session} was left open by a crash; closed and repaired");
     }
+    runs::repair(&tx)?;
     tx.commit()?;
     Ok(())
 }

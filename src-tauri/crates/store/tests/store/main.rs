@@ -7,5 +7,6 @@ mod export;
 mod journal;
 mod migrate;
 mod params;
+mod runs;
 mod tail;
 mod window;
