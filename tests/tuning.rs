@@ -147,3 +147,123 @@ async fn an_abort_and_an_estop_end_a_run_early() {
     );
     assert_eq!(sim_raw(&engine, 1, "Torque Enable"), 0);
 }
+
+/// T(jω) of the simulated XM430's position loop from its own continuous model: the
+/// PID (the table's gains, converted as the sim documents) on J·θ̈ = k_u·u − B·θ̇.
+fn analytic_t(engine: &drivedeck_engine::Engine, freq_hz: f64) -> drivedeck_tune::Complex64 {
+    use drivedeck_sim::firmware::dynamixel_x::control::{TableGains, continuous_model};
+    let gain = |name: &str| sim_raw(engine, 1, name) as f64;
+    let gains = TableGains {
+        position_p: gain("Position P Gain"),
+        position_i: gain("Position I Gain"),
+        position_d: gain("Position D Gain"),
+        feedforward_1st: gain("Feedforward 1st Gain"),
+        feedforward_2nd: gain("Feedforward 2nd Gain"),
+        velocity_p: gain("Velocity P Gain"),
+        velocity_i: gain("Velocity I Gain"),
+    };
+    let model = with_sim_drive(engine, 1, |d| continuous_model(&gains, &d.motor().params));
+    let s = drivedeck_tune::Complex64::new(0.0, std::f64::consts::TAU * freq_hz);
+    let c = model.position.p + model.position.i / s + model.position.d * s;
+    let kc = model.torque_per_duty * c;
+    kc / (model.inertia * s * s + model.damping * s + kc)
+}
+
+/// Moves drive 1 to `at` rad and waits until it is there.
+async fn move_to(engine: &drivedeck_engine::Engine, at: f64) {
+    let target = drivedeck_domain::Target::Position(at);
+    assert_eq!(
+        run(
+            engine,
+            Command::SetTarget {
+                drive: DRIVE_1,
+                target
+            }
+        )
+        .await,
+        JobState::Done
+    );
+    wait_until(
+        "drive 1 reached its start",
+        Duration::from_secs(8),
+        Duration::from_millis(20),
+        || {
+            engine
+                .tune_start(DRIVE_1)
+                .and_then(|(p, _)| p)
+                .is_some_and(|p| (p - at).abs() < 0.5f64.to_radians())
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chirp_measures_the_simulated_loop_as_its_model_predicts() {
+    let _turn = one_rig_at_a_time().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let engine = std::sync::Arc::new(enabled_rig(&dir).await);
+    move_to(&engine, 3.0).await;
+    let api = drivedeck_engine::api::Api::new(std::sync::Arc::clone(&engine)).expect("api");
+    let test = TestSpec {
+        test_loop: TestLoop::Position,
+        excitation: Excitation::Chirp {
+            start_hz: 0.5,
+            end_hz: 12.0,
+            amplitude: 0.05,
+            duration_s: 12.0,
+            sweep: drivedeck_domain::SweepKind::Log,
+            falling_amplitude: false,
+        },
+        travel_window_rad: 0.3,
+        settle_s: 0.3,
+    };
+    let id = api.tune_start(DRIVE_1, test).expect("started");
+    api.tune_wait(id).await.expect("ran and analysed");
+    let view = api.tune_run(id as i64).expect("the run");
+    assert_eq!(view.summary.state, "completed", "{:?}", view.summary.reason);
+    let results = view.results.expect("results");
+    let frf = results.frf.expect("a frequency response");
+    let t = &frf.closed_loop;
+    let limit = results.observable.highest_hz.min(10.0);
+    let mut compared = 0;
+    for i in 0..t.freq_hz.len() {
+        let f = t.freq_hz[i];
+        if !t.trusted[i] || t.coherence[i] < 0.9 || f > limit || f < 0.6 {
+            continue;
+        }
+        let truth = analytic_t(&engine, f);
+        let truth_db = 20.0 * truth.norm().log10();
+        let truth_deg = truth.arg().to_degrees();
+        let db = t.magnitude_db[i] - truth_db;
+        let mut deg = t.phase_deg[i] - truth_deg;
+        deg -= 360.0 * (deg / 360.0).round();
+        assert!(
+            db.abs() <= 1.0,
+            "{f:.2} Hz: {:.2} dB measured, {truth_db:.2} dB model",
+            t.magnitude_db[i]
+        );
+        assert!(
+            deg.abs() <= 5.0,
+            "{f:.2} Hz: {:.1}° measured, {truth_deg:.1}° model",
+            t.phase_deg[i]
+        );
+        compared += 1;
+    }
+    assert!(compared >= 10, "only {compared} trusted points to compare");
+    // The drive is back where the chirp started.
+    let back = engine
+        .tune_start(DRIVE_1)
+        .and_then(|(p, _)| p)
+        .expect("a position");
+    assert!((back - 3.0).abs() < 1f64.to_radians(), "{back}");
+    // The run is in the list, with its rate against the wire's limit.
+    let runs = api.tune_runs(Default::default()).expect("runs");
+    assert!(runs.iter().any(|r| r.id == id as i64 && r.test == "chirp"));
+    assert!(
+        results.rate_of_limit_pct > 10.0,
+        "{}",
+        results.rate_of_limit_pct
+    );
+    assert!(view.channels.iter().any(|c| c.name == "reference"));
+}

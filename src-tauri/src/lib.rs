@@ -6,6 +6,7 @@
 //!   (`drivedeck_engine::api`: views, conversions and queries live there).
 //! - `settings`: window size, last connection, recent connections, chart choices, theme
 //!   and panel sizes (tauri-plugin-store).
+//! - `tuning`: the tuning view's IPC commands (defaults, start, abort, runs, reports).
 //! - `error`: the `{ kind, message }` error the UI receives.
 //! - `render`: WebKit without OpenGL compositing on a machine without a GPU.
 //! - `bindings` (tests only): the TypeScript types of all of the above, generated with
@@ -21,6 +22,7 @@ mod commands;
 mod error;
 mod render;
 mod settings;
+mod tuning;
 
 use drivedeck_engine::api::Api;
 use drivedeck_engine::data_dir::DataDir;
@@ -167,6 +169,12 @@ pub fn run() {
             commands::param_snapshots,
             commands::param_diff,
             commands::param_export,
+            tuning::tune_defaults,
+            tuning::tune_start,
+            tuning::tune_abort,
+            tuning::tune_runs,
+            tuning::tune_run,
+            tuning::tune_export,
         ])
         .build(tauri::generate_context!());
     let app = match app {

@@ -4,7 +4,8 @@
 //! `sim` (serve a simulated rig on a pseudo-terminal), `ports` (list serial ports),
 //! `scan` (find the drives on a port), `log` (record a session headless), `estop`
 //! (stop every drive on a port), `export`
-//! (CSV/PNG/SVG of a session), `bench` (measured figures). No webview is linked into
+//! (CSV/PNG/SVG of a session), `bench` (measured figures), `tune` (tuning tests and their
+//! analysis). No webview is linked into
 //! this binary.
 
 mod cmd;
@@ -36,6 +37,8 @@ enum Commands {
     Export(cmd::export::Args),
     /// Print measured figures (`bench store`).
     Bench(cmd::bench::Args),
+    /// Run a tuning test (step, ramp, chirp, PRBS, multisine, relay) or analyse a run again.
+    Tune(Box<cmd::tune::Args>),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
         Commands::Estop(args) => cmd::estop::run(args),
         Commands::Export(args) => cmd::export::run(args),
         Commands::Bench(args) => cmd::bench::run(args),
+        Commands::Tune(args) => cmd::tune::run(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

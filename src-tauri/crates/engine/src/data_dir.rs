@@ -50,6 +50,28 @@ keeps them.
 /// The built-in XM430-W350 profile, as an example of the format.
 const EXAMPLE_PROFILE: &str = include_str!("../../proto/profiles/robotis-xm430-w350.toml");
 
+/// The app's identifier: its data folder's name.
+pub const IDENTIFIER: &str = "dev.drivedeck.DriveDeck";
+
+/// The platform's data folder for DriveDeck, found the way Tauri's `app_data_dir()`
+/// finds it (see the table above), for clients without Tauri (the CLI). `None` when the
+/// environment names no home.
+pub fn default_root() -> Option<PathBuf> {
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let base = if cfg!(target_os = "windows") {
+        var("APPDATA")?
+    } else if cfg!(target_os = "macos") {
+        var("HOME")?.join("Library/Application Support")
+    } else {
+        var("XDG_DATA_HOME").or_else(|| var("HOME").map(|h| h.join(".local/share")))?
+    };
+    Some(base.join(IDENTIFIER))
+}
+
 /// The user's data folder.
 #[derive(Debug, Clone)]
 pub struct DataDir {

@@ -452,6 +452,25 @@ impl Engine {
         Ok(self.submit(command)?.outcome().await)
     }
 
+    /// What the bus knows of `drive` now (its mode, limits, enabled, fault).
+    pub fn drive_status(&self, drive: DriveRef) -> Option<drivedeck_domain::DriveStatus> {
+        self.bus.drives().into_iter().find(|s| s.drive == drive)
+    }
+
+    /// What a tuning test on `drive` would start from: its last position (rad) and the
+    /// wire-time limit of a test's cycle (Hz).
+    pub fn tune_start(&self, drive: DriveRef) -> Option<(Option<f64>, f64)> {
+        self.bus.tune_start(drive)
+    }
+
+    /// Keeps run `id`'s analysis (JSON) with the run.
+    pub fn set_run_results(&self, id: i64, results: String) -> Result<(), EngineError> {
+        self.store
+            .writer()
+            .set_run_results(id, results, self.clock.now())?;
+        Ok(self.store.writer().flush()?)
+    }
+
     /// A new read-only connection to the store.
     pub fn reader(&self) -> Result<Reader, EngineError> {
         Ok(self.store.reader()?)

@@ -294,7 +294,9 @@ pub fn write_chart(
     result.map_err(draw_err)
 }
 
-fn fonts() -> Result<(), StoreError> {
+/// Registers the built-in chart font (DejaVu Sans) with plotters, once per process;
+/// every chart DriveDeck draws uses it.
+pub fn fonts() -> Result<(), StoreError> {
     static REGISTERED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| {
         plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())

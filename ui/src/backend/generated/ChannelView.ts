@@ -4,4 +4,24 @@ import type { DriveRef } from "./DriveRef";
 /**
  * A recorded channel.
  */
-export type ChannelView = { id: number, drive: DriveRef, name: string, unit: string, samples: number, };
+export type ChannelView = { 
+/**
+ * Its ID (what sample batches name).
+ */
+id: number, 
+/**
+ * The drive it belongs to.
+ */
+drive: DriveRef, 
+/**
+ * `position`, `velocity`, `current`, or a run's `reference`, `output`, `drive_time`.
+ */
+name: string, 
+/**
+ * SI unit.
+ */
+unit: string, 
+/**
+ * Samples recorded.
+ */
+samples: number, };

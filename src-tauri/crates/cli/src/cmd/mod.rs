@@ -11,6 +11,7 @@ pub mod log;
 pub mod ports;
 pub mod scan;
 pub mod sim;
+pub mod tune;
 
 use anyhow::{Context, bail};
 use drivedeck_engine::{Engine, builtin_profile, protocol_from_name, protocol_name};

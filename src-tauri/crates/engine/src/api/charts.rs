@@ -17,13 +17,18 @@ use ts_rs::TS;
 #[derive(Clone, Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ChannelView {
+    /// Its ID (what sample batches name).
     #[ts(type = "number")]
-    id: i64,
-    drive: DriveRef,
-    name: String,
-    unit: String,
+    pub id: i64,
+    /// The drive it belongs to.
+    pub drive: DriveRef,
+    /// `position`, `velocity`, `current`, or a run's `reference`, `output`, `drive_time`.
+    pub name: String,
+    /// SI unit.
+    pub unit: String,
+    /// Samples recorded.
     #[ts(type = "number")]
-    samples: i64,
+    pub samples: i64,
 }
 
 /// A range of a session's channels to write to a file.

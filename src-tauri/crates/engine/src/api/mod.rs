@@ -36,7 +36,8 @@ pub use params::{ParamDiffView, ParamExport, ParamRegisterView, ParamTable, Snap
 pub use sessions::{FaultView, SessionDriveView, SessionSummary};
 pub use status::{AppStatus, HealthView, LinkView, SessionView};
 pub use tune::{
-    FrfResults, GainView, RunQuery, RunResults, RunSummary, RunView, TestLimits, TuneDefaults,
+    FrfResults, GainView, ResonanceView, RunQuery, RunResults, RunSummary, RunView, TestLimits,
+    TuneDefaults,
 };
 
 use crate::{Engine, EngineError};

@@ -14,7 +14,7 @@
 //!   marked untrusted, like points of low coherence.
 //! - Relay: ultimate gain and period from the position's oscillation.
 
-use crate::api::{FrfResults, RunResults};
+use crate::api::{FrfResults, ResonanceView, RunResults};
 use drivedeck_domain::{Excitation, TestLoop, TestSpec};
 use drivedeck_tune::Complex64;
 use drivedeck_tune::frf::{self, FrequencyResponse};
@@ -62,9 +62,24 @@ fn resample(t: &[f64], x: &[f64], t0: f64, fs: f64, n: usize) -> Vec<f64> {
     out
 }
 
-/// Mean rate and rms jitter of the intervals of `t`.
+/// Mean rate and jitter (the standard deviation of the intervals between readings, s)
+/// of the times `t`. The intervals, not the drift from an ideal grid: a link reading as
+/// fast as it can has no grid to keep, and each reading carries its own time.
 pub fn rate_and_jitter(t: &[f64]) -> (f64, f64) {
-    drivedeck_tune::observe::rate_and_jitter(t).unwrap_or((0.0, 0.0))
+    let n = t.len();
+    if n < 3 {
+        return (0.0, 0.0);
+    }
+    let mean = (t[n - 1] - t[0]) / (n - 1) as f64;
+    if mean <= 0.0 {
+        return (0.0, 0.0);
+    }
+    let var = t
+        .windows(2)
+        .map(|w| (w[1] - w[0] - mean).powi(2))
+        .sum::<f64>()
+        / (n - 1) as f64;
+    (1.0 / mean, var.sqrt())
 }
 
 /// Analyses a run of `test` whose readings are `data`, with the link's wire-time limit
@@ -286,6 +301,10 @@ fn frequency_response(
     open.trusted = t.trusted.clone();
     let margins = margins::margins(&open);
     let bandwidth_hz = margins::bandwidth_hz(&t);
+    let resonances = match &plant {
+        Some(p) => find_resonances(p, "plant"),
+        None => find_resonances(&t, "closed_loop"),
+    };
     let trusted = t.trusted.iter().filter(|x| **x).count();
     if trusted < t.trusted.len() / 2 {
         notes.push(format!(
@@ -302,9 +321,55 @@ fn frequency_response(
             sensitivity,
             margins: Some(margins),
             bandwidth_hz,
+            resonances,
         },
         notes,
     ))
+}
+
+/// How far a peak or dip must stand from its trend to count, dB.
+const RESONANCE_DB: f64 = 3.0;
+
+/// Peaks and dips of `h`'s magnitude (trusted points only) standing at least
+/// [`RESONANCE_DB`] from the mean over ± a third of an octave around them, each the
+/// extreme of its own neighbourhood.
+pub fn find_resonances(h: &FrequencyResponse, response: &str) -> Vec<ResonanceView> {
+    let idx: Vec<usize> = (0..h.freq_hz.len())
+        .filter(|&i| h.trusted[i] && h.freq_hz[i] > 0.0 && h.magnitude_db[i].is_finite())
+        .collect();
+    let third = 2f64.powf(1.0 / 3.0);
+    let mut found: Vec<ResonanceView> = Vec::new();
+    for &i in &idx {
+        let f = h.freq_hz[i];
+        let near: Vec<usize> = idx
+            .iter()
+            .copied()
+            .filter(|&j| h.freq_hz[j] >= f / third && h.freq_hz[j] <= f * third)
+            .collect();
+        // Both sides must be measured for a trend to mean anything.
+        if near.first() == Some(&i) || near.last() == Some(&i) || near.len() < 5 {
+            continue;
+        }
+        let m = h.magnitude_db[i];
+        let trend = near.iter().map(|&j| h.magnitude_db[j]).sum::<f64>() / near.len() as f64;
+        let is_max = near.iter().all(|&j| h.magnitude_db[j] <= m);
+        let is_min = near.iter().all(|&j| h.magnitude_db[j] >= m);
+        let depth = m - trend;
+        let kind = if is_max && depth >= RESONANCE_DB {
+            "peak"
+        } else if is_min && -depth >= RESONANCE_DB {
+            "dip"
+        } else {
+            continue;
+        };
+        found.push(ResonanceView {
+            kind: kind.into(),
+            freq_hz: f,
+            depth_db: depth.abs(),
+            response: response.into(),
+        });
+    }
+    found
 }
 
 #[cfg(test)]
@@ -314,6 +379,32 @@ mod tests {
 
     /// A first-order closed loop T = 1/(1 + s/ωc), simulated at 1 kHz with jitter-free
     /// readings: the bandwidth found must be fc.
+    #[test]
+    fn a_two_mass_plant_shows_its_dip_and_its_peak() {
+        // Motor-side response of a motor J1 driving a load J2 through a spring: a dip at
+        // the load's frequency √(k/J2) and a peak at √(1 + J2/J1) times it.
+        let (j1, j2, fa) = (1.0, 1.0, 20.0);
+        let k = j2 * (std::f64::consts::TAU * fa).powi(2);
+        let c = 2.0 * 0.02 * (k * j2).sqrt();
+        let freq: Vec<f64> = (1..2000).map(|i| f64::from(i) * 0.05).collect();
+        let h: Vec<Complex64> = freq
+            .iter()
+            .map(|&f| {
+                let s = Complex64::new(0.0, std::f64::consts::TAU * f);
+                let load = j2 * s * s + c * s + k;
+                load / (s * s * (j1 * j2 * s * s + c * (j1 + j2) * s + k * (j1 + j2)))
+            })
+            .collect();
+        let response = FrequencyResponse::computed(freq, &h);
+        let found = find_resonances(&response, "plant");
+        let dip = found.iter().find(|r| r.kind == "dip").expect("a dip");
+        let peak = found.iter().find(|r| r.kind == "peak").expect("a peak");
+        assert!((dip.freq_hz - fa).abs() / fa < 0.02, "{found:?}");
+        let fr = fa * (1.0 + j2 / j1).sqrt();
+        assert!((peak.freq_hz - fr).abs() / fr < 0.02, "{found:?}");
+        assert_eq!(found.len(), 2, "{found:?}");
+    }
+
     #[test]
     fn a_first_order_loop_shows_its_bandwidth() {
         let fc = 8.0;

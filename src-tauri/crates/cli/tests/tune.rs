@@ -1,0 +1,141 @@
+//! `drivedeck-cli tune` as a user runs it, against a `drivedeck-cli sim` child on a pty:
+//! a step and a chirp on a simulated XM430 enabled for the test (and disabled after),
+//! one JSON object each with the run, its rate and its results; `tune analyze` on the
+//! stored run gives the same metrics; a disabled drive without `--enable` and a test
+//! beyond its limits are refused, and nothing is kept.
+
+mod common;
+
+use common::{Sim, cli, text};
+
+fn json(out: &std::process::Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "tune failed: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)))
+}
+
+#[test]
+fn a_step_and_a_chirp_on_a_simulated_drive_print_their_results() {
+    let sim = Sim::start("dynamixel2", "1");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("tune.db");
+    let db = db.to_str().expect("utf-8 path");
+    let base = [
+        "--port",
+        &sim.port,
+        "--protocol",
+        "dynamixel2",
+        "--ids",
+        "1",
+        "--db",
+        db,
+    ];
+
+    let step = json(&cli(&[
+        &["tune", "step"][..],
+        &base,
+        &[
+            "--enable",
+            "--size",
+            "0.2",
+            "--hold",
+            "0.8",
+            "--repeats",
+            "1",
+            "--json",
+        ],
+    ]
+    .concat()));
+    assert_eq!(step["state"], "completed", "{step}");
+    assert_eq!(step["test"], "step");
+    let m = &step["metrics"];
+    let rise = m["rise_time_s"].as_f64().expect("a rise time");
+    assert!(rise > 0.005 && rise < 0.5, "rise {rise} s");
+    assert!(m["overshoot_pct"].as_f64().is_some());
+    assert!(m["settling_time_s"].as_f64().is_some(), "{m}");
+    let rate = step["achieved_rate_hz"].as_f64().expect("a rate");
+    assert!(rate > 50.0, "{rate} Hz");
+    assert!(
+        step["gains"]
+            .as_array()
+            .is_some_and(|g| g.iter().any(|g| g[0] == "Position P Gain"))
+    );
+
+    // The stored run, analysed again, gives the same metrics.
+    let run = step["run"].as_i64().expect("run id").to_string();
+    let again = json(&cli(&[
+        "tune", "analyze", "--db", db, "--run", &run, "--json",
+    ]));
+    assert_eq!(again["metrics"], step["metrics"]);
+
+    let chirp = json(&cli(&[
+        &["tune", "chirp"][..],
+        &base,
+        &[
+            "--enable",
+            "--start-at",
+            "3",
+            "--start-hz",
+            "1",
+            "--end-hz",
+            "8",
+            "--amplitude",
+            "0.05",
+            "--duration",
+            "4",
+            "--json",
+        ],
+    ]
+    .concat()));
+    assert_eq!(chirp["state"], "completed", "{chirp}");
+    let frf = &chirp["frf"];
+    let n = frf["freq_hz"].as_array().expect("frequencies").len();
+    assert!(n > 10, "{n} points");
+    for key in ["magnitude_db", "phase_deg", "coherence"] {
+        assert_eq!(frf[key].as_array().map(Vec::len), Some(n), "{key}");
+    }
+    assert!(
+        chirp["metrics"]["bandwidth_hz"].is_number() || chirp["metrics"]["bandwidth_hz"].is_null()
+    );
+}
+
+#[test]
+fn a_disabled_drive_and_a_test_beyond_its_limits_are_refused() {
+    let sim = Sim::start("dynamixel2", "1");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("tune.db");
+    let db = db.to_str().expect("utf-8 path");
+    let base = [
+        "--port",
+        &sim.port,
+        "--protocol",
+        "dynamixel2",
+        "--ids",
+        "1",
+        "--db",
+        db,
+    ];
+    let out = cli(&[&["tune", "step"][..], &base, &["--json"]].concat());
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("not enabled"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = cli(&[
+        &["tune", "step"][..],
+        &base,
+        &["--enable", "--size", "3", "--json"],
+    ]
+    .concat());
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("window"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -1,0 +1,47 @@
+//! The tuning view's IPC commands: each one call of the engine API's tuning part
+//! ([`drivedeck_engine::api::Api::tune_start`] and its neighbours), its error mapped.
+
+use crate::error::IpcError;
+use drivedeck_domain::{DriveRef, TestSpec};
+use drivedeck_engine::api::{Api, RunQuery, RunSummary, RunView, TuneDefaults};
+use tauri::State;
+
+/// The drive's default tests and the limits a test keeps.
+#[tauri::command]
+pub async fn tune_defaults(api: State<'_, Api>, drive: DriveRef) -> Result<TuneDefaults, IpcError> {
+    Ok(api.tune_defaults(drive)?)
+}
+
+/// Starts a test; the run's ID.
+#[tauri::command]
+pub async fn tune_start(
+    api: State<'_, Api>,
+    drive: DriveRef,
+    test: TestSpec,
+) -> Result<u64, IpcError> {
+    Ok(api.tune_start(drive, test)?)
+}
+
+/// Ends the drive's running test now.
+#[tauri::command]
+pub async fn tune_abort(api: State<'_, Api>, drive: DriveRef) -> Result<(), IpcError> {
+    Ok(api.tune_abort(drive)?)
+}
+
+/// The run list.
+#[tauri::command]
+pub async fn tune_runs(api: State<'_, Api>, query: RunQuery) -> Result<Vec<RunSummary>, IpcError> {
+    Ok(api.tune_runs(query)?)
+}
+
+/// One run with its results.
+#[tauri::command]
+pub async fn tune_run(api: State<'_, Api>, id: i64) -> Result<RunView, IpcError> {
+    Ok(api.tune_run(id)?)
+}
+
+/// Writes a run's report (`png`, `svg`, `csv`, `json`); the file's path.
+#[tauri::command]
+pub async fn tune_export(api: State<'_, Api>, id: i64, format: String) -> Result<String, IpcError> {
+    Ok(api.tune_export(id, &format)?.display().to_string())
+}
