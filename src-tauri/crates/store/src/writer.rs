@@ -659,7 +659,7 @@ impl WriterThread {
         let mut batch = Vec::with_capacity(BATCH_MAX);
         loop {
             let Ok(first) = self.rx.recv() else {
-                self.close_session(None);
+                self.shut_down();
                 return;
             };
             let weight = |w: &Write| match w {
@@ -684,9 +684,28 @@ impl WriterThread {
             self.commit(&mut batch);
             batch.clear();
             if shutdown {
-                self.close_session(None);
+                self.shut_down();
                 return;
             }
+        }
+    }
+
+    /// The store closes: the session's open chunks and rollups are written, and a run
+    /// still going is aborted now (as a reopen would repair it), so readers of the
+    /// closed file never see a run "running" that nothing is running.
+    fn shut_down(&mut self) {
+        self.close_session(None);
+        if self.failed {
+            return;
+        }
+        let result = (|| -> Result<(), StoreError> {
+            let tx = self.conn.transaction()?;
+            runs::repair(&tx)?;
+            tx.commit()?;
+            Ok(())
+        })();
+        if let Err(e) = result {
+            self.fail(&e);
         }
     }
 

@@ -488,6 +488,44 @@ fn a_run_still_running_when_the_store_crashed_is_aborted_on_reopen() {
 }
 
 #[test]
+fn a_run_going_when_the_store_closes_is_aborted_and_its_session_exports_its_channels() {
+    let (_dir, store, session) = store_with_session("closed");
+    let writer = store.writer();
+    writer.apply(start(3, DRIVE, TestLoop::Position, step(), T0 + 1000));
+    writer.apply(readings(DRIVE, T0 + 2000, 0..2));
+    writer.flush().expect("flush");
+    store.close();
+    let reader = store.reader().expect("reader");
+    let run = reader.run(3).expect("run").expect("kept");
+    assert_eq!(run.state, "aborted");
+    assert_eq!(
+        run.reason.as_deref(),
+        Some("DriveDeck stopped during the run")
+    );
+    assert_eq!(run.finished_us, Some(T0 + 3000));
+    let mut out = Vec::new();
+    let range = drivedeck_store::export::ExportRange {
+        session,
+        channels: Vec::new(),
+        from_s: None,
+        to_s: None,
+    };
+    let rows = drivedeck_store::export::write_csv(&reader, &range, &mut out).expect("csv");
+    assert_eq!(rows, 2);
+    let text = String::from_utf8(out).expect("utf-8");
+    let lines: Vec<&str> = text.split("\r\n").collect();
+    assert_eq!(
+        lines[0],
+        "time_s,link1.drive3 reference [rad],link1.drive3 output [1],link1.drive3 drive_time [s]"
+    );
+    assert_eq!(
+        lines[1], "0.002000,0,0,",
+        "no drive clock yet: an empty cell"
+    );
+    assert_eq!(lines[2], "0.003000,0.1,0.25,0.001");
+}
+
+#[test]
 fn a_v3_file_is_upgraded_and_keeps_runs_from_then_on() {
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("v3.db");
