@@ -100,6 +100,9 @@ pub struct RigOptions {
     pub reply_delay: Option<Duration>,
     /// A resonant load coupled to every drive's output (off: `None`).
     pub load_resonance: Option<Resonance>,
+    /// Modbus RTU: a gateway in front of the bus answers a request to a unit that no
+    /// drive has with this exception code (0x0B, 0x04, …) instead of staying silent.
+    pub gateway_exception: Option<u8>,
 }
 
 impl Default for RigOptions {
@@ -112,6 +115,7 @@ impl Default for RigOptions {
             vanish_after: None,
             reply_delay: None,
             load_resonance: None,
+            gateway_exception: None,
         }
     }
 }

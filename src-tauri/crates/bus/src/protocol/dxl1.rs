@@ -171,6 +171,7 @@ impl LinkProtocol for Dxl1 {
                         id: status.id,
                         refused: (refusal != 0)
                             .then(|| StatusError(refusal).describe(self.variant)),
+                        exception: None,
                         alarms,
                         data: status.data.to_vec(),
                     }));

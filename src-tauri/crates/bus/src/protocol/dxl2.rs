@@ -123,6 +123,7 @@ impl LinkProtocol for Dxl2 {
                     return Ok(Some(Reply {
                         id: status.id,
                         refused: (!status.error.is_ok()).then(|| status.error.to_string()),
+                        exception: None,
                         alarms: 0,
                         data: status.data.to_vec(),
                     }));

@@ -56,6 +56,9 @@ pub struct Reply {
     pub id: u8,
     /// The drive refused the request (a status error, a Modbus exception), in words.
     pub refused: Option<String>,
+    /// The Modbus exception code of a refusal (01 Illegal Function, 0B gateway target
+    /// silent, …); `None` for other protocols and for answers that are not exceptions.
+    pub exception: Option<u8>,
     /// Alarm bits the answer carries whatever was asked (DYNAMIXEL 1.0 and Feetech error
     /// byte), raw; 0 when none or when the protocol carries none.
     pub alarms: u8,
