@@ -255,6 +255,15 @@ impl Command {
         )
     }
 
+    /// Why the command was issued, when it carries a reason (a safe stop's: heartbeat
+    /// lost, link lost, app closing…); the journal's reason column starts with it.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Command::SafeStop { reason } => Some(reason),
+            _ => None,
+        }
+    }
+
     /// True for the commands that stop every drive at once, ahead of every queue.
     pub fn is_stop(&self) -> bool {
         matches!(self, Command::EStop | Command::SafeStop { .. })
