@@ -265,6 +265,7 @@ impl SimRig {
                     let seed = options.seed ^ (u64::from(id) << 32 | 0x5eed);
                     let mut drive = SimDrive::with_seed(profile.clone(), id, seed);
                     drive.set_load_resonance(options.load_resonance);
+                    crate::line_rate::configure(&mut drive, options.baud);
                     drive
                 })
                 .collect::<Vec<_>>(),
@@ -551,8 +552,15 @@ impl Device {
                     sleep_until(complete);
                     self.advance(clock);
                     let mut drives = self.drives.lock().unwrap_or_else(|e| e.into_inner());
-                    // The drives act on what they hear even while muted.
-                    let replies = self.responder.respond(&mut drives, &packet);
+                    // The drives act on what they hear even while muted; only those set
+                    // to the line's rate hear it.
+                    let line = crate::line_rate::line_rate(self.master.as_fd());
+                    let replies = crate::line_rate::respond(
+                        self.responder.as_mut(),
+                        &mut drives,
+                        &packet,
+                        line,
+                    );
                     (complete, replies)
                 }
                 Err(corrupt) => {
@@ -917,7 +925,11 @@ mod tests {
             ..RigOptions::default()
         };
         let rig = SimRig::spawn_with(&Profile::xm430_w350(), &[1], options).expect("rig");
-        let mut port = open(&rig);
+        // The drive listens at the rig's rate (crate::line_rate): the port opens at it.
+        let mut port = serialport::new(rig.port().to_string_lossy(), baud)
+            .timeout(Duration::from_millis(20))
+            .open()
+            .expect("serialport opens the pty");
         let items: Vec<(u8, u16, u16)> = (0..40).map(|_| (1, 132, 4)).collect();
         let request = Packet::bulk_read(&items).encode();
         let started = Instant::now();

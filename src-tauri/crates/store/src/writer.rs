@@ -981,6 +981,26 @@ fn apply_event(
             insert_snapshot(tx, session, &snapshot)?;
             Ok(0)
         }
+        Event::DriveReaddressed { link, from, to, at } => {
+            // The drive's live state moves to its new ID (the DriveChanged under `to`
+            // follows); its samples, session entry and journal under `from` stay.
+            let old = DriveRef { link, id: from };
+            projection.latest.remove(&(link, from));
+            if let Some((_, row)) = projection.faults.remove(&old) {
+                tx.execute(
+                    "UPDATE faults SET cleared_us = ?2 WHERE id = ?1",
+                    params![row, at],
+                )?;
+            }
+            if let Some(session) = session {
+                tx.execute(
+                    "DELETE FROM drive_state WHERE session_id = ?1 AND link = ?2 AND drive_id = ?3",
+                    params![session, link, from],
+                )?;
+            }
+            log::info!("link {link}: drive {from} is now drive {to}");
+            Ok(0)
+        }
     }
 }
 

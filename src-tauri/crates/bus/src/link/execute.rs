@@ -45,6 +45,7 @@ impl<T: Transport> Actor<T> {
             | Command::ClearFault { .. } => {
                 return Err("a parameter job, run apart".into());
             }
+            Command::Setup { .. } => return Err("a set-up job, run apart".into()),
         })
     }
 
@@ -126,6 +127,9 @@ impl<T: Transport> Actor<T> {
             );
             return Ok(());
         };
+        if let Command::Setup { step, .. } = job.command {
+            return self.execute_setup(job, drive, profile, step).await;
+        }
         if job.command.is_param() || matches!(job.command, Command::ClearFault { .. }) {
             return self.execute_params(job, drive, profile).await;
         }

@@ -20,6 +20,8 @@
 //! - `enable`: the CiA 402 enable walk;
 //! - `execute`: a job planned into register writes and run;
 //! - `params`: parameter jobs (read, write, save, back up, restore);
+//! - `setup`: set-up jobs (a new ID or baud rate, reboot, factory reset) and the link
+//!   following its drive;
 //! - `transport`: the byte-stream and frame transports.
 
 use crate::fault;
@@ -36,7 +38,7 @@ use drivedeck_proto::cia402::{self, State as Cia402State};
 use drivedeck_proto::profile::{AddressSpace, Enable, Profile, Protocol, Register, Role};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -50,6 +52,7 @@ mod execute;
 mod jog;
 mod params;
 mod poll;
+mod setup;
 mod transaction;
 mod transport;
 
@@ -226,9 +229,16 @@ pub struct LinkHandle {
     drives: SharedDrives,
     up: Arc<AtomicBool>,
     health: Arc<Mutex<LinkHealth>>,
+    /// The rate the port is open at (a set-up job may move it).
+    baud: Arc<AtomicU32>,
 }
 
 impl LinkHandle {
+    /// The baud rate the link's port is open at now.
+    pub fn baud(&self) -> u32 {
+        self.baud.load(Ordering::Acquire)
+    }
+
     /// A snapshot of the link's health counters.
     pub fn health(&self) -> LinkHealth {
         self.health
@@ -314,6 +324,26 @@ impl LinkHandle {
                 let target = Target::Velocity(*velocity);
                 check_target(status, target)?;
                 self.check_raw(&entry.profile, target)
+            }
+            Command::Setup { step, .. } => {
+                let others: Vec<u8> = drives
+                    .keys()
+                    .copied()
+                    .filter(|id| *id != drive.id)
+                    .collect();
+                let link_baud = self.baud.load(Ordering::Acquire);
+                match setup::destination(
+                    self.protocol.as_ref(),
+                    &entry.profile,
+                    status,
+                    &others,
+                    drive.id,
+                    link_baud,
+                    *step,
+                ) {
+                    Ok(_) => Ok(()),
+                    Err(reason) => Err(SubmitError::Invalid(reason)),
+                }
             }
             _ => params::validate(self.protocol.as_ref(), &entry.profile, status, command),
         }
@@ -486,9 +516,10 @@ const STATE: [Role; 4] = [
 /// How many statusword reads a CiA 402 enable may take before it gives up.
 const CIA402_STEPS: usize = 12;
 
-/// Opens the link's port again after it was lost (`None` for streams that cannot be
+/// Opens the link's port again, at the given baud rate, after it was lost or when a
+/// set-up job moved its drive to another rate (`None` for streams that cannot be
 /// reopened, such as in-memory pipes: their link ends when they fail).
-pub type Reopen<T> = Box<dyn FnMut() -> Result<T, LinkError> + Send>;
+pub type Reopen<T> = Box<dyn FnMut(u32) -> Result<T, LinkError> + Send>;
 
 /// Why a single-drive request did not succeed.
 #[derive(Debug)]
