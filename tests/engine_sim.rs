@@ -382,6 +382,13 @@ async fn silent_ui_gets_the_drives_stopped_at_the_simulator_and_never_re_enabled
         .expect("journaled");
     assert_eq!(stop.state, "done");
     assert!(stop.detail.contains("no heartbeat"), "{}", stop.detail);
+    // The journal's reason column (what the UI's stop banner reads) says why.
+    let reason = stop.reason.as_deref().unwrap_or_default();
+    assert!(
+        reason.starts_with("no heartbeat from the UI for ")
+            && reason.ends_with("while a drive was enabled"),
+        "{reason:?}"
+    );
     assert_eq!(
         jobs.iter().filter(|j| j.command == "safeStop").count(),
         1,

@@ -100,7 +100,7 @@ export type FoundDrive = {
   note: string | null;
 };
 
-export type ScanReport = { port: string; drives: FoundDrive[]; tried: [string, number][]; elapsedMs: number };
+export type ScanReport = { port: string; drives: FoundDrive[]; tried: [string, number][]; elapsedMs: number; notes?: string[] };
 
 /** A drive model the app knows (built in, or from the user's profiles folder). */
 export type ProfileView = { name: string; vendor: string; protocol: string };

@@ -384,11 +384,12 @@ export class ConnectPanel {
     });
     table.hidden = report.drives.length === 0;
     this.$('#connect-found').hidden = report.drives.length === 0;
+    const notes = (report.notes ?? []).map((n) => ` Note: ${n}`).join('');
     this.notify(
       report.drives.length > 0,
-      report.drives.length > 0
+      (report.drives.length > 0
         ? `Found ${report.drives.length} drive(s) on ${report.port} in ${(report.elapsedMs / 1000).toFixed(1)} s`
-        : `No drive answered on ${report.port}`,
+        : `No drive answered on ${report.port}`) + notes,
     );
   }
 

@@ -121,9 +121,9 @@ impl Bus {
         };
         self.journaled(command, async {
             let port = link::open_serial(&config.port, config.baud)?;
-            let (path, baud) = (config.port.clone(), config.baud);
+            let path = config.port.clone();
             let reopen: link::Reopen<tokio_serial::SerialStream> =
-                Box::new(move || link::open_serial(&path, baud));
+                Box::new(move |baud| link::open_serial(&path, baud));
             self.start_link(port, Some(reopen), config).await
         })
         .await
@@ -214,6 +214,11 @@ impl Bus {
         self.read_links()
             .get(&link)
             .is_some_and(link::LinkHandle::is_up)
+    }
+
+    /// The baud rate `link`'s port is open at (a set-up job may have moved it).
+    pub fn link_baud(&self, link: LinkId) -> Option<u32> {
+        self.read_links().get(&link).map(link::LinkHandle::baud)
     }
 
     /// A snapshot of `link`'s health counters.

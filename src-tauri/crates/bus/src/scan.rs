@@ -12,8 +12,13 @@
 //!   real bus, where the answers collide); the model number and firmware are then read
 //!   from the control table at the addresses the known profiles give.
 //! - Modbus RTU (no ping function): each unit 1–247 is asked for a register the known
-//!   profiles name (a Model Number entry if one has it, else the statusword); any answer,
-//!   an exception included, means a unit is there.
+//!   profiles name (a Model Number entry if one has it, else the statusword). Data, or
+//!   the exceptions a real drive gives for a wrong register or value (01/02/03), mean a
+//!   drive is there; 0A/0B (a gateway: no path, the target did not answer) mean nobody
+//!   is; a unit that answers only with 04 (or another failure code) is reported as a
+//!   note, not as a drive, since gateways in front of an empty bus answer so too. When
+//!   no address at all is silent, one server answers for every address: only the units
+//!   that gave data are drives, the rest are one note.
 //!
 //! A drive is matched to a known profile by its model number (Modbus profiles without an
 //! identity register by the register map that answered, and the report says so). Two
@@ -23,6 +28,7 @@
 use crate::link::{LinkError, open_error};
 use crate::protocol::{self, Block, LinkProtocol, Reply, Request};
 use bytes::BytesMut;
+use drivedeck_proto::modbus::ExceptionCode;
 use drivedeck_proto::profile::{Profile, Protocol, Role};
 use serde::Serialize;
 use std::time::Duration;
@@ -124,6 +130,10 @@ pub struct ScanReport {
     pub drives: Vec<FoundDrive>,
     /// The (protocol, baud) pairs tried, in order.
     pub tried: Vec<(String, u32)>,
+    /// What answered but is not counted as a drive (a Modbus unit that only ever
+    /// answers with a failure exception), in words.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// How long the scan took, ms.
     pub elapsed_ms: u64,
 }
@@ -191,6 +201,7 @@ pub async fn scan_serial(port: &str, options: &ScanOptions) -> Result<ScanReport
         port: port.to_string(),
         drives: Vec::new(),
         tried: Vec::new(),
+        notes: Vec::new(),
         elapsed_ms: 0,
     };
     for (baud, protocols) in plan {
@@ -207,11 +218,21 @@ pub async fn scan_serial(port: &str, options: &ScanOptions) -> Result<ScanReport
             report
                 .tried
                 .push((protocol::protocol_name(protocol).to_string(), baud));
-            report.drives.extend(found);
+            report.drives.extend(found.drives);
+            report.notes.extend(found.notes);
         }
     }
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// What one protocol at one baud rate found.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Found {
+    /// The drives, by ID.
+    pub drives: Vec<FoundDrive>,
+    /// Answers that are not drives ([`ScanReport::notes`]).
+    pub notes: Vec<String>,
 }
 
 /// Scans one protocol at one baud rate over `io` (a serial port, or any byte stream).
@@ -221,7 +242,7 @@ pub async fn scan_io<T>(
     protocol: Protocol,
     baud: u32,
     options: &ScanOptions,
-) -> Result<Vec<FoundDrive>, String>
+) -> Result<Found, String>
 where
     T: AsyncRead + AsyncWrite + Unpin,
 {
@@ -239,6 +260,7 @@ where
         allowance: options.timeout,
         line_free_at: Instant::now(),
         late: Vec::new(),
+        notes: Vec::new(),
     };
     let mut found = match protocol {
         Protocol::Dynamixel2 => probe.dynamixel2().await?,
@@ -252,7 +274,10 @@ where
         }
     }
     found.sort_by_key(|d| d.id);
-    Ok(found)
+    Ok(Found {
+        drives: found,
+        notes: probe.notes,
+    })
 }
 
 /// The least allowance for questions to drives known to be there (reads of a found
@@ -285,6 +310,8 @@ struct Probe<'a, T> {
     line_free_at: Instant,
     /// IDs whose answer came in late, while another ID was being asked.
     late: Vec<u8>,
+    /// Answers that are not drives.
+    notes: Vec<String>,
 }
 
 /// A drive's answer to one ID, judged.
@@ -296,6 +323,52 @@ enum Answer {
     One(Reply, Duration),
     /// More than one valid answer, or garbled bytes where one answer was due.
     Conflict(Option<(Reply, Duration)>),
+}
+
+/// Whether an answer shows a drive at the address asked.
+enum Presence {
+    /// Data, or a refusal a real drive gives for a wrong register or value (Modbus
+    /// exceptions 01/02/03), or any answer in a protocol without exceptions.
+    Drive,
+    /// A gateway saying nobody is there (Modbus 0A path unavailable, 0B target silent).
+    Absent,
+    /// Only a failure (Modbus 04 and the rarer codes): someone answered, but a drive
+    /// cannot be told from a gateway that fails every address. The exception code.
+    Unsure(u8),
+}
+
+fn presence(answer: &Answer) -> Presence {
+    let Answer::One(reply, _) = answer else {
+        return Presence::Drive;
+    };
+    match reply.exception {
+        None | Some(0x01..=0x03) => Presence::Drive,
+        Some(0x0A | 0x0B) => Presence::Absent,
+        Some(code) => Presence::Unsure(code),
+    }
+}
+
+/// "units 1–2, 4–247" (runs of consecutive IDs joined).
+fn unit_list(units: &[u8]) -> String {
+    let mut runs: Vec<(u8, u8)> = Vec::new();
+    for &unit in units {
+        match runs.last_mut() {
+            Some((_, last)) if last.checked_add(1) == Some(unit) => *last = unit,
+            _ => runs.push((unit, unit)),
+        }
+    }
+    let text: Vec<String> = runs
+        .iter()
+        .map(|(first, last)| {
+            if first == last {
+                first.to_string()
+            } else {
+                format!("{first}–{last}")
+            }
+        })
+        .collect();
+    let noun = if units.len() == 1 { "unit" } else { "units" };
+    format!("{noun} {}", text.join(", "))
 }
 
 impl<T: AsyncRead + AsyncWrite + Unpin> Probe<'_, T> {
@@ -530,7 +603,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Probe<'_, T> {
                 continue;
             };
             let answer = self.ask_one(&request, id).await?;
-            found.extend(self.found(id, answer));
+            if matches!(presence(&answer), Presence::Drive) {
+                found.extend(self.found(id, answer));
+            }
         }
         self.allowance = allowance;
         Ok(())
@@ -660,8 +735,16 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Probe<'_, T> {
             return Err("no Modbus profile to scan with".into());
         }
         let mut found = Vec::new();
+        // Units that answered only with failure codes (04 …), by code; units counted as
+        // drives on exceptions alone (01/02/03, never data); whether any unit was silent.
+        let mut failing: Vec<(u8, u8)> = Vec::new();
+        let mut exceptions_only: Vec<u8> = Vec::new();
+        let mut any_silent = false;
         for unit in 1..=self.proto.max_id() {
             let mut drive: Option<FoundDrive> = None;
+            let mut failure: Option<u8> = None;
+            let mut heard = false;
+            let mut data = false;
             for (profile, register, identity) in &questions {
                 let block = Block::of(register);
                 let request = self.proto.read(unit, &block)?;
@@ -669,9 +752,19 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Probe<'_, T> {
                 let Some(mut here) = self.found(unit, answer.clone()) else {
                     break; // silent: nobody at this address
                 };
+                heard = true;
+                match presence(&answer) {
+                    Presence::Absent => break,
+                    Presence::Unsure(code) => {
+                        failure.get_or_insert(code);
+                        continue;
+                    }
+                    Presence::Drive => {}
+                }
                 if let Answer::One(reply, _) | Answer::Conflict(Some((reply, _))) = &answer
                     && reply.refused.is_none()
                 {
+                    data = true;
                     let raw = block.raw(register, &reply.data);
                     if *identity {
                         here.model_number = raw.map(|m| m as u16);
@@ -696,7 +789,43 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Probe<'_, T> {
                 }
                 drive = Some(here);
             }
-            found.extend(drive);
+            any_silent |= !heard;
+            match (drive, failure) {
+                (Some(drive), _) => {
+                    if !data && !drive.id_conflict {
+                        exceptions_only.push(unit);
+                    }
+                    found.push(drive);
+                }
+                (None, Some(code)) => failing.push((unit, code)),
+                (None, None) => {}
+            }
+        }
+        let mut codes: Vec<u8> = failing.iter().map(|(_, code)| *code).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        for code in codes {
+            let units: Vec<u8> = failing
+                .iter()
+                .filter(|(_, c)| *c == code)
+                .map(|(unit, _)| *unit)
+                .collect();
+            self.notes.push(format!(
+                "{} answered only {} to every read: not counted as drives (a gateway or a \
+                 server in front of the bus may answer so for addresses it cannot serve)",
+                unit_list(&units),
+                ExceptionCode::from_code(code)
+            ));
+        }
+        if !any_silent && !exceptions_only.is_empty() {
+            // Every address answered: no bus carries 247 drives; one server (a gateway, a
+            // stack) answers for every address, and only units that gave data are drives.
+            found.retain(|d| !exceptions_only.contains(&d.id));
+            self.notes.push(format!(
+                "{} answered only with exceptions, and no address was silent: one server \
+                 answers for every address; those units are not counted as drives",
+                unit_list(&exceptions_only)
+            ));
         }
         // A unit that answered late is asked its first question again, patiently.
         let (_, register, _) = questions[0];
@@ -759,7 +888,8 @@ mod tests {
         options.timeout = Duration::from_millis(2);
         let found = scan_io(&mut host, Protocol::Feetech, 1_000_000, &options)
             .await
-            .expect("scan");
+            .expect("scan")
+            .drives;
         let ids: Vec<(u8, bool)> = found.iter().map(|d| (d.id, d.id_conflict)).collect();
         assert_eq!(ids, vec![(1, false), (3, true)], "{found:?}");
         assert_eq!(found[0].model.as_deref(), Some("STS3215"));

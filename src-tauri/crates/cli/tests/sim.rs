@@ -49,7 +49,13 @@ impl Sim {
     }
 
     fn open(&self) -> Box<dyn serialport::SerialPort> {
-        serialport::new(&self.port, 1_000_000)
+        self.open_at(1_000_000)
+    }
+
+    /// Opens the port at `baud`: the simulated drives hear only frames sent at the rate
+    /// they are set to (the simulator's `--baud`).
+    fn open_at(&self, baud: u32) -> Box<dyn serialport::SerialPort> {
+        serialport::new(&self.port, baud)
             .timeout(Duration::from_millis(20))
             .open()
             .expect("open the pty like a USB adapter")
@@ -422,7 +428,7 @@ fn paced_replies_never_arrive_before_their_wire_time() {
         &baud.to_string(),
         "--pace",
     ]);
-    let mut serial = sim.open();
+    let mut serial = sim.open_at(baud);
     let listed: Vec<u8> = (1..=12).collect();
     let request = dxl1::Packet::sync_read(0, 60, &listed).encode();
     let started = Instant::now();

@@ -188,6 +188,14 @@ pub enum Command {
         /// The drive.
         drive: DriveRef,
     },
+    /// Set a drive up on its bus: a new ID or baud rate (the link follows the drive), a
+    /// reboot or a factory reset. The drive must be disabled; see [`SetupStep`].
+    Setup {
+        /// The drive, at the ID it has now.
+        drive: DriveRef,
+        /// What to do.
+        step: SetupStep,
+    },
     /// Set (or clear, with `None`s) the user's soft limits of a drive: bookkeeping on the
     /// write side, no bytes; later targets and jogs are checked against them.
     SetSoftLimits {
@@ -235,6 +243,49 @@ pub enum Command {
     },
 }
 
+/// One set-up step for a drive on its bus ([`Command::Setup`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(tag = "step", rename_all = "camelCase")]
+pub enum SetupStep {
+    /// Give the drive a new bus ID; refused before anything is sent when another drive
+    /// answers at it. The link then addresses the drive at its new ID.
+    ChangeId {
+        /// The new ID.
+        to: u8,
+    },
+    /// Set the drive's baud rate; the link reopens its port at the new rate. Refused on
+    /// a link with other drives (they would be left at the old rate).
+    ChangeBaud {
+        /// The new rate, bits/s (one the drive's protocol can encode).
+        baud: u32,
+    },
+    /// Restart the drive (RAM back to its defaults: torque off, goal = present).
+    Reboot {
+        /// The user confirmed; refused without.
+        confirm: bool,
+    },
+    /// Restore the factory values (the link follows the drive to its default ID and
+    /// rate when those are reset too).
+    FactoryReset {
+        /// What survives the reset.
+        keep: ResetKeep,
+        /// The user confirmed; refused without.
+        confirm: bool,
+    },
+}
+
+/// What a factory reset keeps (DYNAMIXEL 2.0's option byte: 0xFF, 0x01, 0x02).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub enum ResetKeep {
+    /// Everything back to the factory values, the ID and the rate included.
+    Nothing,
+    /// Everything but the ID.
+    Id,
+    /// Everything but the ID and the baud rate.
+    IdAndBaud,
+}
+
 impl Command {
     /// The drive the command addresses, if it addresses one.
     pub fn drive(&self) -> Option<DriveRef> {
@@ -253,7 +304,8 @@ impl Command {
             | Command::ClearFault { drive }
             | Command::SetSoftLimits { drive, .. }
             | Command::Tune { drive, .. }
-            | Command::AbortTune { drive } => Some(*drive),
+            | Command::AbortTune { drive }
+            | Command::Setup { drive, .. } => Some(*drive),
             Command::EStop
             | Command::SafeStop { .. }
             | Command::Connect { .. }
@@ -279,6 +331,31 @@ impl Command {
         )
     }
 
+    /// What the journal's reason column starts with for this command: a safe stop's
+    /// reason (heartbeat lost, link lost, app closing…), a set-up step's old → new.
+    pub fn reason(&self) -> Option<String> {
+        match self {
+            Command::SafeStop { reason } => Some(reason.clone()),
+            Command::Setup { drive, step } => Some(match step {
+                SetupStep::ChangeId { to } => format!("ID {} → {to}", drive.id),
+                SetupStep::ChangeBaud { baud } => {
+                    format!("drive {}: baud rate → {baud}", drive.id)
+                }
+                SetupStep::Reboot { .. } => format!("drive {} rebooted", drive.id),
+                SetupStep::FactoryReset { keep, .. } => format!(
+                    "drive {} factory reset ({})",
+                    drive.id,
+                    match keep {
+                        ResetKeep::Nothing => "ID and rate reset too",
+                        ResetKeep::Id => "ID kept",
+                        ResetKeep::IdAndBaud => "ID and rate kept",
+                    }
+                ),
+            }),
+            _ => None,
+        }
+    }
+
     /// True for the commands that stop every drive at once, ahead of every queue.
     pub fn is_stop(&self) -> bool {
         matches!(self, Command::EStop | Command::SafeStop { .. })
@@ -302,6 +379,12 @@ impl Command {
             Command::RestoreParams { .. } => "restoreParams",
             Command::ClearFault { .. } => "clearFault",
             Command::SetSoftLimits { .. } => "setSoftLimits",
+            Command::Setup { step, .. } => match step {
+                SetupStep::ChangeId { .. } => "changeId",
+                SetupStep::ChangeBaud { .. } => "changeBaud",
+                SetupStep::Reboot { .. } => "reboot",
+                SetupStep::FactoryReset { .. } => "factoryReset",
+            },
             Command::Connect { .. } => "connect",
             Command::Disconnect { .. } => "disconnect",
             Command::Scan { .. } => "scan",
@@ -633,6 +716,18 @@ pub enum Event {
     DriveChanged {
         /// The new state.
         status: DriveStatus,
+        /// When.
+        at: Micros,
+    },
+    /// A drive was given a new bus ID (a set-up job): from now on it is `to` on `link`;
+    /// its state follows it, and what was recorded under `from` stays there.
+    DriveReaddressed {
+        /// The link.
+        link: LinkId,
+        /// The ID it had.
+        from: u8,
+        /// The ID it has now.
+        to: u8,
         /// When.
         at: Micros,
     },

@@ -2,6 +2,7 @@
 //!
 //! The bus layer, the simulator and the engine all speak to drives through this crate:
 //!
+//! - [`baud`]: baud rates as the servos' Baud Rate registers encode them.
 //! - [`cia402`]: the CiA 402 power state machine — controlword commands, states read
 //!   from the statusword — for drives whose profile says `enable = "cia402"`.
 //! - [`dxl1`]: the DYNAMIXEL Protocol 1.0 codec and its Feetech SCS/STS [`dxl1::Variant`].
@@ -22,6 +23,7 @@
 //! The only file access is [`profile::Profile::load`], a convenience that reads a file and
 //! hands it to [`profile::Profile::parse`].
 
+pub mod baud;
 pub mod cia402;
 pub mod dxl1;
 pub mod dxl2;

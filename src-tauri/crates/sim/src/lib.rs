@@ -18,10 +18,13 @@
 //! - [`responder`]: one responder per protocol — DYNAMIXEL 2.0, DYNAMIXEL 1.0, Feetech and
 //!   Modbus RTU.
 //! - [`wire`]: baud-rate pacing and seeded line faults (noise, dropped bytes, delay).
+//! - [`line_rate`]: each drive listens at the rate its Baud Rate register says (read
+//!   off the pty).
 //! - [`rig`]: the pty device thread that owns the bus and steps the physics.
 
 pub mod drive;
 pub mod firmware;
+pub mod line_rate;
 pub mod motor;
 pub mod responder;
 pub mod rig;

@@ -1008,8 +1008,8 @@ fn apply_event(
         } => {
             tx.execute(
                 "INSERT INTO jobs (id, session_id, command, link, drive_id, detail, state, queued_us,
-                                   priority, deadline_us)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?9)",
+                                   priority, deadline_us, reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?9, ?10)",
                 params![
                     job.0 as i64,
                     session,
@@ -1019,7 +1019,8 @@ fn apply_event(
                     serde_json::to_string(&command).unwrap_or_default(),
                     at,
                     priority.name(),
-                    deadline
+                    deadline,
+                    command.reason()
                 ],
             )?;
             Ok(0)
@@ -1030,8 +1031,13 @@ fn apply_event(
                 s if s.is_terminal() => (None, Some(at)),
                 _ => (None, None),
             };
+            // A job that carries its own reason (a safe stop's) keeps it; an outcome's
+            // reason (why it failed) follows it.
             tx.execute(
-                "UPDATE jobs SET state = ?2, reason = ?3,
+                "UPDATE jobs SET state = ?2,
+                        reason = CASE WHEN ?3 IS NULL THEN reason
+                                      WHEN reason IS NULL THEN ?3
+                                      ELSE reason || ' — ' || ?3 END,
                         sent_us = coalesce(?4, sent_us), finished_us = coalesce(?5, finished_us)
                  WHERE id = ?1 AND finished_us IS NULL",
                 params![job.0 as i64, state.name(), state.reason(), sent, finished],
@@ -1075,6 +1081,26 @@ fn apply_event(
             runs::tune_samples(tx, session, &mut projection.runs, &samples)
         }
         Event::RunEnded { end } => runs::run_ended(tx, &mut projection.runs, &end),
+        Event::DriveReaddressed { link, from, to, at } => {
+            // The drive's live state moves to its new ID (the DriveChanged under `to`
+            // follows); its samples, session entry and journal under `from` stay.
+            let old = DriveRef { link, id: from };
+            projection.latest.remove(&(link, from));
+            if let Some((_, row)) = projection.faults.remove(&old) {
+                tx.execute(
+                    "UPDATE faults SET cleared_us = ?2 WHERE id = ?1",
+                    params![row, at],
+                )?;
+            }
+            if let Some(session) = session {
+                tx.execute(
+                    "DELETE FROM drive_state WHERE session_id = ?1 AND link = ?2 AND drive_id = ?3",
+                    params![session, link, from],
+                )?;
+            }
+            log::info!("link {link}: drive {from} is now drive {to}");
+            Ok(0)
+        }
     }
 }
 

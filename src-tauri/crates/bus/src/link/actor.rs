@@ -40,11 +40,11 @@ where
             protocol.name()
         )));
     }
-    let baud = config.baud;
     let (requests, requests_rx) = mpsc::unbounded_channel();
     let (estops, estops_rx) = mpsc::unbounded_channel();
     let drives: SharedDrives = Arc::new(RwLock::new(BTreeMap::new()));
     let up = Arc::new(AtomicBool::new(true));
+    let baud = Arc::new(AtomicU32::new(config.baud));
     let health = Arc::new(Mutex::new(LinkHealth {
         poll_target_hz: config.poll_hz,
         adapter_warning: crate::health::ftdi_latency_warning(&config.port, Path::new("/sys")),
@@ -71,6 +71,7 @@ where
         io: Some(io),
         reopen,
         up: Arc::clone(&up),
+        baud: Arc::clone(&baud),
         silent: 0,
         rx: BytesMut::with_capacity(1024),
         config,
@@ -112,6 +113,8 @@ pub(super) struct Actor<T> {
     pub(super) io: Option<T>,
     pub(super) reopen: Option<Reopen<T>>,
     pub(super) up: Arc<AtomicBool>,
+    /// The rate the port is open at, shared with the handle.
+    pub(super) baud: Arc<AtomicU32>,
     /// Exchanges in a row that got no reply at all.
     pub(super) silent: u32,
     pub(super) health: Arc<Mutex<LinkHealth>>,

@@ -307,7 +307,7 @@ impl<T: Transport> Actor<T> {
                 }
             }
             let reopened = match self.reopen.as_mut() {
-                Some(reopen) => reopen(),
+                Some(reopen) => reopen(self.config.baud),
                 None => return false,
             };
             match reopened {

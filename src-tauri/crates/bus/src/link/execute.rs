@@ -48,6 +48,7 @@ impl<T: Transport> Actor<T> {
             Command::Tune { .. } | Command::AbortTune { .. } => {
                 return Err("a tuning job, run apart".into());
             }
+            Command::Setup { .. } => return Err("a set-up job, run apart".into()),
         })
     }
 
@@ -129,6 +130,9 @@ impl<T: Transport> Actor<T> {
             );
             return Ok(());
         };
+        if let Command::Setup { step, .. } = job.command {
+            return self.execute_setup(job, drive, profile, step).await;
+        }
         if job.command.is_param() || matches!(job.command, Command::ClearFault { .. }) {
             return self.execute_params(job, drive, profile).await;
         }

@@ -21,6 +21,8 @@
 //! - `execute`: a job planned into register writes and run;
 //! - `params`: parameter jobs (read, write, save, back up, restore);
 //! - `tune`: tuning runs, one job each, played at the link's full rate;
+//! - `setup`: set-up jobs (a new ID or baud rate, reboot, factory reset) and the link
+//!   following its drive;
 //! - `transport`: the byte-stream and frame transports.
 
 use crate::fault;
@@ -37,7 +39,7 @@ use drivedeck_proto::cia402::{self, State as Cia402State};
 use drivedeck_proto::profile::{AddressSpace, Enable, Profile, Protocol, Register, Role};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -51,6 +53,7 @@ mod execute;
 mod jog;
 mod params;
 mod poll;
+mod setup;
 mod transaction;
 mod transport;
 mod tune;
@@ -230,10 +233,16 @@ pub struct LinkHandle {
     drives: SharedDrives,
     up: Arc<AtomicBool>,
     health: Arc<Mutex<LinkHealth>>,
-    baud: u32,
+    /// The rate the port is open at (a set-up job may move it).
+    baud: Arc<AtomicU32>,
 }
 
 impl LinkHandle {
+    /// The baud rate the link's port is open at now.
+    pub fn baud(&self) -> u32 {
+        self.baud.load(Ordering::Acquire)
+    }
+
     /// What a tuning test on drive `id` would start from: its last position read (rad)
     /// and the wire-time limit of the test's cycle (a reference write and the run's
     /// read, with the drive's return delay), Hz.
@@ -251,7 +260,7 @@ impl LinkHandle {
         let reads = tune::run_reads(self.protocol.as_ref(), &entry.profile, id);
         let limit = tune::cycle_limit_hz(
             self.protocol.as_ref(),
-            self.baud,
+            self.baud(),
             entry.return_delay,
             writes.iter().chain(&reads),
         );
@@ -358,6 +367,26 @@ impl LinkHandle {
                 )
             }
             Command::AbortTune { .. } => Ok(()),
+            Command::Setup { step, .. } => {
+                let others: Vec<u8> = drives
+                    .keys()
+                    .copied()
+                    .filter(|id| *id != drive.id)
+                    .collect();
+                let link_baud = self.baud.load(Ordering::Acquire);
+                match setup::destination(
+                    self.protocol.as_ref(),
+                    &entry.profile,
+                    status,
+                    &others,
+                    drive.id,
+                    link_baud,
+                    *step,
+                ) {
+                    Ok(_) => Ok(()),
+                    Err(reason) => Err(SubmitError::Invalid(reason)),
+                }
+            }
             _ => params::validate(self.protocol.as_ref(), &entry.profile, status, command),
         }
     }
@@ -529,9 +558,10 @@ const STATE: [Role; 4] = [
 /// How many statusword reads a CiA 402 enable may take before it gives up.
 const CIA402_STEPS: usize = 12;
 
-/// Opens the link's port again after it was lost (`None` for streams that cannot be
+/// Opens the link's port again, at the given baud rate, after it was lost or when a
+/// set-up job moved its drive to another rate (`None` for streams that cannot be
 /// reopened, such as in-memory pipes: their link ends when they fail).
-pub type Reopen<T> = Box<dyn FnMut() -> Result<T, LinkError> + Send>;
+pub type Reopen<T> = Box<dyn FnMut(u32) -> Result<T, LinkError> + Send>;
 
 /// Why a single-drive request did not succeed.
 #[derive(Debug)]

@@ -81,6 +81,12 @@ pub(super) fn validate(
             if values.is_empty() {
                 return Err(invalid("no values to write".into()));
             }
+            if let Some(refusal) = values
+                .iter()
+                .find_map(|(name, _)| super::setup::moves_the_drive(name))
+            {
+                return Err(invalid(refusal));
+            }
             plan_writes(protocol, profile, status.enabled, values)
                 .map(|_| ())
                 .map_err(invalid)

@@ -308,7 +308,7 @@ impl<T: Transport> Actor<T> {
             .map_or(UNKNOWN_RETURN_DELAY, |d| d.return_delay);
         cycle_limit_hz(
             self.protocol.as_ref(),
-            self.config.baud,
+            self.baud.load(Ordering::Acquire),
             delay,
             writes.iter().chain(plan.iter().map(|read| &read.request)),
         )

@@ -15,6 +15,7 @@
 
 use super::{Block, Decoded, Frame, Identity, LinkProtocol, Reply, Request};
 use bytes::BytesMut;
+use drivedeck_domain::ResetKeep;
 use drivedeck_proto::dxl1::{
     BROADCAST_ID, Packet, StatusError, Variant, decode, dynamixel_error, feetech_error, sign_bit,
 };
@@ -171,6 +172,7 @@ impl LinkProtocol for Dxl1 {
                         id: status.id,
                         refused: (refusal != 0)
                             .then(|| StatusError(refusal).describe(self.variant)),
+                        exception: None,
                         alarms,
                         data: status.data.to_vec(),
                     }));
@@ -205,6 +207,35 @@ impl LinkProtocol for Dxl1 {
             .iter()
             .any(|role| same(profile.role(*role), register))
             .then_some(bit)
+    }
+
+    fn factory_reset(&self, id: u8, keep: ResetKeep) -> Result<Request, String> {
+        if id == BROADCAST_ID {
+            return Err("a factory reset is sent to one drive at a time".into());
+        }
+        // DYNAMIXEL 1.0's Reset restores everything, the ID (to 1) and the rate included;
+        // Feetech's 0x06 (the FTServo SDK's INST_RECOVERY) restores every parameter but
+        // the ID. Neither takes an option.
+        let (offered, what) = if self.is_feetech() {
+            (ResetKeep::Id, "every parameter but the ID (keep: id)")
+        } else {
+            (
+                ResetKeep::Nothing,
+                "everything, the ID and the rate included (keep: nothing)",
+            )
+        };
+        if keep != offered {
+            return Err(format!(
+                "this protocol's reset ({}) restores {what}: it cannot {}",
+                self.name(),
+                match keep {
+                    ResetKeep::Nothing => "reset the ID too",
+                    ResetKeep::Id => "keep only the ID",
+                    ResetKeep::IdAndBaud => "keep the ID and the rate",
+                }
+            ));
+        }
+        Ok(Dxl1::request(&Packet::reset(id), unicast(id), 0))
     }
 
     fn error_text(&self, bits: i64) -> Option<String> {

@@ -4,7 +4,10 @@
 
 use super::{Block, Decoded, Frame, Identity, LinkProtocol, Reply, Request};
 use bytes::BytesMut;
-use drivedeck_proto::dxl2::{BROADCAST_ID, Packet, decode, instruction};
+use drivedeck_domain::ResetKeep;
+use drivedeck_proto::dxl2::{
+    BROADCAST_ID, Packet, decode, instruction, option as factory_reset_option,
+};
 use drivedeck_proto::profile::{Protocol, Register};
 
 /// Header (4), ID, length (2), instruction, CRC (2): the bytes around a packet's params.
@@ -69,6 +72,22 @@ impl LinkProtocol for Dxl2 {
         true
     }
 
+    fn factory_reset(&self, id: u8, keep: ResetKeep) -> Result<Request, String> {
+        if id == BROADCAST_ID {
+            return Err("a factory reset is sent to one drive at a time".into());
+        }
+        let option = match keep {
+            ResetKeep::Nothing => factory_reset_option::RESET_ALL,
+            ResetKeep::Id => factory_reset_option::RESET_ALL_EXCEPT_ID,
+            ResetKeep::IdAndBaud => factory_reset_option::RESET_ALL_EXCEPT_ID_AND_BAUD,
+        };
+        Ok(Dxl2::request(
+            &Packet::factory_reset(id, option),
+            unicast(id),
+            0,
+        ))
+    }
+
     fn ping(&self, id: u8) -> Option<Request> {
         // Model number (2) and firmware version (1).
         Some(Dxl2::request(&Packet::ping(id), unicast(id), 3))
@@ -123,6 +142,7 @@ impl LinkProtocol for Dxl2 {
                     return Ok(Some(Reply {
                         id: status.id,
                         refused: (!status.error.is_ok()).then(|| status.error.to_string()),
+                        exception: None,
                         alarms: 0,
                         data: status.data.to_vec(),
                     }));

@@ -21,6 +21,7 @@ pub mod dxl2;
 pub mod modbus;
 
 use bytes::BytesMut;
+use drivedeck_domain::ResetKeep;
 use drivedeck_proto::profile::{AddressSpace, Profile, Protocol, Register, Role};
 use std::time::Duration;
 
@@ -56,6 +57,9 @@ pub struct Reply {
     pub id: u8,
     /// The drive refused the request (a status error, a Modbus exception), in words.
     pub refused: Option<String>,
+    /// The Modbus exception code of a refusal (01 Illegal Function, 0B gateway target
+    /// silent, …); `None` for other protocols and for answers that are not exceptions.
+    pub exception: Option<u8>,
     /// Alarm bits the answer carries whatever was asked (DYNAMIXEL 1.0 and Feetech error
     /// byte), raw; 0 when none or when the protocol carries none.
     pub alarms: u8,
@@ -163,6 +167,27 @@ pub trait LinkProtocol: Send + Sync {
         Err(format!(
             "{} drives latch no fault to clear: their alarms last as long as their cause \
              (an overload clears when torque is switched on again)",
+            self.name()
+        ))
+    }
+
+    /// The set-up reboot of drive `id` (RAM back to its defaults, torque off); `Err`
+    /// says why the protocol has none.
+    fn setup_reboot(&self, id: u8) -> Result<Request, String> {
+        self.reboot(id).map_err(|_| {
+            format!(
+                "reboot is not supported by this protocol ({}): its instruction set has none",
+                self.name()
+            )
+        })
+    }
+
+    /// The factory reset of drive `id` keeping `keep`; `Err` says why the protocol has
+    /// none, or none that keeps that.
+    fn factory_reset(&self, _id: u8, _keep: ResetKeep) -> Result<Request, String> {
+        Err(format!(
+            "factory reset is not supported by this protocol ({}): reset the drive with \
+             its vendor's tool",
             self.name()
         ))
     }

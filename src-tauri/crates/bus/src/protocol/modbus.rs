@@ -136,6 +136,7 @@ impl LinkProtocol for ModbusRtu {
                 Ok(Some(Reply {
                     id: response.slave,
                     refused,
+                    exception: response.response.exception().map(|code| code.code()),
                     alarms: 0,
                     data,
                 }))

@@ -125,5 +125,8 @@ fn table(report: &ScanReport) -> String {
         report.elapsed_ms,
         report.tried_text()
     ));
+    for note in &report.notes {
+        out.push_str(&format!("note: {note}\n"));
+    }
     out
 }

@@ -201,6 +201,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .reply_delay_ms
             .map(|ms| Duration::from_secs_f64(ms / 1000.0)),
         load_resonance: args.load_resonance,
+        ..RigOptions::default()
     };
     let rig = SimRig::spawn_with(&profile, &args.ids, options).context("starting the simulator")?;
     let mut stdout = std::io::stdout().lock();

@@ -116,9 +116,12 @@ pub fn for_protocol(protocol: Protocol, options: &RigOptions) -> Option<Box<dyn 
         Protocol::Dynamixel2 => Some(Box::new(dxl2::Dxl2Responder)),
         Protocol::Dynamixel1 => Some(Box::new(dxl1::Dxl1Responder::dynamixel())),
         Protocol::Feetech => Some(Box::new(dxl1::Dxl1Responder::feetech())),
-        Protocol::ModbusRtu => Some(Box::new(modbus::ModbusResponder::new(
-            options.baud,
-            options.reply_delay.unwrap_or(modbus::DEFAULT_PROCESSING),
-        ))),
+        Protocol::ModbusRtu => Some(Box::new(
+            modbus::ModbusResponder::new(
+                options.baud,
+                options.reply_delay.unwrap_or(modbus::DEFAULT_PROCESSING),
+            )
+            .with_gateway_exception(options.gateway_exception),
+        )),
     }
 }

@@ -16,7 +16,9 @@
 //!   answers a write to a read-only register with 04 (Fieldbuses function manual 04/2018,
 //!   table 5-23), ABB's ACS310/ACS355 with 02 or 03; 04 keeps "no such register" (02) and
 //!   "bad value" (03) apart from "this register cannot be written".
-//! - Addressing: a request to a unit ID that no simulated drive has gets no answer; a
+//! - Addressing: a request to a unit ID that no simulated drive has gets no answer (or,
+//!   behind a simulated gateway, [`ModbusResponder::with_gateway_exception`], that
+//!   gateway's exception, as gateways and some stacks answer every address); a
 //!   broadcast (unit 0) write reaches every drive and nobody answers, whatever the outcome.
 //! - Timing: a reply starts no earlier than t3.5 after the request's last byte (the silence
 //!   that ends an RTU frame, [`Silence::for_baud`]) plus the drive's processing time,
@@ -48,6 +50,8 @@ pub const DEFAULT_PROCESSING: Duration = Duration::from_millis(1);
 pub struct ModbusResponder {
     silence: Silence,
     processing: Duration,
+    /// The exception a gateway answers for units no drive has; `None`: silence.
+    gateway_exception: Option<ExceptionCode>,
 }
 
 impl ModbusResponder {
@@ -57,7 +61,16 @@ impl ModbusResponder {
         ModbusResponder {
             silence: Silence::for_baud(baud).unwrap_or(Silence::ABOVE_19200),
             processing,
+            gateway_exception: None,
         }
+    }
+
+    /// Puts a gateway in front of the bus that answers a request to a unit no drive has
+    /// with exception `code` (0x0B "target device failed to respond", or whatever the
+    /// stack answers: some answer 0x04 or 0x02 for every address).
+    pub fn with_gateway_exception(mut self, code: Option<u8>) -> ModbusResponder {
+        self.gateway_exception = code.map(ExceptionCode::from_code);
+        self
     }
 
     /// How long after a request's last byte a reply starts.
@@ -252,7 +265,12 @@ impl Responder for ModbusResponder {
             return Vec::new();
         }
         let Some(drive) = drives.iter_mut().find(|d| d.id() == frame.slave) else {
-            return Vec::new();
+            return self
+                .gateway_exception
+                .and_then(|code| frame.reply_exception(code))
+                .and_then(|answer| self.reply(answer))
+                .into_iter()
+                .collect();
         };
         drive.heard();
         serve(drive, &frame)

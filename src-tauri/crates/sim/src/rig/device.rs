@@ -184,8 +184,15 @@ impl Device {
                     sleep_until(complete);
                     self.advance(clock);
                     let mut drives = self.drives.lock().unwrap_or_else(|e| e.into_inner());
-                    // The drives act on what they hear even while muted.
-                    let replies = self.responder.respond(&mut drives, &packet);
+                    // The drives act on what they hear even while muted; only those set
+                    // to the line's rate hear it.
+                    let line = crate::line_rate::line_rate(self.master.as_fd());
+                    let replies = crate::line_rate::respond(
+                        self.responder.as_mut(),
+                        &mut drives,
+                        &packet,
+                        line,
+                    );
                     (complete, replies)
                 }
                 Err(corrupt) => {

@@ -96,6 +96,9 @@ pub struct RigOptions {
     pub reply_delay: Option<Duration>,
     /// A resonant load coupled to every drive's output (off: `None`).
     pub load_resonance: Option<Resonance>,
+    /// Modbus RTU: a gateway in front of the bus answers a request to a unit that no
+    /// drive has with this exception code (0x0B, 0x04, …) instead of staying silent.
+    pub gateway_exception: Option<u8>,
 }
 
 impl Default for RigOptions {
@@ -108,6 +111,7 @@ impl Default for RigOptions {
             vanish_after: None,
             reply_delay: None,
             load_resonance: None,
+            gateway_exception: None,
         }
     }
 }
@@ -257,6 +261,7 @@ impl SimRig {
                     let seed = options.seed ^ (u64::from(id) << 32 | 0x5eed);
                     let mut drive = SimDrive::with_seed(profile.clone(), id, seed);
                     drive.set_load_resonance(options.load_resonance);
+                    crate::line_rate::configure(&mut drive, options.baud);
                     drive
                 })
                 .collect::<Vec<_>>(),

@@ -228,7 +228,11 @@ fn paced_frames_count_only_once_their_last_byte_could_have_arrived() {
         ..RigOptions::default()
     };
     let rig = SimRig::spawn_with(&Profile::xm430_w350(), &[1], options).expect("rig");
-    let mut port = open(&rig);
+    // The drive listens at the rig's rate (crate::line_rate): the port opens at it.
+    let mut port = serialport::new(rig.port().to_string_lossy(), baud)
+        .timeout(Duration::from_millis(20))
+        .open()
+        .expect("serialport opens the pty");
     let items: Vec<(u8, u16, u16)> = (0..40).map(|_| (1, 132, 4)).collect();
     let request = Packet::bulk_read(&items).encode();
     let started = Instant::now();

@@ -100,6 +100,53 @@ fn the_job_journal_follows_each_job_to_one_terminal_state() {
 }
 
 #[test]
+fn a_safe_stop_fills_the_reason_column_and_keeps_it_when_it_fails() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Store::open(dir.path().join("stop.db")).expect("open");
+    let writer = store.writer();
+    writer.start_session("s", "", 0).expect("session");
+    let why = "no heartbeat from the UI for 581 ms while a drive was enabled";
+    for (job, outcome) in [
+        (1, JobState::Done),
+        (
+            2,
+            JobState::Failed {
+                reason: "link lost: port closed".into(),
+            },
+        ),
+    ] {
+        writer.apply(Event::JobQueued {
+            job: JobId(job),
+            command: Command::SafeStop { reason: why.into() },
+            priority: Priority::EStop,
+            deadline: None,
+            at: 10 * job as i64,
+        });
+        for state in [JobState::Sent, outcome] {
+            writer.apply(Event::JobChanged {
+                job: JobId(job),
+                state,
+                at: 10 * job as i64 + 5,
+            });
+        }
+    }
+    writer.flush().expect("flush");
+    let jobs = store
+        .reader()
+        .expect("reader")
+        .jobs(&JobFilter::default())
+        .expect("jobs");
+    assert_eq!(jobs.len(), 2);
+    assert_eq!(jobs[1].state, "done");
+    assert_eq!(jobs[1].reason.as_deref(), Some(why));
+    assert_eq!(jobs[0].state, "failed");
+    assert_eq!(
+        jobs[0].reason.as_deref(),
+        Some(format!("{why} — link lost: port closed").as_str())
+    );
+}
+
+#[test]
 fn drive_state_projection_keeps_the_last_status_and_sample() {
     let dir = tempfile::tempdir().expect("dir");
     let store = Store::open(dir.path().join("d.db")).expect("open");
