@@ -107,7 +107,7 @@ impl Default for LookSettings {
         LookSettings {
             theme: Theme::System,
             sidebar_px: 300.0,
-            journal_px: 160.0,
+            journal_px: 128.0,
         }
     }
 }

@@ -3,7 +3,7 @@
 // splitter, or focus it and use the arrow keys; double-click restores the default.
 
 export type PanelSizes = { sidebarPx: number; journalPx: number };
-export const DEFAULT_SIZES: PanelSizes = { sidebarPx: 300, journalPx: 160 };
+export const DEFAULT_SIZES: PanelSizes = { sidebarPx: 300, journalPx: 128 };
 export const LIMITS = { sidebarPx: [160, 900], journalPx: [60, 900] } as const;
 
 export function clampSize(which: keyof PanelSizes, px: number): number {

@@ -53,7 +53,7 @@ describe('panel sizes', () => {
     handle.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowDown', shiftKey: true }));
     expect(sizes.journalPx).toBe(160);
     handle.dispatchEvent(new MouseEvent('dblclick'));
-    expect(sizes.journalPx).toBe(160); // the default
+    expect(sizes.journalPx).toBe(128); // the default
     expect(commit).toHaveBeenCalledTimes(3);
   });
 });

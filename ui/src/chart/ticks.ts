@@ -4,7 +4,7 @@
 // or none on a short panel, which leaves an engineer without a scale.
 
 /** Height of one tick label plus the gap an eye needs between two (CSS px). */
-export const LABEL_PX = 16;
+export const LABEL_PX = 14;
 /** Ticks wanted at most per this many CSS px of panel height. */
 const PX_PER_TICK = 36;
 

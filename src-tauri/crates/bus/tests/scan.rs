@@ -20,7 +20,9 @@ async fn scan_behind_gateway(exception: u8) -> (Vec<u8>, Vec<String>) {
     let scan = ScanOptions {
         protocols: vec![Protocol::ModbusRtu],
         bauds: vec![BAUD],
-        timeout: Duration::from_millis(20),
+        // Every address answers, so only a lost reply ever waits this long: generous,
+        // for a loaded machine.
+        timeout: Duration::from_millis(200),
         ..ScanOptions::new(Profile::builtin())
     };
     let port = rig.port().to_string_lossy().into_owned();

@@ -31,6 +31,8 @@ fn a_step_and_a_chirp_on_a_simulated_drive_print_their_results() {
         "dynamixel2",
         "--ids",
         "1",
+        "--baud",
+        "1000000",
         "--db",
         db,
     ];
@@ -116,6 +118,8 @@ fn a_disabled_drive_and_a_test_beyond_its_limits_are_refused() {
         "dynamixel2",
         "--ids",
         "1",
+        "--baud",
+        "1000000",
         "--db",
         db,
     ];
