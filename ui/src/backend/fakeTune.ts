@@ -222,7 +222,7 @@ export class FakeTuning {
       tests: [
         spec({ kind: 'step', size: amp(0.1745, 1), holdS: 1, repeats: 1 }),
         spec({ kind: 'ramp', rate: amp(0.5, 2), durationS: 2 }),
-        spec({ kind: 'chirp', startHz: 0.5, endHz: 100, amplitude: amp(0.0524, 0.5), durationS: 10, sweep: 'log', fallingAmplitude: false }),
+        spec({ kind: 'chirp', startHz: 0.5, endHz: 100, amplitude: amp(0.0524, 0.5), durationS: 10, sweep: 'log', fallingAmplitude: true }),
         spec({ kind: 'prbs', order: 9, bitTimeS: 0.004, amplitude: amp(0.035, 0.3), periods: 2 }),
         spec({ kind: 'multisine', frequenciesHz: [1, 2, 5, 10, 20, 50], amplitude: amp(0.05, 0.5), periodS: 2, periods: 3 }),
         spec({ kind: 'relay', amplitude: 1, hysteresis: 0.01, durationS: 5 }),

@@ -2,17 +2,24 @@
 // response) and the Bode chart (magnitude, phase, coherence on a log frequency axis, with
 // its marks). Both keep what they show in data attributes too, for tests and the window
 // tests; where no canvas exists (jsdom) they only keep the data.
-import uPlot from 'uplot';
+import type uPlot from 'uplot';
 import type { BodeData } from './bode';
 import { tickLabels, yTicks } from './ticks';
 
+// uPlot is loaded only where a canvas exists: at import it reads matchMedia, which jsdom lacks.
+let UPlot: typeof uPlot | null = null;
 const canDraw = (): boolean => {
   try {
-    return !!document.createElement('canvas').getContext('2d');
+    return typeof matchMedia === 'function' && !!document.createElement('canvas').getContext('2d');
   } catch {
     return false;
   }
 };
+async function plotClass(): Promise<typeof uPlot | null> {
+  if (!canDraw()) return null;
+  UPlot ??= (await import('uplot')).default;
+  return UPlot;
+}
 
 const css = (name: string, fallback: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
 
@@ -29,12 +36,13 @@ export class RunTimeChart {
   private plot: uPlot | null = null;
   constructor(private readonly root: HTMLElement) {}
 
-  show(t: ArrayLike<number>, reference: (number | null)[], response: (number | null)[], unit: string): void {
+  async show(t: ArrayLike<number>, reference: (number | null)[], response: (number | null)[], unit: string): Promise<void> {
     this.root.dataset.points = String(t.length);
     this.root.dataset.unit = unit;
     this.plot?.destroy();
     this.plot = null;
-    if (!canDraw()) return;
+    const uPlot = await plotClass();
+    if (!uPlot) return;
     const width = Math.max(400, this.root.clientWidth || 900);
     this.plot = new uPlot({
       width, height: 300,
@@ -54,7 +62,7 @@ export class BodeChart {
   private plots: uPlot[] = [];
   constructor(private readonly root: HTMLElement) {}
 
-  show(data: BodeData): void {
+  async show(data: BodeData): Promise<void> {
     this.root.dataset.points = String(data.freq.length);
     this.root.dataset.dimmed = String(data.dimmedCount);
     this.root.dataset.observableHz = String(data.marks.find((m) => m.kind === 'observable')?.hz ?? '');
@@ -73,7 +81,8 @@ export class BodeChart {
       legend.appendChild(s);
     }
     this.root.appendChild(legend);
-    if (!canDraw()) return;
+    const uPlot = await plotClass();
+    if (!uPlot) return;
     const width = Math.max(400, this.root.clientWidth || 900);
     const dim = 'rgba(138,150,168,0.45)';
     const x: uPlot.Scale = { time: false, distr: 3, log: 10 };

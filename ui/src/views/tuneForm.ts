@@ -68,7 +68,10 @@ export function shownOf(kind: FieldKind, loop: TestLoop): Shown {
   }
 }
 
+/** A field's text: a few more decimals than a readout, so a default survives a round trip. */
 const num = (v: number, digits: number) => String(Number(v.toFixed(Math.max(digits, 2) + 2)));
+/** A value to read (limits, messages): the unit's own decimals, trailing zeros dropped. */
+const short = (v: number, digits: number) => String(Number(v.toFixed(digits)));
 
 /** The form's fields for `spec`, prefilled in the user's units. */
 export function formHtml(spec: TestSpec, limits: TestLimits): string {
@@ -157,8 +160,8 @@ export function extent(spec: TestSpec): { travelRad: number; speedRadS: number |
 export function checkSpec(spec: TestSpec, limits: TestLimits): string | null {
   const angle = shownFor(unitSystem(), 'angle');
   const speed = shownFor(unitSystem(), 'speed');
-  const a = (rad: number) => `${num(angle.toShown(rad), angle.digits)} ${angle.unit}`;
-  const v = (radS: number) => `${num(speed.toShown(radS), speed.digits)} ${speed.unit}`;
+  const a = (rad: number) => `${short(angle.toShown(rad), angle.digits)} ${angle.unit}`;
+  const v = (radS: number) => `${short(speed.toShown(radS), speed.digits)} ${speed.unit}`;
   const e = spec.excitation;
   const nyquist = limits.wireLimitHz / 2;
   if (!(spec.travelWindowRad > 0)) return 'the travel window must be above 0';
@@ -196,11 +199,11 @@ export function checkSpec(spec: TestSpec, limits: TestLimits): string | null {
 export function limitRows(limits: TestLimits): [string, string, string][] {
   const angle = shownFor(unitSystem(), 'angle');
   const speed = shownFor(unitSystem(), 'speed');
-  const a = (rad: number | null) => (rad === null ? 'not set' : `${num(angle.toShown(rad), angle.digits)} ${angle.unit}`);
+  const a = (rad: number | null) => (rad === null ? 'not set' : `${short(angle.toShown(rad), angle.digits)} ${angle.unit}`);
   return [
     ['position now', a(limits.positionRad), 'the last reading'],
     ['travel max', `± ${a(limits.travelMaxRad)}`, 'the widest travel window a test may set'],
-    ['velocity max', `${num(speed.toShown(limits.velocityMaxRadS), speed.digits)} ${speed.unit}`, 'the most a test may ask of the velocity'],
+    ['velocity max', `${short(speed.toShown(limits.velocityMaxRadS), speed.digits)} ${speed.unit}`, 'the most a test may ask of the velocity'],
     ['soft limits', limits.softMinRad === null && limits.softMaxRad === null ? 'not set' : `${a(limits.softMinRad)} … ${a(limits.softMaxRad)}`, 'your soft position limits'],
     ['wire limit', `${limits.wireLimitHz.toFixed(0)} Hz`, 'the fastest this drive can be polled alone; frequencies above half of it are refused'],
     ['max duration', `${limits.durationMaxS} s`, 'the longest test'],

@@ -225,7 +225,7 @@ export class TuningView {
     this.$('tune-metrics').innerHTML = run.results ? metricsHtml(metricRows(run)) : `<p class="muted">${run.summary.state === 'running' ? 'running…' : 'no results'}</p>`;
     const frf = run.results?.frf;
     this.$('tune-bode').hidden = !frf;
-    if (frf && run.results) this.bode.show(bodeData(frf, run.results.observable));
+    if (frf && run.results) await this.bode.show(bodeData(frf, run.results.observable));
     await this.loadTime(run);
   }
 
@@ -242,7 +242,7 @@ export class TuningView {
       const t = Array.from(r.t, (x) => x - run.fromS);
       // Reference and response are read together, so they share timestamps.
       const response = Array.from(r.t, (_x, i) => (i < y.v.length ? shown.toShown(y.v[i]) : null));
-      this.timeChart.show(t, Array.from(r.v, (v) => shown.toShown(v)), response, shown.unit);
+      await this.timeChart.show(t, Array.from(r.v, (v) => shown.toShown(v)), response, shown.unit);
     } catch (e) {
       this.$('tune-error').textContent = `Samples of run ${run.summary.id}: ${errorMessage(e)}`;
     }
