@@ -73,6 +73,22 @@ const num = (v: number, digits: number) => String(Number(v.toFixed(Math.max(digi
 /** A value to read (limits, messages): the unit's own decimals, trailing zeros dropped. */
 const short = (v: number, digits: number) => String(Number(v.toFixed(digits)));
 
+/** The limit a field of `kind` is checked against, for its tooltip. */
+function limitNote(kind: FieldKind, spec: TestSpec, limits: TestLimits): string {
+  const angle = shownFor(unitSystem(), 'angle');
+  const speed = shownFor(unitSystem(), 'speed');
+  const travel = `${short(angle.toShown(spec.travelWindowRad), angle.digits)} ${angle.unit}`;
+  const vmax = `${short(speed.toShown(limits.velocityMaxRadS), speed.digits)} ${speed.unit}`;
+  switch (kind) {
+    case 'amp': return spec.loop === 'position' ? `; at most the travel window (±${travel}), and its speed at most ${vmax}` : `; at most ${vmax}`;
+    case 'speed': case 'rate': return `; the speed it asks for at most ${vmax}`;
+    case 'hz': case 'hzList': return `; above 0, at most ${(limits.wireLimitHz / 2).toFixed(0)} Hz (half the wire limit)`;
+    case 'ms': return `; at least ${(1e3 / limits.wireLimitHz).toFixed(2)} ms (one poll at the wire limit)`;
+    case 's': return `; the whole test at most ${limits.durationMaxS} s`;
+    default: return '';
+  }
+}
+
 /** The form's fields for `spec`, prefilled in the user's units. */
 export function formHtml(spec: TestSpec, limits: TestLimits): string {
   const e = spec.excitation as Record<string, unknown>;
@@ -80,7 +96,7 @@ export function formHtml(spec: TestSpec, limits: TestLimits): string {
   const rows = FIELDS[spec.excitation.kind].map((f) => {
     const s = shownOf(f.kind, spec.loop);
     const v = e[f.key];
-    const title = `${f.help}${s.unit ? ` (${s.unit})` : ''}`;
+    const title = `${f.help}${s.unit ? ` (${s.unit})` : ''}${limitNote(f.kind, spec, limits)}`;
     let input: string;
     if (f.kind === 'bool') input = `<input type="checkbox" data-key="${f.key}" ${v ? 'checked' : ''} title="${title}">`;
     else if (f.kind === 'sweep') {

@@ -52,6 +52,20 @@ describe('Tuning view', () => {
     expect(root.querySelector('[data-limit="travel max"]')!.textContent).toBe('± 1.5708 rad');
   });
 
+  it('gives every control a tooltip, with the unit and limits on the test settings', () => {
+    for (const kind of ['step', 'ramp', 'chirp', 'prbs', 'multisine', 'relay']) {
+      pick(kind);
+      for (const el of root.querySelectorAll<HTMLElement>('input, select, button')) {
+        const title = el.title || el.closest<HTMLElement>('[title]')?.title || '';
+        expect(title, `${kind}: ${el.id || el.dataset.key || el.outerHTML}`).not.toBe('');
+      }
+    }
+    pick('chirp');
+    expect(field('endHz').title).toContain('at most 275 Hz');
+    expect(field('amplitude').title).toContain('°');
+    expect(field('amplitude').title).toContain('±30 °');
+  });
+
   it('refuses values beyond the limits without calling tune_start', async () => {
     await enable();
     field('travelWindowRad').value = '120';
