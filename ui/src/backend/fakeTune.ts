@@ -389,8 +389,11 @@ export class FakeTuning {
   /** A run channel's samples in [fromS, toS]. */
   window(channel: number, fromS: number, toS: number): { t: number[]; v: number[] } {
     const s = this.samples.get(channel)!;
+    // While a run plays, only what was recorded so far is in the store.
+    const run = this.runs.find((r) => r.view.channels.some((c) => c.id === channel));
+    const recorded = run && this.tick(run) ? run.view.fromS + (this.host.now() - run.view.summary.startedAtMs) / 1000 : Infinity;
     const t: number[] = [], v: number[] = [];
-    s.t.forEach((x, i) => { if (x >= fromS && x <= toS) { t.push(x); v.push(s.v[i]); } });
+    s.t.forEach((x, i) => { if (x >= fromS && x <= toS && x <= recorded) { t.push(x); v.push(s.v[i]); } });
     return { t, v };
   }
 }

@@ -100,7 +100,13 @@ describe('Tuning view', () => {
     expect($('tune-state').dataset.state).toBe('running');
     expect($<HTMLButtonElement>('tune-run').disabled).toBe(true);
     expect($<HTMLButtonElement>('tune-abort').disabled).toBe(false);
-    now += 3500;
+    expect($('tune-metrics').textContent).toContain('running');
+    now += 1000;
+    await view.poll();
+    // A second in, a second of samples (500 Hz).
+    expect(Number($('tune-time').dataset.points)).toBeGreaterThan(450);
+    expect(Number($('tune-time').dataset.points)).toBeLessThan(550);
+    now += 2500;
     await view.poll();
     expect($('tune-state').dataset.state).toBe('completed');
     expect($<HTMLButtonElement>('tune-run').disabled).toBe(false);
