@@ -124,6 +124,18 @@ describe('Tuning view', () => {
     expect($('tune-bode').hidden).toBe(true);
   });
 
+  it('polls tune_run by itself until the run is no longer running', async () => {
+    await enable();
+    const polled = new TuningView(root, backend, { pollMs: 5 });
+    await polled.open(DRIVE);
+    await polled.start();
+    expect(polled.run!.summary.state).toBe('running');
+    now += 4000;
+    for (let i = 0; i < 40 && polled.run!.summary.state === 'running'; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(polled.run!.summary.state).toBe('completed');
+    expect(root.querySelector('#tune-runs tbody tr')!.textContent).toContain('completed');
+  });
+
   it('a chirp run gives a Bode with dimmed low-coherence points and the observable marker', async () => {
     await enable();
     pick('chirp');
