@@ -54,6 +54,8 @@ export function metricRows(run: RunView): MetricRow[] {
     add('observable', 'observable range', `${readout(r.observable.lowest_hz, 2, '')} – ${readout(r.observable.highest_hz, 1, ' Hz')}`, r.observable.rule);
     for (const [i, n] of r.notes.entries()) add(`note${i}`, 'note', n, 'what the analysis noticed');
   }
+  add('clock', 'timestamps', run.clock === 'drive' ? "the drive's clock" : "the host's receive time", 'where the run\'s timestamps come from');
+  for (const g of run.gains) add(`gain:${g.name}`, g.name, `${Number(g.value.toPrecision(6))}${g.unit ? ` ${g.unit}` : ''}`, 'a gain in force when the run started');
   return rows;
 }
 

@@ -114,6 +114,8 @@ describe('Tuning view', () => {
     expect(Number.parseFloat(overshoot)).toBeCloseTo(FAKE_OVERSHOOT_PCT, 0);
     expect(root.querySelector('[data-metric="rise"] td')!.textContent).toMatch(/ ms$/);
     expect(root.querySelector('[data-metric="rate"] td')!.textContent).toContain('91 % of the 550 Hz wire limit');
+    expect(root.querySelector('[data-metric="gain:Position P Gain"] td')!.textContent).toBe('800');
+    expect(root.querySelector('[data-metric="clock"] td')!.textContent).toBe("the drive's clock");
     // The time chart came from the run's own samples through `window`.
     const w = backend.windows[backend.windows.length - 1];
     expect(w.session).toBe(view.run!.summary.session);
