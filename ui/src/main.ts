@@ -24,6 +24,7 @@ import { Journal } from './views/jobs';
 import { SessionsView, formatDuration } from './views/sessions';
 import { ConnectPanel } from './views/connect';
 import { ParamsPanel } from './views/params';
+import { TuningView } from './views/tuning';
 import { installEStop } from './estop';
 import { linkText } from './status';
 import { installTheme, nextTheme } from './theme';
@@ -46,6 +47,7 @@ const LAYOUT = `
       <button id="back-live" title="Back to the live session (L)">Back to live</button></span>
     <span id="banner" class="banner" hidden></span>
     <span class="spacer"></span>
+    <button id="open-tuning" title="Tuning: step, ramp, chirp, PRBS, multisine and relay tests on the selected drive, Bode, metrics, runs (U)">Tuning…</button>
     <button id="open-params" title="The selected drive's control table: read, write, backup, restore">Parameters…</button>
     <button id="open-connect" title="Ports, scan, connect, another simulated rig">Connect…</button>
     <button id="estop" title="Stop every drive (Esc)">E-STOP</button>
@@ -126,13 +128,16 @@ const LAYOUT = `
         Soft limits keep targets inside a window you set.</li>
       <li><b>Record</b>: R names a session and records it; S browses, searches and replays past sessions.</li>
       <li><b>Export</b>: zoom the chart to the part you want, pick CSV, PNG or SVG and <i>Export</i> (E).</li>
-      <li><b>Tune</b>: <i>Parameters…</i> reads and writes the selected drive's gains (backup and restore with a diff first);
+      <li><b>Tune</b>: <i>Tuning…</i> (U) runs a step, ramp, chirp, PRBS, multisine or relay test on the selected (enabled) drive
+        within the limits shown beside the form, then shows its time chart, the Bode with coherence and margins, the metrics,
+        and every run kept to reopen and export. <i>Parameters…</i> reads and writes the selected drive's gains (backup and restore with a diff first);
         watch the step response on the chart, place cursors A and B (click, shift+click) to read rise time and overshoot.</li>
     </ol>
     <button id="help-close">Close</button>
   </div></div>
   <div id="connect-panel" class="panel overlay" hidden></div>
-  <div id="params-panel" class="panel overlay params-overlay" hidden></div>`;
+  <div id="params-panel" class="panel overlay params-overlay" hidden></div>
+  <div id="tuning-panel" class="panel overlay tune-overlay" hidden></div>`;
 
 type Shown = { session: number; startedAtMs: number; name: string; replay: boolean; endS: number };
 
@@ -235,17 +240,22 @@ async function start(): Promise<void> {
   let recordingId: number | null = null;
   const control = new ControlPanel($('control'), backend);
   const params = new ParamsPanel($('params-panel'), backend, showBanner);
+  const tuning = new TuningView($('tuning-panel'), backend);
+  const toggleTuning = () => void (tuning.isOpen ? tuning.close() : tuning.open(selected));
+  $('open-tuning').addEventListener('click', toggleTuning);
   onUnitSystem(() => {
     chart.rebuild();
     feed.dirty = true;
     control.unitsChanged();
     params.unitsChanged();
+    tuning.unitsChanged();
   });
   $('open-params').addEventListener('click', () => void (params.isOpen ? params.close() : params.open(selected)));
   const list = new DriveList($('drive-list'), (drive) => {
     selected = drive;
     refreshDrives();
     if (params.isOpen) void params.open(selected);
+    if (tuning.isOpen) void tuning.open(selected);
   });
   const journal = new Journal($('journal'), backend, () => {
     const range = feed.visibleRange();
@@ -651,6 +661,7 @@ async function start(): Promise<void> {
     { keys: 'r', what: 'record a named session / edit or stop it', run: () => sessions.openRecord() },
     { keys: 's', what: 'sessions: browse, search, replay', run: () => void sessions.openBrowser() },
     { keys: 'e', what: 'export what the chart shows', run: exportRange },
+    { keys: 'u', what: 'tuning: test the selected drive (step, chirp, PRBS…), Bode, metrics, runs', run: toggleTuning },
     { keys: 't', what: 'theme: system / dark / light', run: cycleTheme },
     { keys: 'f', what: 'chart only: hide the drives, controls and journal / show them again', run: toggleChartOnly },
   ];

@@ -12,6 +12,8 @@ import type {
   TailCursor,
 } from './types';
 import { JOB_STATES } from './types';
+import type { RunQuery, RunSummary, RunView, TestSpec, TuneDefaults, TuneExportFormat } from './types';
+import { FakeTuning } from './fakeTune';
 import { journalMatches } from '../views/jobs';
 import { sameConnection } from '../views/connect';
 
@@ -82,10 +84,17 @@ export class FakeBackend implements Backend {
       sampleAgeMs: 0,
       linkUp: true,
     }));
+    this.tuning = new FakeTuning({
+      now: () => this.now(),
+      drive: (ref) => this.drivesState.find((d) => d.drive.link === ref.link && d.drive.id === ref.id),
+      session: () => ({ id: this.current.id, startedAtMs: this.current.startedAtMs }),
+    });
     if (options.autoStep ?? false) this.timer = setInterval(() => this.step(), 10);
   }
 
   private readonly now: () => number;
+  /** Tuning runs (fakeTune.ts); tests reach it for what was started and exported. */
+  readonly tuning: FakeTuning;
 
   dispose(): void {
     if (this.timer) clearInterval(this.timer);
@@ -459,8 +468,10 @@ export class FakeBackend implements Backend {
   async window(session: number, channels: number[], fromS: number, toS: number, widthPx: number): Promise<TailBatch> {
     if (!(fromS < toS)) throw { kind: 'invalid', message: `window [${fromS}, ${toS}] s is empty or not a number` };
     this.windows.push({ session, channels: [...channels], fromS, toS, widthPx });
-    const s = this.checkChannels(session, channels);
+    // A tuning run's channels (reference, response) live in the tuning half.
+    const s = this.checkChannels(session, channels.filter((c) => !this.tuning.owns(c)));
     const series = channels.map((channel) => {
+      if (this.tuning.owns(channel)) return { channel, ...this.tuning.window(channel, fromS, toS) };
       const mine = s.samples.filter((x) => x.channel === channel && x.t >= fromS && x.t <= toS);
       return { channel, t: mine.map((x) => x.t), v: mine.map((x) => x.v) };
     });
@@ -610,5 +621,29 @@ export class FakeBackend implements Backend {
       throw { kind: 'settings', message: 'panel size out of range' };
     }
     this.settingsValue = { ...this.settingsValue, look: structuredClone(look) };
+  }
+
+  async tuneDefaults(drive: DriveRef): Promise<TuneDefaults> {
+    return this.tuning.defaults(drive);
+  }
+
+  async tuneStart(drive: DriveRef, test: TestSpec): Promise<number> {
+    return this.tuning.start(drive, test);
+  }
+
+  async tuneAbort(drive: DriveRef): Promise<void> {
+    this.tuning.abort(drive);
+  }
+
+  async tuneRuns(query: RunQuery): Promise<RunSummary[]> {
+    return this.tuning.list(query);
+  }
+
+  async tuneRun(id: number): Promise<RunView> {
+    return this.tuning.run(id);
+  }
+
+  async tuneExport(id: number, format: TuneExportFormat): Promise<string> {
+    return this.tuning.export(id, format);
   }
 }

@@ -5,6 +5,7 @@ import type {
   AppStatus, ChannelView, ChartSettings, Command, DriveRef, DriveView, ExportFormat, FaultView, JobQuery, JobView, LookSettings, ParamDiffView,
   ParamExport, ParamTable, Recent, RecentConnection, SessionSummary, Settings, SnapshotView, TailBatch, TailCursor,
 } from './types';
+import type { RunQuery, RunSummary, RunView, TestSpec, TuneDefaults, TuneExportFormat } from './types';
 
 export interface Backend {
   appStatus(): Promise<AppStatus>;
@@ -61,6 +62,19 @@ export interface Backend {
   settings(): Promise<Settings>;
   setChartSettings(chart: ChartSettings): Promise<void>;
   setLookSettings(look: LookSettings): Promise<void>;
+  /** A drive's safe default tests (for its current loop) and the limits a test keeps. */
+  tuneDefaults(drive: DriveRef): Promise<TuneDefaults>;
+  /** Starts a tuning test; resolves with the run's ID, rejects with an IpcError when
+   * refused (drive not enabled, outside the limits: nothing was sent). */
+  tuneStart(drive: DriveRef, test: TestSpec): Promise<number>;
+  /** Aborts the drive's running test (the drive holds; the run ends `aborted`). */
+  tuneAbort(drive: DriveRef): Promise<void>;
+  /** The run list, filtered, newest first. */
+  tuneRuns(query: RunQuery): Promise<RunSummary[]>;
+  /** One run: `running` while it runs, `results` null until analysed. */
+  tuneRun(id: number): Promise<RunView>;
+  /** Writes a run's report (chart or results) to a file; resolves with its path. */
+  tuneExport(id: number, format: TuneExportFormat): Promise<string>;
 }
 
 export async function pickBackend(): Promise<Backend> {

@@ -8,6 +8,7 @@ import type {
   AppStatus, ChannelView, ChartSettings, Command, DriveRef, DriveView, ExportFormat, FaultView, JobQuery, JobView, LookSettings, ParamDiffView,
   ParamExport, ParamTable, Recent, RecentConnection, SessionSummary, Settings, SnapshotView, TailBatch, TailCursor,
 } from './types';
+import type { RunQuery, RunSummary, RunView, TestSpec, TuneDefaults, TuneExportFormat } from './types';
 
 export class TauriBackend implements Backend {
   appStatus(): Promise<AppStatus> {
@@ -110,5 +111,23 @@ export class TauriBackend implements Backend {
   }
   async setLookSettings(look: LookSettings): Promise<void> {
     await invoke('settings_set_look', { look });
+  }
+  tuneDefaults(drive: DriveRef): Promise<TuneDefaults> {
+    return invoke('tune_defaults', { drive });
+  }
+  tuneStart(drive: DriveRef, test: TestSpec): Promise<number> {
+    return invoke('tune_start', { drive, test });
+  }
+  async tuneAbort(drive: DriveRef): Promise<void> {
+    await invoke('tune_abort', { drive });
+  }
+  tuneRuns(query: RunQuery): Promise<RunSummary[]> {
+    return invoke('tune_runs', { query });
+  }
+  tuneRun(id: number): Promise<RunView> {
+    return invoke('tune_run', { id });
+  }
+  tuneExport(id: number, format: TuneExportFormat): Promise<string> {
+    return invoke('tune_export', { id, format });
   }
 }

@@ -31,11 +31,39 @@ import type { SessionSummary } from './generated/SessionSummary';
 import type { SoftLimits } from './generated/SoftLimits';
 import type { Target } from './generated/Target';
 import type { Theme } from './generated/Theme';
+import type { Excitation } from './generated/Excitation';
+import type { FollowingMetrics } from './generated/FollowingMetrics';
+import type { FrequencyResponse } from './generated/FrequencyResponse';
+import type { FrfResults } from './generated/FrfResults';
+import type { GainView } from './generated/GainView';
+import type { Margins } from './generated/Margins';
+import type { ObservableRange } from './generated/ObservableRange';
+import type { RelayResult } from './generated/RelayResult';
+import type { RunQuery } from './generated/RunQuery';
+import type { RunResults } from './generated/RunResults';
+import type { RunSummary } from './generated/RunSummary';
+import type { RunView } from './generated/RunView';
+import type { StepMetrics } from './generated/StepMetrics';
+import type { StepReport } from './generated/StepReport';
+import type { SweepKind } from './generated/SweepKind';
+import type { TestLimits } from './generated/TestLimits';
+import type { TestLoop } from './generated/TestLoop';
+import type { TestSpec } from './generated/TestSpec';
+import type { TuneDefaults } from './generated/TuneDefaults';
 
 export type {
   AppStatus, Command, DriveMode, DriveRef, DriveView, FaultView, HealthView, IpcError, LinkView, LookSettings, ParamDiffView, ParamExport,
   Recent, RecentConnection, SessionDriveView, SessionSummary, SnapshotView, SoftLimits, Target, Theme,
 };
+
+export type {
+  Excitation, FollowingMetrics, FrequencyResponse, FrfResults, GainView, Margins, ObservableRange, RelayResult, RunQuery, RunResults, RunSummary,
+  RunView, StepMetrics, StepReport, SweepKind, TestLimits, TestLoop, TestSpec, TuneDefaults,
+};
+/** What a run's report exports as. */
+export type TuneExportFormat = 'png' | 'svg' | 'csv' | 'json';
+export type TestKind = Excitation['kind'];
+export const TEST_KINDS: TestKind[] = ['step', 'ramp', 'chirp', 'prbs', 'multisine', 'relay'];
 
 /** One register of a drive's control table; values and limits in `unit` (SI). */
 export type ParamRegisterView = Omit<GeneratedParamRegisterView, 'access'> & { access: 'r' | 'rw' };

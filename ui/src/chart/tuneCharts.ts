@@ -1,0 +1,123 @@
+// The Tuning view's large charts, drawn with uPlot: the run's time chart (reference and
+// response) and the Bode chart (magnitude, phase, coherence on a log frequency axis, with
+// its marks). Both keep what they show in data attributes too, for tests and the window
+// tests; where no canvas exists (jsdom) they only keep the data.
+import type uPlot from 'uplot';
+import type { BodeData } from './bode';
+import { tickLabels, yTicks } from './ticks';
+
+// uPlot is loaded only where a canvas exists: at import it reads matchMedia, which jsdom lacks.
+let UPlot: typeof uPlot | null = null;
+const canDraw = (): boolean => {
+  try {
+    return typeof matchMedia === 'function' && !!document.createElement('canvas').getContext('2d');
+  } catch {
+    return false;
+  }
+};
+async function plotClass(): Promise<typeof uPlot | null> {
+  if (!canDraw()) return null;
+  UPlot ??= (await import('uplot')).default;
+  return UPlot;
+}
+
+const css = (name: string, fallback: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
+
+function yAxis(label: string): uPlot.Axis {
+  return {
+    stroke: css('--muted', '#8a96a8'), grid: { stroke: css('--grid', 'rgba(138,150,168,0.15)'), width: 1 }, label, size: 64,
+    splits: (u, _a, min, max) => yTicks(min, max, u.bbox.height / devicePixelRatio),
+    values: (_u, splits) => tickLabels(splits),
+  };
+}
+
+/** The time chart of a run: reference and response, in the user's unit. */
+export class RunTimeChart {
+  private plot: uPlot | null = null;
+  constructor(private readonly root: HTMLElement) {}
+
+  async show(t: ArrayLike<number>, reference: (number | null)[], response: (number | null)[], unit: string): Promise<void> {
+    this.root.dataset.points = String(t.length);
+    this.root.dataset.unit = unit;
+    this.plot?.destroy();
+    this.plot = null;
+    const uPlot = await plotClass();
+    if (!uPlot) return;
+    const width = Math.max(400, this.root.clientWidth || 900);
+    this.plot = new uPlot({
+      width, height: 300,
+      scales: { x: { time: false } },
+      series: [
+        { label: 't (s)' },
+        { label: `reference (${unit})`, stroke: css('--muted', '#aaa'), width: 1.5, dash: [6, 3] },
+        { label: `response (${unit})`, stroke: '#2f9bff', width: 1.5 },
+      ],
+      axes: [{ stroke: css('--muted', '#8a96a8'), label: 'time since the run started (s)' }, yAxis(unit)],
+    }, [Array.from(t), reference, response] as uPlot.AlignedData, this.root);
+  }
+}
+
+/** The Bode chart: |T| (dB) and ∠T (deg) over a log frequency axis, coherence below (0–1). */
+export class BodeChart {
+  private plots: uPlot[] = [];
+  constructor(private readonly root: HTMLElement) {}
+
+  async show(data: BodeData): Promise<void> {
+    this.root.dataset.points = String(data.freq.length);
+    this.root.dataset.dimmed = String(data.dimmedCount);
+    this.root.dataset.observableHz = String(data.marks.find((m) => m.kind === 'observable')?.hz ?? '');
+    for (const p of this.plots) p.destroy();
+    this.plots = [];
+    this.root.replaceChildren();
+    // The marks as text too (with their rule as a tooltip), above the panels.
+    const legend = document.createElement('div');
+    legend.className = 'bode-marks';
+    for (const m of data.marks) {
+      const s = document.createElement('span');
+      s.className = `bode-mark ${m.kind}`;
+      s.dataset.kind = m.kind;
+      s.textContent = m.label;
+      s.title = m.title;
+      legend.appendChild(s);
+    }
+    this.root.appendChild(legend);
+    const uPlot = await plotClass();
+    if (!uPlot) return;
+    const width = Math.max(400, this.root.clientWidth || 900);
+    const dim = 'rgba(138,150,168,0.45)';
+    const x: uPlot.Scale = { time: false, distr: 3, log: 10 };
+    const xAxis: uPlot.Axis = { stroke: css('--muted', '#8a96a8'), label: 'frequency (Hz)', grid: { stroke: css('--grid', 'rgba(138,150,168,0.15)') } };
+    const marks = (u: uPlot) => {
+      const ctx = u.ctx;
+      const { top, height } = u.bbox;
+      ctx.save();
+      ctx.font = `${11 * devicePixelRatio}px sans-serif`;
+      for (const m of data.marks) {
+        const px = Math.round(u.valToPos(m.hz, 'x', true));
+        ctx.strokeStyle = ctx.fillStyle = m.kind === 'observable' ? css('--bad', '#ff4d4f') : css('--text', '#ddd');
+        ctx.setLineDash(m.kind === 'observable' ? [6, 4] : [2, 3]);
+        ctx.beginPath();
+        ctx.moveTo(px, top);
+        ctx.lineTo(px, top + height);
+        ctx.stroke();
+        ctx.fillText(m.label, px + 3 * devicePixelRatio, top + 12 * devicePixelRatio);
+      }
+      ctx.restore();
+    };
+    const panel = (label: string, trusted: (number | null)[], dimmed: (number | null)[], height: number) => new uPlot({
+      width, height, scales: { x },
+      series: [{ label: 'f (Hz)' }, { label, stroke: '#2f9bff', width: 2 }, { label: `${label}, γ² below ${data.threshold}`, stroke: dim, width: 1.5, dash: [3, 3] }],
+      axes: [xAxis, yAxis(label)],
+      hooks: { draw: [marks] },
+    }, [data.freq, trusted, dimmed] as uPlot.AlignedData, this.root);
+    this.plots.push(panel('magnitude (dB)', data.magTrusted, data.magDimmed, 240));
+    this.plots.push(panel('phase (deg)', data.phaseTrusted, data.phaseDimmed, 200));
+    this.plots.push(new uPlot({
+      width, height: 120, scales: { x, y: { range: [0, 1] } },
+      series: [{ label: 'f (Hz)' }, { label: 'coherence γ²', stroke: '#43d17a', fill: 'rgba(67,209,122,0.2)', width: 1.5 },
+        { label: 'threshold', stroke: dim, dash: [4, 4] }],
+      axes: [xAxis, { ...yAxis('coherence (0–1)'), splits: () => [0, 0.25, 0.5, 0.75, 1] }],
+      hooks: { draw: [marks] },
+    }, [data.freq, data.coherence, data.freq.map(() => data.threshold)] as uPlot.AlignedData, this.root));
+  }
+}

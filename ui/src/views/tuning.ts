@@ -1,0 +1,287 @@
+// The Tuning view (an overlay over the main window, for the selected drive): the test
+// form with the limits it keeps beside it, Run / Abort with the run's state polled until
+// it ends, the run's time chart and (for chirp, PRBS, multisine) its Bode chart, the
+// metrics table, and the run list (filter by drive, test and date; click reopens a run
+// exactly as measured; export PNG/SVG/CSV/JSON).
+import type { Backend } from '../backend/index';
+import type { DriveRef, RunSummary, RunView, TestKind, TestSpec, TuneDefaults, TuneExportFormat } from '../backend/types';
+import { TEST_KINDS, errorMessage } from '../backend/types';
+import { shownFor, unitSystem } from '../units';
+import { checkSpec, formHtml, limitRows, readForm } from './tuneForm';
+import { metricRows, metricsHtml } from './tuneMetrics';
+import { bodeData } from '../chart/bode';
+import { BodeChart, RunTimeChart } from '../chart/tuneCharts';
+
+const LABELS: Record<TestKind, string> = { step: 'step', ramp: 'ramp', chirp: 'chirp', prbs: 'PRBS', multisine: 'multisine', relay: 'relay' };
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
+
+const LAYOUT = `
+  <div class="tune-head"><h2>Tuning <span id="tune-drive" class="muted"></span></h2><span class="spacer"></span>
+    <button id="tune-close" title="Close the Tuning view (U)">Close</button></div>
+  <div class="tune-top">
+    <form id="tune-form" class="tune-form">
+      <label title="The excitation the test plays into the loop">test <select id="tune-kind">${TEST_KINDS.map((k) => `<option value="${k}">${LABELS[k]}</option>`).join('')}</select></label>
+      <span id="tune-loop" class="muted" title="A test runs in the drive's current mode: change the mode in the control panel"></span>
+      <div id="tune-fields" class="tune-fields"></div>
+      <div class="tune-actions">
+        <button id="tune-run" type="submit" title="Check the settings against the limits and run the test">Run</button>
+        <button id="tune-abort" type="button" title="Abort the running test: the drive holds, the run ends aborted">Abort</button>
+        <span id="tune-state" class="tune-state"></span>
+      </div>
+      <div id="tune-error" class="error" role="alert"></div>
+    </form>
+    <div class="tune-limits"><h3 title="A test outside these is refused before anything is sent">Limits the test keeps</h3><table id="tune-limits"></table></div>
+  </div>
+  <div id="tune-reason" class="tune-reason bad" role="alert" hidden></div>
+  <div class="tune-results">
+    <div class="tune-charts"><div id="tune-time" class="tune-chart"></div><div id="tune-bode" class="tune-chart" hidden></div></div>
+    <div class="tune-side"><h3>Metrics</h3><div id="tune-metrics"></div>
+      <div class="tune-export">${(['png', 'svg', 'csv', 'json'] as TuneExportFormat[])
+    .map((f) => `<button data-export="${f}" title="Export the run's report as ${f.toUpperCase()}">${f.toUpperCase()}</button>`).join('')}
+        <div id="tune-export-path" class="muted small"></div></div></div>
+  </div>
+  <div class="tune-runs"><h3>Runs</h3>
+    <div class="tune-filter">
+      <label title="Only runs on the selected drive"><input type="checkbox" id="tune-f-drive" checked> this drive</label>
+      <label title="Only runs of this test">test <select id="tune-f-test"><option value="">any</option>${TEST_KINDS.map((k) => `<option value="${k}">${LABELS[k]}</option>`).join('')}</select></label>
+      <label title="Only runs started on or after this day (UTC)">since <input id="tune-f-since" type="date"></label>
+      <label title="Only runs started before the end of this day (UTC)">until <input id="tune-f-until" type="date"></label>
+    </div>
+    <table id="tune-runs" class="tune-run-list"></table></div>`;
+
+export type TuningOptions = { pollMs?: number };
+
+export class TuningView {
+  private drive: DriveRef | null = null;
+  private defaults: TuneDefaults | null = null;
+  private kind: TestKind = 'step';
+  /** The run shown (running or reopened). */
+  run: RunView | null = null;
+  private pollTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly pollMs: number;
+  private readonly timeChart: RunTimeChart;
+  private readonly bode: BodeChart;
+
+  constructor(private readonly root: HTMLElement, private readonly backend: Backend, options: TuningOptions = {}) {
+    this.pollMs = options.pollMs ?? 250;
+    root.innerHTML = LAYOUT;
+    this.timeChart = new RunTimeChart(this.$('tune-time'));
+    this.bode = new BodeChart(this.$('tune-bode'));
+    this.$('tune-close').addEventListener('click', () => this.close());
+    this.$('tune-kind').addEventListener('change', () => {
+      this.kind = this.$<HTMLSelectElement>('tune-kind').value as TestKind;
+      this.renderForm();
+    });
+    this.$('tune-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      void this.start();
+    });
+    this.$('tune-abort').addEventListener('click', () => void this.abort());
+    for (const b of root.querySelectorAll<HTMLButtonElement>('[data-export]')) {
+      b.addEventListener('click', () => void this.exportRun(b.dataset.export as TuneExportFormat));
+    }
+    for (const id of ['tune-f-drive', 'tune-f-test', 'tune-f-since', 'tune-f-until']) this.$(id).addEventListener('change', () => void this.refreshRuns());
+    this.$('tune-runs').addEventListener('click', (e) => {
+      const row = (e.target as HTMLElement).closest<HTMLElement>('tr[data-run]');
+      if (row) void this.reopen(Number(row.dataset.run));
+    });
+    this.renderState();
+  }
+
+  private $<T extends HTMLElement>(id: string): T {
+    return this.root.querySelector(`#${id}`) as T;
+  }
+
+  get isOpen(): boolean {
+    return !this.root.hidden;
+  }
+
+  /** Opens the view for `drive`: its defaults, limits and runs. */
+  async open(drive: DriveRef | null): Promise<void> {
+    this.root.hidden = false;
+    this.drive = drive;
+    this.$('tune-drive').textContent = drive ? `drive ${drive.link}:${drive.id}` : 'no drive selected';
+    this.$('tune-error').textContent = '';
+    if (!drive) return;
+    try {
+      this.defaults = await this.backend.tuneDefaults(drive);
+    } catch (e) {
+      this.defaults = null;
+      this.$('tune-error').textContent = `No tuning for this drive: ${errorMessage(e)}`;
+    }
+    this.renderForm();
+    await this.refreshRuns();
+  }
+
+  close(): void {
+    this.root.hidden = true;
+  }
+
+  /** The unit system changed: the form and what is shown follow. */
+  unitsChanged(): void {
+    if (!this.defaults) return;
+    this.renderForm();
+    if (this.run) this.showRun(this.run);
+  }
+
+  private spec(): TestSpec | null {
+    return this.defaults?.tests.find((t) => t.excitation.kind === this.kind) ?? null;
+  }
+
+  private renderForm(): void {
+    const d = this.defaults;
+    const spec = this.spec();
+    this.$<HTMLSelectElement>('tune-kind').value = this.kind;
+    this.$('tune-loop').textContent = d ? `${d.loop} loop` : '';
+    this.$('tune-fields').innerHTML = d && spec ? formHtml(spec, d.limits) : '';
+    this.$('tune-limits').innerHTML = d
+      ? limitRows(d.limits).map(([k, v, t]) => `<tr title="${esc(t)}"><th>${k}</th><td class="num" data-limit="${k}">${esc(v)}</td></tr>`).join('')
+      : '';
+  }
+
+  private running(): boolean {
+    return this.run?.summary.state === 'running';
+  }
+
+  private renderState(): void {
+    const running = this.running();
+    this.$<HTMLButtonElement>('tune-run').disabled = running || !this.defaults;
+    this.$<HTMLButtonElement>('tune-abort').disabled = !running;
+    const s = this.run?.summary;
+    const state = this.$('tune-state');
+    state.textContent = s ? `run ${s.id}: ${s.state}` : '';
+    state.dataset.state = s?.state ?? '';
+    const reason = this.$('tune-reason');
+    const bad = s && (s.state === 'aborted' || s.state === 'failed');
+    reason.hidden = !bad;
+    reason.textContent = bad ? `Run ${s.id} ${s.state}: ${s.reason ?? 'no reason given'}` : '';
+    for (const b of this.root.querySelectorAll<HTMLButtonElement>('[data-export]')) b.disabled = !s || running;
+  }
+
+  /** Checks the form against the limits and starts the test; refusals show beside the form. */
+  async start(): Promise<void> {
+    const d = this.defaults;
+    const base = this.spec();
+    const error = this.$('tune-error');
+    error.textContent = '';
+    if (!d || !base || !this.drive || this.running()) return;
+    const spec = readForm(this.$('tune-fields'), base);
+    if (typeof spec === 'string') {
+      error.textContent = spec;
+      return;
+    }
+    const problem = checkSpec(spec, d.limits);
+    if (problem) {
+      error.textContent = `Refused: ${problem}. Nothing was sent.`;
+      return;
+    }
+    let id: number;
+    try {
+      id = await this.backend.tuneStart(this.drive, spec);
+    } catch (e) {
+      error.textContent = `Refused: ${errorMessage(e)}`;
+      return;
+    }
+    await this.reopen(id);
+    this.schedulePoll();
+  }
+
+  async abort(): Promise<void> {
+    if (!this.drive) return;
+    try {
+      await this.backend.tuneAbort(this.drive);
+    } catch (e) {
+      this.$('tune-error').textContent = `Abort: ${errorMessage(e)}`;
+    }
+    await this.poll();
+  }
+
+  private schedulePoll(): void {
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.pollTimer = setTimeout(() => void this.poll().then(() => { if (this.running()) this.schedulePoll(); }), this.pollMs);
+  }
+
+  /** Reads the shown run again (tune_run); it ends polling when the run has ended. */
+  async poll(): Promise<void> {
+    if (!this.run) return;
+    const was = this.run.summary.state;
+    try {
+      await this.reopen(this.run.summary.id);
+    } catch (e) {
+      this.$('tune-error').textContent = `Run ${this.run.summary.id}: ${errorMessage(e)}`;
+    }
+    if (was === 'running' && !this.running()) await this.refreshRuns();
+  }
+
+  /** Shows run `id` with its charts as measured. */
+  async reopen(id: number): Promise<void> {
+    const run = await this.backend.tuneRun(id);
+    this.run = run;
+    await this.showRun(run);
+  }
+
+  private async showRun(run: RunView): Promise<void> {
+    this.renderState();
+    this.$('tune-metrics').innerHTML = run.results ? metricsHtml(metricRows(run)) : `<p class="muted">${run.summary.state === 'running' ? 'running…' : 'no results'}</p>`;
+    const frf = run.results?.frf;
+    this.$('tune-bode').hidden = !frf;
+    if (frf && run.results) await this.bode.show(bodeData(frf, run.results.observable));
+    await this.loadTime(run);
+  }
+
+  private async loadTime(run: RunView): Promise<void> {
+    const ref = run.channels.find((c) => c.name === 'reference');
+    const res = run.channels.find((c) => c.name === run.spec.loop);
+    if (!ref || !res || !(run.toS > run.fromS)) return;
+    try {
+      const batch = await this.backend.window(run.summary.session, [ref.id, res.id], run.fromS, run.toS, 1200);
+      const r = batch.series.find((s) => s.channel === ref.id);
+      const y = batch.series.find((s) => s.channel === res.id);
+      if (!r || !y) return;
+      const shown = shownFor(unitSystem(), run.spec.loop === 'position' ? 'angle' : 'speed');
+      const t = Array.from(r.t, (x) => x - run.fromS);
+      // Reference and response are read together, so they share timestamps.
+      const response = Array.from(r.t, (_x, i) => (i < y.v.length ? shown.toShown(y.v[i]) : null));
+      await this.timeChart.show(t, Array.from(r.v, (v) => shown.toShown(v)), response, shown.unit);
+    } catch (e) {
+      this.$('tune-error').textContent = `Samples of run ${run.summary.id}: ${errorMessage(e)}`;
+    }
+  }
+
+  /** The run list, as the filter asks. */
+  async refreshRuns(): Promise<RunSummary[]> {
+    const day = (id: string, end: boolean): number | null => {
+      const v = this.$<HTMLInputElement>(id).value;
+      if (!v) return null;
+      const ms = Date.parse(`${v}T00:00:00Z`);
+      return Number.isFinite(ms) ? ms + (end ? 86_400_000 : 0) : null;
+    };
+    const test = this.$<HTMLSelectElement>('tune-f-test').value || null;
+    const query = {
+      drive: this.$<HTMLInputElement>('tune-f-drive').checked ? this.drive : null,
+      test, sinceMs: day('tune-f-since', false), untilMs: day('tune-f-until', true), limit: 100,
+    };
+    let runs: RunSummary[] = [];
+    try {
+      runs = await this.backend.tuneRuns(query);
+    } catch (e) {
+      this.$('tune-error').textContent = `Runs: ${errorMessage(e)}`;
+    }
+    this.$('tune-runs').innerHTML = `<thead><tr><th>run</th><th>drive</th><th>test</th><th>loop</th><th>state</th><th>started (UTC)</th><th>rate</th></tr></thead><tbody>${runs
+      .map((r) => `<tr data-run="${r.id}" class="${r.state}" title="Reopen run ${r.id} with its charts as measured${r.reason ? ` — ${esc(r.reason)}` : ''}">
+        <td class="num">${r.id}</td><td>${r.drive.link}:${r.drive.id}</td><td>${r.test}</td><td>${r.loop}</td><td>${r.state}</td>
+        <td>${new Date(r.startedAtMs).toISOString().slice(0, 19).replace('T', ' ')}</td><td class="num">${r.achievedRateHz == null ? '—' : `${r.achievedRateHz.toFixed(0)} Hz`}</td></tr>`)
+      .join('')}</tbody>`;
+    return runs;
+  }
+
+  async exportRun(format: TuneExportFormat): Promise<void> {
+    if (!this.run) return;
+    const out = this.$('tune-export-path');
+    try {
+      out.textContent = `Written to ${await this.backend.tuneExport(this.run.summary.id, format)}`;
+    } catch (e) {
+      out.textContent = `Export failed: ${errorMessage(e)}`;
+    }
+  }
+}
