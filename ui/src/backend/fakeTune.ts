@@ -157,6 +157,8 @@ export function fakeFrf(startHz: number, endHz: number): RunResults['frf'] {
     sensitivity: response(freq, (f) => { const l = loopAt(f); return div({ re: 1, im: 0 }, { re: 1 + l.re, im: l.im }); }, coherence),
     margins: margins(freq),
     bandwidth_hz: bw,
+    // The fake loop has no mechanical resonance.
+    resonances: [],
   };
 }
 
