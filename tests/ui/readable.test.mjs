@@ -52,6 +52,8 @@ function readable(panel, unit) {
   assert.equal(panel.unit, unit);
   assert.ok(panel.ticks.length >= 4, `at least four labelled y ticks on the ${unit} panel: ${panel.ticks.join(' ')} (plot ${panel.height} px)`);
   assert.ok(panel.legend.includes(`(${unit})`), `the ${unit} panel's legend names its unit: ${panel.legend}`);
+  // Labels an eye can tell apart: no more than one per 16 px of plot (chart/ticks.ts).
+  assert.ok(panel.ticks.length <= Math.floor(panel.height / 16) + 1, `${panel.ticks.length} labels do not overlap on ${panel.height} px`);
   return niceStep(panel.ticks);
 }
 
@@ -69,13 +71,14 @@ describe('readable charts at 1280×800', () => {
     await app?.close();
   });
 
-  it('shows at least four labelled 1/2/5 ticks and the unit on each default panel', async () => {
+  it('shows at least four labelled 1/2/5 ticks and the unit on each default panel', async (t) => {
     const size = await s.exec('return [window.innerWidth, window.innerHeight]');
     assert.deepEqual(size, [1280, 800], 'the window fills the 1280×800 screen');
     const shown = await until('two panels with ticks', async () => {
       const p = await panels(s);
       return p.length === 2 && p.every((x) => x.ticks.length > 0) ? p : null;
     }, 15_000);
+    t.diagnostic(`chart ${JSON.stringify(await chartBox(s))}; panels ${JSON.stringify(shown.map((p) => [p.unit, p.height, p.ticks.join(' ')]))}`);
     readable(shown[0], '°');
     readable(shown[1], 'rpm');
   });
@@ -105,10 +108,10 @@ describe('readable charts at 1280×800', () => {
       const step = ticks[1] - ticks[0];
       return ticks.some((t) => Math.abs(t - 90) <= step) ? p : null;
     }, 15_000);
-    readable(position, '°');
     await sleep(500);
     await s.screenshot(join(artifacts, 'readable-default.png'));
     copyFileSync(join(artifacts, 'readable-default.png'), join(screenshots, 'chart-default.png'));
+    readable(position, '°');
   });
 
   it('gives the chart more height when the controls, the journal and everything else fold away', async () => {
@@ -238,7 +241,8 @@ describe('one set of units, chosen by the user', () => {
       assert.ok(Math.abs(Number(max.value) - u.maxPosition) <= u.maxPosition * 1e-4, `Max Position Limit ${max.value} ${max.unit}, not ${u.maxPosition}`);
       assert.equal((await register('Velocity Limit')).unit, u.gridSpeed);
       await until(`the position axis in ${u.angle}`, async () => (await positionUnit()) === u.angle);
-      await until('ticks on the position axis', async () => (await panels(s))[0].ticks.length >= 4);
+      // At least the axis's two ends, in the new unit (how many fit is the chart tests' part).
+      await until('ticks on the position axis', async () => (await panels(s))[0].ticks.length >= 2);
       assert.equal((await panels(s))[1].unit, u.speed, 'the velocity axis too');
       assert.match(await s.text(`${drive(1)} .position`), new RegExp(u.angle === '°' ? '°' : ` ?${u.angle}`), 'the drive card');
       assert.equal(await s.exec("return document.getElementById('target-unit').textContent"), u.angle, 'the target field');
