@@ -58,7 +58,8 @@ describe('the Parameters panel', () => {
     // Model Number 1020 (XM430-W350), read only: no input.
     assert.match(await rowText('Model Number'), /1020/);
     assert.equal((await s.findAll(cell('Model Number'))).length, 0);
-    assert.match(await rowText('Profile Velocity'), /rad\/s/);
+    // Speeds in the unit system in use: degrees and rpm by default (issue 19, units.ts).
+    assert.match(await rowText('Profile Velocity'), /\brpm\b/);
     await s.screenshot(join(artifacts, 'params-read.png'));
   });
 

@@ -105,7 +105,13 @@ export class StackedChart {
             size: 64,
             // 1/2/5 steps, at least four labelled ticks, or the range's ends on a short panel.
             splits: (u, _axis, min, max) => yTicks(min, max, u.bbox.height / devicePixelRatio),
-            values: (_u, splits) => tickLabels(splits),
+            values: (_u, splits) => {
+              const labels = tickLabels(splits);
+              // The labels drawn, for the window tests (the canvas keeps no text).
+              const ticks = labels.join(' ');
+              if (el.dataset.ticks !== ticks) el.dataset.ticks = ticks;
+              return labels;
+            },
           },
         ],
         hooks: {
