@@ -281,7 +281,7 @@ describe('settings across a restart', () => {
       await until('the settings saved', async () => {
         const saved = readSettings(first.dataDir);
         const picks = (saved?.chart?.channels ?? []).map((c) => `${c.drive.id} ${c.name}`).sort().join();
-        const done = saved?.look?.theme === 'light' && saved.look.journalPx === 100 && saved.look.sidebarPx > widthBefore + 100
+        const done = saved?.look?.theme === 'light' && saved.look.journalPx === 68 && saved.look.sidebarPx > widthBefore + 100
           && picks === '1 position,2 current';
         if (!done) throw new Error(`saved so far: ${JSON.stringify({ look: saved?.look, picks })}`);
         return true;
@@ -302,7 +302,7 @@ describe('settings across a restart', () => {
       const width = await s.exec("return document.getElementById('sidebar').getBoundingClientRect().width");
       assert.ok(Math.abs(width - (widthBefore + 120)) < 3, `drives column ${width} px (was ${widthBefore} + 120)`);
       const journal = await s.exec("return getComputedStyle(document.documentElement).getPropertyValue('--journal')");
-      assert.equal(journal, '100px', 'journal 160 − 60 px');
+      assert.equal(journal, '68px', 'journal 128 − 60 px (the default, less the drag)');
       // Both picked channels are charted, in their own panels (° and A).
       await until('two panels', async () =>
         (await s.exec("return [...document.querySelectorAll('#chart .panel-plot')].map(p => p.dataset.unit).join()")) === '°,A');

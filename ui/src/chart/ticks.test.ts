@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { niceStep, tickCount, tickLabels, yTicks } from './ticks';
+import { LABEL_PX, niceStep, tickCount, tickLabels, yTicks } from './ticks';
 
 const isNice = (step: number) => {
   const m = step / 10 ** Math.floor(Math.log10(step) + 1e-9);
@@ -47,5 +47,14 @@ describe('y ticks', () => {
   it('counts ticks of a step inside a range', () => {
     expect(tickCount(0, 90, 20)).toBe(5);
     expect(tickCount(-0.3, 0.3, 0.1)).toBe(7);
+  });
+});
+
+describe('a panel too short for four 1/2/5 ticks of its range', () => {
+  it('shows the most ticks that fit, never more labels than fit', () => {
+    // 0–100 on 79 px: four labels fit, but no 1/2/5 step gives exactly four.
+    const ticks = yTicks(0, 100, 79);
+    expect(ticks.length).toBeGreaterThanOrEqual(2);
+    expect(ticks.length).toBeLessThanOrEqual(Math.floor(79 / LABEL_PX));
   });
 });

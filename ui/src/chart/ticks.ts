@@ -4,7 +4,7 @@
 // or none on a short panel, which leaves an engineer without a scale.
 
 /** Height of one tick label plus the gap an eye needs between two (CSS px). */
-export const LABEL_PX = 14;
+export const LABEL_PX = 16;
 /** Ticks wanted at most per this many CSS px of panel height. */
 const PX_PER_TICK = 36;
 
@@ -35,9 +35,18 @@ export function niceStep(min: number, max: number, heightPx: number): number {
     }
   }
   if (best > 0) return best;
-  // Nothing in range fits both bounds: the finest step that still fits.
-  for (let e = e0 + 2; e >= e0 - 2; e--) for (const m of [5, 2, 1]) if (tickCount(min, max, m * 10 ** e) >= 2) best = m * 10 ** e;
-  return best > 0 ? best : span;
+  // No step gives four that fit: the finest step whose ticks (two or more) still fit,
+  // never one that would stack labels on top of each other.
+  let coarsest = 0;
+  for (let e = e0 + 2; e >= e0 - 2; e--) {
+    for (const m of [5, 2, 1]) {
+      const step = m * 10 ** e;
+      const n = tickCount(min, max, step);
+      if (n >= 2 && n <= fits) best = step;
+      if (n >= 1 && coarsest === 0) coarsest = step;
+    }
+  }
+  return best > 0 ? best : coarsest > 0 ? coarsest : span;
 }
 
 /** Where the y ticks go for [min, max] on a panel `heightPx` tall. */
