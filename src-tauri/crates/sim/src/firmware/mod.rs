@@ -65,7 +65,7 @@ impl Firmware {
     pub(crate) fn family(self) -> Box<dyn Family> {
         match self {
             Firmware::DynamixelX => Box::new(dynamixel_x::DynamixelX::default()),
-            Firmware::Dynamixel1 => Box::new(dynamixel1::Dynamixel1),
+            Firmware::Dynamixel1 => Box::new(dynamixel1::Dynamixel1::default()),
             Firmware::Feetech => Box::new(feetech::Feetech::default()),
             Firmware::Cia402 => Box::new(cia402::Cia402::new()),
             Firmware::Generic => Box::new(generic::Generic),

@@ -10,16 +10,25 @@
 //! - The alarm bits are live (the status packet's error byte); those in Alarm Shutdown
 //!   (18) hold torque off while they last; writing Torque Enable 1 acknowledges an
 //!   overload.
+//! - Joint mode has no PID: the compliance margin, slope and punch are its position
+//!   control ([`control`]).
 
-use super::{Family, Firmware};
+pub mod control;
+#[cfg(test)]
+mod tests;
+
+use super::{Family, Firmware, torque_written};
 use crate::drive::TableError;
 use crate::drive::entries::Entries;
 use crate::drive::state::{DriveState, is};
+use control::Compliance;
 use drivedeck_proto::profile::Register;
 
-/// The DYNAMIXEL 1.0 firmware (no state beyond the table).
+/// The DYNAMIXEL 1.0 firmware: its table and the compliance loop's reference.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Dynamixel1;
+pub struct Dynamixel1 {
+    compliance: Compliance,
+}
 
 /// Wheel mode: both angle limits 0.
 fn wheel_mode(drive: &DriveState) -> bool {
@@ -39,6 +48,25 @@ impl Family for Dynamixel1 {
 
     fn boxed(&self) -> Box<dyn Family> {
         Box::new(*self)
+    }
+
+    fn written(&mut self, drive: &mut DriveState, register: &Register, raw: i64) {
+        torque_written(drive, register, raw);
+        if is(&drive.entries.torque_enable, register) && raw != 0 {
+            self.compliance.engage(drive);
+        }
+    }
+
+    /// Wheel mode: the shared velocity loop; joint mode: the compliance loop.
+    fn control(&mut self, drive: &mut DriveState, dt: f64) {
+        let limit = self.velocity_limit(drive);
+        if self.velocity_mode(drive) {
+            let set = self.velocity_set(drive, dt).clamp(-limit, limit);
+            let current_limit = self.current_limit(drive);
+            drive.velocity_current_loop(set, current_limit, dt);
+        } else {
+            self.compliance.step(drive, limit, dt);
+        }
     }
 
     fn sign_bit(&self, entries: &Entries, register: &Register) -> Option<u8> {
