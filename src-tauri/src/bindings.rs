@@ -11,8 +11,8 @@ use crate::error::IpcError;
 use crate::settings::{Recent, Settings};
 use drivedeck_domain::Command;
 use drivedeck_engine::api::{
-    AppStatus, ChannelView, DriveView, FaultView, JobQuery, JobView, ParamDiffView, ParamExport,
-    ParamTable, RunQuery, RunSummary, RunView, SessionSummary, SnapshotView, TuneDefaults,
+    AppStatus, AssignDone, AssignRequest, ChannelView, DriveView, FaultView, JobQuery, JobView, ParamDiffView, ParamExport,
+    ParamTable, RunQuery, RunSummary, RunView, SessionSummary, SetupDone, SnapshotView, TuneDefaults,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -59,6 +59,9 @@ fn generate(dir: &Path) -> BTreeMap<String, String> {
     RunQuery::export_all_to(dir).expect("RunQuery");
     RunSummary::export_all_to(dir).expect("RunSummary");
     RunView::export_all_to(dir).expect("RunView");
+    SetupDone::export_all_to(dir).expect("SetupDone");
+    AssignRequest::export_all_to(dir).expect("AssignRequest");
+    AssignDone::export_all_to(dir).expect("AssignDone");
     ts_files(dir)
 }
 

@@ -6,6 +6,8 @@
 //!   (`drivedeck_engine::api`: views, conversions and queries live there).
 //! - `settings`: window size, last connection, recent connections, chart choices, theme
 //!   and panel sizes (tauri-plugin-store).
+//! - `setup`: bus set-up (a drive's new ID or rate, reboot, reset; the guided one-servo
+//!   set-up).
 //! - `tuning`: the tuning view's IPC commands (defaults, start, abort, runs, reports).
 //! - `error`: the `{ kind, message }` error the UI receives.
 //! - `render`: WebKit without OpenGL compositing on a machine without a GPU.
@@ -22,6 +24,7 @@ mod commands;
 mod error;
 mod render;
 mod settings;
+mod setup;
 mod tuning;
 
 use drivedeck_engine::api::Api;
@@ -169,6 +172,8 @@ pub fn run() {
             commands::param_snapshots,
             commands::param_diff,
             commands::param_export,
+            setup::setup_drive,
+            setup::setup_assign,
             tuning::tune_defaults,
             tuning::tune_start,
             tuning::tune_abort,

@@ -3,7 +3,7 @@
 //! One subcommand per file under `cmd/`, each with its arguments (`Args`) and its `run`.
 //! `sim` (serve a simulated rig on a pseudo-terminal), `ports` (list serial ports),
 //! `scan` (find the drives on a port), `log` (record a session headless), `estop`
-//! (stop every drive on a port), `export`
+//! (stop every drive on a port), `setup-id` (give the one servo on a port its ID), `export`
 //! (CSV/PNG/SVG of a session), `bench` (measured figures), `tune` (tuning tests and their
 //! analysis). No webview is linked into
 //! this binary.
@@ -37,6 +37,8 @@ enum Commands {
     Export(cmd::export::Args),
     /// Print measured figures (`bench store`).
     Bench(cmd::bench::Args),
+    /// Give the one servo on a port its ID (and baud rate): bus set-up, one servo at a time.
+    SetupId(cmd::setup_id::Args),
     /// Run a tuning test (step, ramp, chirp, PRBS, multisine, relay) or analyse a run again.
     Tune(Box<cmd::tune::Args>),
 }
@@ -53,6 +55,7 @@ fn main() -> ExitCode {
         Commands::Export(args) => cmd::export::run(args),
         Commands::Bench(args) => cmd::bench::run(args),
         Commands::Tune(args) => cmd::tune::run(*args),
+        Commands::SetupId(args) => cmd::setup_id::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -13,6 +13,8 @@
 //! - [`Engine::connect_serial`] connects drives on a serial port in any protocol;
 //!   [`ports`] lists the machine's serial ports and [`Engine::scan`] finds the drives
 //!   on one.
+//! - [`Engine::setup`] runs a set-up job (new ID, new rate, reboot, factory reset) and
+//!   keeps the engine's view of the drive following it.
 //! - [`data_dir`]: the user's data folder (database, drive profiles), set up on the
 //!   first run.
 //! - [`api`]: what a client asks (the Tauri shell's IPC, the CLI, a network service),
@@ -20,7 +22,10 @@
 
 pub mod api;
 pub mod data_dir;
+mod setup;
 pub mod tuning;
+
+pub use setup::SetupOutcome;
 
 pub use drivedeck_bus::ports::{PortInfo, PortKind};
 pub use drivedeck_bus::scan::{FoundDrive, ScanOptions, ScanReport};
@@ -62,6 +67,9 @@ pub enum EngineError {
     /// The request makes no sense (a profile for another protocol, no built-in model).
     #[error("{0}")]
     Invalid(String),
+    /// A job the engine ran for the caller was refused or failed on its link.
+    #[error("{0}")]
+    Job(String),
 }
 
 /// How to start an engine.

@@ -10,6 +10,7 @@ pub mod export;
 pub mod log;
 pub mod ports;
 pub mod scan;
+pub mod setup_id;
 pub mod sim;
 pub mod tune;
 
@@ -88,6 +89,16 @@ impl BusArgs {
         }
         connected.map(|_| ())
     }
+}
+
+/// The app's own database (in its data folder, prepared on first use): where headless
+/// commands journal by default, so the app shows what they did.
+pub fn default_db() -> anyhow::Result<PathBuf> {
+    let root = drivedeck_engine::data_dir::default_root()
+        .context("no home folder to find the app's database in: give --db")?;
+    Ok(drivedeck_engine::data_dir::DataDir::prepare(&root)
+        .with_context(|| format!("preparing {}", root.display()))?
+        .database())
 }
 
 /// The value at quantile `q` (0–1) of `sorted` latencies, in µs (nearest rank).

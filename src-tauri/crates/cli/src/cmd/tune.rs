@@ -248,14 +248,7 @@ fn set<T: Copy>(field: &mut T, value: Option<T>) {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let db = match &args.db {
         Some(db) => db.clone(),
-        None => {
-            let root = drivedeck_engine::data_dir::default_root().ok_or_else(|| {
-                anyhow!("no home folder to find the app's database in: give --db")
-            })?;
-            drivedeck_engine::data_dir::DataDir::prepare(&root)
-                .with_context(|| format!("preparing {}", root.display()))?
-                .database()
-        }
+        None => super::default_db()?,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

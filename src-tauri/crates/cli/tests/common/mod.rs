@@ -32,6 +32,11 @@ pub struct Sim {
 impl Sim {
     /// Starts drives `ids` (comma-separated) speaking `protocol`.
     pub fn start(protocol: &str, ids: &str) -> Sim {
+        Sim::start_with(protocol, ids, &[])
+    }
+
+    /// [`Sim::start`] with more `sim` arguments (`--baud 57600`, …).
+    pub fn start_with(protocol: &str, ids: &str, more: &[&str]) -> Sim {
         let mut child = Command::new(CLI)
             .args([
                 "sim",
@@ -41,6 +46,7 @@ impl Sim {
                 ids,
                 "--until-stdin-closes",
             ])
+            .args(more)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()

@@ -14,6 +14,8 @@
 //! - `journal`: the job journal and its filter.
 //! - `charts`: recorded channels, the live tail, zoomed windows, exports of a range.
 //! - `params`: a drive's control table, parameter snapshots, diffs and backups.
+//! - `setup`: a drive's set-up steps (new ID, new rate, reboot, factory reset) and the
+//!   guided "one drive at a time" assignment.
 //! - `tune`: tuning runs: default tests and limits, start and abort, the run list, a
 //!   run with its results, reports.
 
@@ -23,6 +25,7 @@ mod drives;
 mod journal;
 mod params;
 mod sessions;
+mod setup;
 mod status;
 #[cfg(test)]
 mod test_rig;
@@ -34,6 +37,7 @@ pub use drives::DriveView;
 pub use journal::{JobQuery, JobView};
 pub use params::{ParamDiffView, ParamExport, ParamRegisterView, ParamTable, SnapshotView};
 pub use sessions::{FaultView, SessionDriveView, SessionSummary};
+pub use setup::{AssignDone, AssignRequest, SetupDone};
 pub use status::{AppStatus, HealthView, LinkView, SessionView};
 pub use tune::{
     FrfResults, GainView, ResonanceView, RunQuery, RunResults, RunSummary, RunView, TestLimits,
@@ -108,6 +112,7 @@ impl ApiError {
                     ErrorKind::Link
                 }
                 EngineError::Invalid(_) => ErrorKind::Invalid,
+                EngineError::Job(_) => ErrorKind::Link,
                 EngineError::Store(_) => ErrorKind::Store,
             },
             ApiError::Store(e) => match e {

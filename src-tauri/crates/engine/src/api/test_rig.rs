@@ -28,6 +28,11 @@ pub async fn sim_api(dir: &tempfile::TempDir) -> (Api, tokio::sync::MutexGuard<'
     (api, turn)
 }
 
+/// The turn to start a rig of one's own (see `RIGS`); hold it for the whole test.
+pub async fn rig_turn() -> tokio::sync::MutexGuard<'static, ()> {
+    RIGS.lock().await
+}
+
 /// An API over an engine with its store in `dir` and no link.
 pub fn engine_api(dir: &tempfile::TempDir) -> Api {
     let engine = Engine::start(EngineConfig::new(dir.path().join("api.db"))).expect("engine");
