@@ -271,3 +271,66 @@ async fn a_chirp_measures_the_simulated_loop_as_its_model_predicts() {
     );
     assert!(view.channels.iter().any(|c| c.name == "reference"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chirp_finds_a_load_resonance_where_the_simulator_put_it() {
+    let _turn = one_rig_at_a_time().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let engine = std::sync::Arc::new(sim_engine(&dir, Protocol::Dynamixel2).await);
+    // A flexible load as heavy as the drive's own output inertia, its coupling ringing
+    // at 4 Hz against a held shaft, lightly damped.
+    let own = with_sim_drive(&engine, 1, |d| d.motor().params.inertia());
+    let load = drivedeck_sim::motor::Resonance {
+        inertia: own,
+        frequency: 4.0,
+        damping_ratio: 0.03,
+    };
+    engine
+        .with_sim_rig(1, |rig| {
+            rig.with_drives(|drives| drives[0].set_load_resonance(Some(load)))
+        })
+        .expect("the rig");
+    assert_eq!(enable(&engine, DRIVE_1).await, JobState::Done);
+    move_to(&engine, 3.0).await;
+    let api = drivedeck_engine::api::Api::new(std::sync::Arc::clone(&engine)).expect("api");
+    let test = TestSpec {
+        test_loop: TestLoop::Position,
+        excitation: Excitation::Chirp {
+            start_hz: 1.0,
+            end_hz: 12.0,
+            amplitude: 0.04,
+            duration_s: 14.0,
+            sweep: drivedeck_domain::SweepKind::Log,
+            falling_amplitude: false,
+        },
+        travel_window_rad: 0.4,
+        settle_s: 0.3,
+    };
+    let id = api.tune_start(DRIVE_1, test).expect("started");
+    api.tune_wait(id).await.expect("ran and analysed");
+    let view = api.tune_run(id as i64).expect("the run");
+    assert_eq!(view.summary.state, "completed", "{:?}", view.summary.reason);
+    let results = view.results.expect("results");
+    let frf = results.frf.expect("a frequency response");
+    // Measured on the motor side, the load's own frequency is an anti-resonance of the
+    // plant: a dip at 4 Hz, and the coupled mode above it at 4·√(1 + J₂/J₁) = 5.66 Hz.
+    let dip = frf
+        .resonances
+        .iter()
+        .find(|r| r.kind == "dip")
+        .unwrap_or_else(|| panic!("no dip in {:?}", frf.resonances));
+    assert!(
+        (dip.freq_hz - 4.0).abs() / 4.0 <= 0.05,
+        "the dip at {:.2} Hz, the load at 4 Hz: {:?}",
+        dip.freq_hz,
+        frf.resonances
+    );
+    let coupled = 4.0 * 2f64.sqrt();
+    assert!(
+        frf.resonances
+            .iter()
+            .any(|r| r.kind == "peak" && (r.freq_hz - coupled).abs() / coupled <= 0.05),
+        "a peak near {coupled:.2} Hz in {:?}",
+        frf.resonances
+    );
+}

@@ -16,7 +16,7 @@
 //! the velocity loop; times in seconds, frequencies in hertz.
 
 use super::BusArgs;
-use anyhow::{Context, anyhow, bail};
+use anyhow::{anyhow, bail};
 use drivedeck_domain::{Command, DriveMode, DriveRef, Excitation, JobState, SweepKind, TestSpec};
 use drivedeck_engine::api::{Api, RunResults, RunView};
 use drivedeck_engine::{Engine, EngineConfig};

@@ -389,7 +389,7 @@ mod tests {
         let _turn = rig_turn().await;
         let api = engine_api(&dir);
         let rig = servos(&Profile::xm430_w350(), &[1, 2], 57_600);
-        let before = rig.instructions().len();
+        let before = rig.counters().instructions().len();
         let error = api
             .setup_assign(request(&rig, "dynamixel2", 3, Some(1_000_000)))
             .await
@@ -399,7 +399,7 @@ mod tests {
         assert!(text.contains("2 servos answer (IDs 1, 2)"), "{text}");
         assert!(text.contains("one servo at a time"), "{text}");
         assert_eq!(sim_ids(&rig), [1, 2]);
-        let writes = rig.instructions()[before..]
+        let writes = rig.counters().instructions()[before..]
             .iter()
             .filter(|p| !matches!(p.instruction, 0x01 | 0x02 | 0x82 | 0x92))
             .count();
