@@ -8,7 +8,7 @@ import 'uplot/dist/uPlot.min.css';
 import type { ChartChannel } from './channels';
 import { DISPLAY, channelColor, channelLabel, panelsOf } from './channels';
 import { Scratch, alignSeries } from './align';
-import { tickLabels, yTicks } from './ticks';
+import { tickLabels, yRange, yTicks } from './ticks';
 import type { Points } from './feed';
 
 export type ChartEvents = {
@@ -26,6 +26,17 @@ export type ChartEvents = {
 export type Markers = { a: number | null; b: number | null; trigger: number | null };
 
 const SYNC_KEY = 'drivedeck-chart';
+/** Height of the time axis under the bottom panel (CSS px). */
+const X_AXIS_PX = 28;
+/** Height of the legend line under each panel (CSS px). */
+const LEGEND_PX = 26;
+
+/** A panel's plot area height in CSS px: uPlot's own once it has laid out, else what its
+ * size leaves after the time axis and padding. */
+function plotHeight(u: uPlot, height: number, bottom: boolean): number {
+  const laid = u.bbox?.height ? u.bbox.height / devicePixelRatio : 0;
+  return laid > 0 ? laid : height - (bottom ? X_AXIS_PX : 0) - 12;
+}
 
 type Panel = { plot: uPlot; channels: ChartChannel[]; el: HTMLElement; scratch: Scratch };
 
@@ -62,11 +73,15 @@ export class StackedChart {
     this.host.replaceChildren();
     const groups = panelsOf(this.channels);
     this.root.classList.toggle('empty', groups.length === 0);
-    const size = this.panelSize(groups.length);
+    const sizes = this.panelSizes(groups.length);
     const css = getComputedStyle(document.documentElement);
     const axisStroke = css.getPropertyValue('--muted').trim() || '#8a96a8';
     const gridStroke = css.getPropertyValue('--grid').trim() || 'rgba(138,150,168,0.15)';
-    this.panels = groups.map((group) => {
+    this.panels = groups.map((group, index) => {
+      const size = sizes[index];
+      // The panels share the time axis: only the bottom one draws its labels, the others
+      // keep its grid lines and give the space to their plots.
+      const bottom = index === groups.length - 1;
       const el = document.createElement('div');
       el.className = 'panel-plot';
       el.dataset.unit = group.unit;
@@ -82,7 +97,11 @@ export class StackedChart {
         },
         scales: {
           x: { time: false, auto: false },
-          y: { auto: () => this.autoscale },
+          y: {
+            auto: () => this.autoscale,
+            // Widened to whole 1/2/5 steps where the data alone would show fewer than four.
+            range: (u, min, max) => yRange(min, max, plotHeight(u, size.height, bottom)),
+          },
         },
         series: [
           { label: 't (s)', value: (_u, v) => (v == null ? '—' : v.toFixed(3)) },
@@ -96,7 +115,9 @@ export class StackedChart {
         ],
         axes: [
           // Seconds: the legend's first column says so; no axis label, to keep the panels tall.
-          { stroke: axisStroke, grid: { stroke: gridStroke, width: 1 }, ticks: { stroke: gridStroke }, size: 28 },
+          bottom
+            ? { stroke: axisStroke, grid: { stroke: gridStroke, width: 1 }, ticks: { stroke: gridStroke }, size: X_AXIS_PX }
+            : { stroke: axisStroke, grid: { stroke: gridStroke, width: 1 }, ticks: { show: false }, size: 0, gap: 0, values: (_u, splits) => splits.map(() => '') },
           {
             stroke: axisStroke,
             grid: { stroke: gridStroke, width: 1 },
@@ -104,7 +125,7 @@ export class StackedChart {
             label: display.unit,
             size: 64,
             // 1/2/5 steps, at least four labelled ticks, or the range's ends on a short panel.
-            splits: (u, _axis, min, max) => yTicks(min, max, u.bbox.height / devicePixelRatio),
+            splits: (u, _axis, min, max) => yTicks(min, max, plotHeight(u, size.height, bottom)),
             values: (_u, splits) => {
               const labels = tickLabels(splits);
               // The labels drawn, for the window tests (the canvas keeps no text).
@@ -220,14 +241,20 @@ export class StackedChart {
     ctx.restore();
   }
 
-  private panelSize(count: number): { width: number; height: number } {
+  /** Each panel's uPlot size: the chart's height shared so that every plot area is as
+   * tall as the others, after each panel's legend line and the one time axis. */
+  private panelSizes(count: number): { width: number; height: number }[] {
     const n = Math.max(1, count);
-    // Each panel's legend takes a line (about 22 px) below its plot.
-    return { width: Math.max(300, Math.floor(this.root.clientWidth)), height: Math.max(50, Math.floor(this.root.clientHeight / n) - 26) };
+    const width = Math.max(300, Math.floor(this.root.clientWidth));
+    const each = Math.floor((this.root.clientHeight - X_AXIS_PX - n * LEGEND_PX) / n);
+    return Array.from({ length: n }, (_, i) => ({
+      width,
+      height: Math.max(50, each + (i === n - 1 ? X_AXIS_PX : 0)),
+    }));
   }
 
   private resize(): void {
-    const size = this.panelSize(this.panels.length);
-    for (const p of this.panels) p.plot.setSize(size);
+    const sizes = this.panelSizes(this.panels.length);
+    this.panels.forEach((p, i) => p.plot.setSize(sizes[i]));
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LABEL_PX, niceStep, tickCount, tickLabels, yTicks } from './ticks';
+import { LABEL_PX, niceStep, tickCount, tickLabels, yRange, yTicks } from './ticks';
 
 const isNice = (step: number) => {
   const m = step / 10 ** Math.floor(Math.log10(step) + 1e-9);
@@ -56,5 +56,43 @@ describe('a panel too short for four 1/2/5 ticks of its range', () => {
     const ticks = yTicks(0, 100, 79);
     expect(ticks.length).toBeGreaterThanOrEqual(2);
     expect(ticks.length).toBeLessThanOrEqual(Math.floor(79 / LABEL_PX));
+  });
+});
+
+describe('y range', () => {
+  it('widens 0..100 on a panel that fits four or five labels to whole steps with four ticks', () => {
+    for (const h of [64, 70, 79, 90]) {
+      const [lo, hi] = yRange(0, 100, h);
+      const ticks = yTicks(lo, hi, h);
+      expect(ticks.length, `${h} px: ${lo}..${hi} → ${ticks}`).toBeGreaterThanOrEqual(4);
+      expect(ticks.length).toBeLessThanOrEqual(Math.floor(h / LABEL_PX));
+      expect(isNice(ticks[1] - ticks[0])).toBe(true);
+      expect(lo).toBeLessThanOrEqual(0);
+      expect(hi).toBeGreaterThanOrEqual(100);
+    }
+  });
+
+  it('leaves data that already shows four ticks with a little headroom only', () => {
+    expect(yRange(0, 90, 200)).toEqual([-4.5, 94.5]);
+    const [lo, hi] = yRange(-1, 1, 120);
+    expect(lo).toBeCloseTo(-1.1);
+    expect(hi).toBeCloseTo(1.1);
+  });
+
+  it('gives four ticks for any span on a panel that fits them', () => {
+    for (const [min, max] of [[0, 100], [0, 7], [-3, 41], [89.5, 90.5], [0, 0.0013], [-250, 1e4]]) {
+      for (const h of [64, 72, 81, 95, 110, 300]) {
+        const [lo, hi] = yRange(min, max, h);
+        expect(lo).toBeLessThanOrEqual(min);
+        expect(hi).toBeGreaterThanOrEqual(max);
+        expect(yTicks(lo, hi, h).length, `${min}..${max} on ${h} px → ${lo}..${hi}`).toBeGreaterThanOrEqual(4);
+      }
+    }
+  });
+
+  it('keeps the data range on a panel too short for four labels, and centres a flat trace', () => {
+    expect(yRange(0, 100, 50)).toEqual([-5, 105]);
+    expect(yRange(90, 90, 200)).toEqual([85.5, 94.5]);
+    expect(yRange(0, 0, 200)).toEqual([-1, 1]);
   });
 });

@@ -78,3 +78,36 @@ export function tickLabels(ticks: number[]): string[] {
     return /^-0\.?0*$/.test(s) ? s.slice(1) : s;
   });
 }
+
+/** The y range a panel `heightPx` tall draws for data in [min, max]: the data with 5 %
+ * headroom each side when that already shows four 1/2/5 ticks; otherwise (a panel that
+ * fits four labels but whose data span falls between two steps, like 0–100 on 80 px) the
+ * data widened to multiples of the smallest 1/2/5 step whose ticks fit, by whole steps
+ * until there are four. A panel too short for four labels keeps the padded data range
+ * (its ends are labelled). */
+export function yRange(min: number, max: number, heightPx: number): [number, number] {
+  if (!Number.isFinite(min) || !Number.isFinite(max)) return [0, 1];
+  if (max <= min) {
+    const pad = Math.abs(min) * 0.05 || 1;
+    return [min - pad, max + pad];
+  }
+  const pad = (max - min) * 0.05;
+  const padded: [number, number] = [min - pad, max + pad];
+  const fits = Math.floor(heightPx / LABEL_PX);
+  if (fits < 4 || heightPx < 4 * LABEL_PX || yTicks(padded[0], padded[1], heightPx).length >= 4) return padded;
+  const e0 = Math.floor(Math.log10((max - min) / fits));
+  for (let e = e0; e <= e0 + 3; e++) {
+    for (const m of [1, 2, 5]) {
+      const step = m * 10 ** e;
+      let lo = Math.floor(min / step + 1e-9) * step;
+      let hi = Math.ceil(max / step - 1e-9) * step;
+      let n = Math.round((hi - lo) / step) + 1;
+      for (let k = 0; n < 4; k++, n++) {
+        if (k % 2 === 0) hi += step;
+        else lo -= step;
+      }
+      if (n <= fits) return [lo, hi];
+    }
+  }
+  return padded;
+}

@@ -3,4 +3,32 @@
 /**
  * One servo set up.
  */
-export type AssignDone = { fromId: number, fromBaud: number, model: string | null, id: number, baud: number, jobs: number[], message: string, };
+export type AssignDone = { 
+/**
+ * The ID it answered at.
+ */
+fromId: number, 
+/**
+ * The rate it answered at.
+ */
+fromBaud: number, 
+/**
+ * Its model, where the scan matched one.
+ */
+model: string | null, 
+/**
+ * Its ID now.
+ */
+id: number, 
+/**
+ * Its rate now.
+ */
+baud: number, 
+/**
+ * The set-up jobs made (none when it already had the ID and rate).
+ */
+jobs: number[], 
+/**
+ * What happened, for the user: "ID 1 → 3 at 1000000 baud; connect the next servo".
+ */
+message: string, };

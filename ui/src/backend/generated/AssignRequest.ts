@@ -3,4 +3,20 @@
 /**
  * One servo of a guided set-up: the port it is alone on and what it should become.
  */
-export type AssignRequest = { port: string, protocol: string, to: number, baud: number | null, };
+export type AssignRequest = { 
+/**
+ * The port (`/dev/ttyUSB0`, `COM3`).
+ */
+port: string, 
+/**
+ * The protocol's name (`dynamixel2`, `dynamixel1`, `feetech`).
+ */
+protocol: string, 
+/**
+ * The ID to give the servo.
+ */
+to: number, 
+/**
+ * The rate to move it to; `None` keeps the rate it has.
+ */
+baud?: number | null, };

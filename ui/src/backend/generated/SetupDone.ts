@@ -4,4 +4,16 @@ import type { DriveRef } from "./DriveRef";
 /**
  * Where a set-up step left its drive.
  */
-export type SetupDone = { job: number, drive: DriveRef, baud: number, };
+export type SetupDone = { 
+/**
+ * The set-up job.
+ */
+job: number, 
+/**
+ * The drive as it is addressed now.
+ */
+drive: DriveRef, 
+/**
+ * The rate its link talks to it at now, bits/s.
+ */
+baud: number, };
