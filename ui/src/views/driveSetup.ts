@@ -84,6 +84,7 @@ export class DriveSetupBar {
       </div>
       <div id="setup-status" class="muted small" role="status"></div>`;
     for (const button of root.querySelectorAll<HTMLButtonElement>('button[data-action]')) {
+      button.dataset.tip = button.title;
       button.addEventListener('click', () => void this.ask(button.dataset.action as SetupAction));
     }
     this.$('#setup-apply').addEventListener('click', () => void this.apply());
@@ -129,7 +130,7 @@ export class DriveSetupBar {
   private paint(): void {
     for (const button of this.root.querySelectorAll<HTMLButtonElement>('button[data-action]')) {
       button.disabled = !this.drive || this.modbus || this.busy;
-      if (this.modbus) button.title = MODBUS_SETUP_NOTE;
+      button.title = this.modbus ? MODBUS_SETUP_NOTE : button.dataset.tip ?? '';
     }
   }
 

@@ -402,6 +402,24 @@ describe('bus set-up bar', () => {
     expect(await ids(backend)).toEqual([1, 2]);
   });
 
+  it('offers nothing for a Modbus drive, and says why', async () => {
+    const { backend, panel, setupDrive, $ } = await mountSetup();
+    const status = await backend.appStatus();
+    backend.appStatus = async () => ({ ...status, links: status.links.map((l) => ({ ...l, protocol: 'modbus-rtu' })) });
+    await panel.open({ link: 1, id: 2 });
+    for (const id of ['#setup-change-id', '#setup-change-baud', '#setup-reboot', '#setup-reset']) {
+      expect($<HTMLButtonElement>(id).disabled).toBe(true);
+      expect($(id).title).toMatch(/vendor parameters/);
+    }
+    expect(await panel.setup.ask('changeId')).toBe(false);
+    expect(setupDrive).not.toHaveBeenCalled();
+    // Back on a DYNAMIXEL link, the actions and their own tooltips return.
+    backend.appStatus = async () => status;
+    await panel.open(DRIVE);
+    expect($<HTMLButtonElement>('#setup-reboot').disabled).toBe(false);
+    expect($('#setup-reboot').title).toMatch(/torque off/);
+  });
+
   it('does not write the ID or the baud rate from the grid', async () => {
     const { panel } = await mountSetup();
     const table = { ...panel.table!, registers: [...panel.table!.registers, register({ name: 'ID', address: 7, scale: 1, min: 0, max: 252, raw: 1, value: 1 })] };
