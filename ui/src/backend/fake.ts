@@ -2,7 +2,9 @@
 // sample log served by cursor like the real store. Used by the unit tests and by
 // `npm run dev` in a plain browser; it checks commands the way the engine does (range,
 // mode, state) and keeps sessions the way the engine does (stopping a named recording
-// starts an automatic "Live …" one).
+// starts an automatic "Live …" one). Tuning runs live in fakeTune.ts, the bus set-up
+// (a drive's new ID or rate, reboot, reset; the guided one-servo-at-a-time set-up on
+// fake ports) in fakeSetup.ts.
 import type { Backend } from './index';
 import { encodeTail, decodeTail } from './tail';
 import type { FoundDrive, PortInfo, ProfileView, ScanReport } from './types';
@@ -95,9 +97,8 @@ export class FakeBackend implements Backend {
       drives: () => this.drivesState,
       journal: (command, drive, reason) => {
         const at = this.now();
-        const link = drive.link === 0 ? null : drive.link;
         return this.addJob({
-          session: this.current.id, command, link, drive: link === null ? null : { ...drive }, state: 'done', reason,
+          session: this.current.id, command, link: drive?.link ?? null, drive: drive ? { ...drive } : null, state: 'done', reason,
           queuedAtMs: at, sentAtMs: at, finishedAtMs: at,
         });
       },
@@ -575,6 +576,7 @@ export class FakeBackend implements Backend {
   async disconnect(link: number): Promise<void> {
     this.disconnected.add(link);
   }
+
   private summary(s: FakeSession): SessionSummary {
     const recording = s === this.current;
     const end = s.stoppedAtMs ?? (recording ? this.now() : s.startedAtMs);

@@ -38,8 +38,9 @@ export function searchRates(protocol: SetupProtocol): number[] {
 export type FakeBus = {
   /** The connected drives, the fake's own (mutable) entries. */
   drives(): DriveView[];
-  /** Adds a finished set-up job to the journal; its ID. */
-  journal(command: SetupStep['step'], drive: DriveRef, reason: string): number;
+  /** Adds a finished set-up job to the journal; its ID. `drive` is null for a servo of
+   * the guided set-up (its own short-lived link is not one of the fake's). */
+  journal(command: SetupStep['step'], drive: DriveRef | null, reason: string): number;
   /** A drive moved to another ID: its registers follow it. */
   moved(from: DriveRef, to: DriveRef): void;
   /** A drive was reset: its registers go back to the factory values. */
@@ -169,11 +170,11 @@ export class FakeSetup {
     const from = { id: servo.id, baud: servo.baud };
     const jobs: number[] = [];
     if (request.to !== servo.id) {
-      jobs.push(this.bus.journal('changeId', { link: 0, id: servo.id }, `ID ${servo.id} → ${request.to}`));
+      jobs.push(this.bus.journal('changeId', null, `ID ${servo.id} → ${request.to}`));
       servo.id = request.to;
     }
     if (request.baud !== null && request.baud !== servo.baud) {
-      jobs.push(this.bus.journal('changeBaud', { link: 0, id: servo.id }, `${servo.baud} → ${request.baud} baud`));
+      jobs.push(this.bus.journal('changeBaud', null, `${servo.baud} → ${request.baud} baud`));
       servo.baud = request.baud;
     }
     // The user puts this servo aside and connects the next factory-fresh one.

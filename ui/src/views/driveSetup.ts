@@ -142,7 +142,8 @@ export class DriveSetupBar {
     return { enabled: mine.enabled, others: drives.filter((d) => d.drive.link === drive.link && d.drive.id !== drive.id).map((d) => d.drive.id) };
   }
 
-  /** Refuses an enabled drive before anything is sent; true when the step may go on. */
+  /** Refuses an enabled (or gone) drive before anything is sent, saying so under the
+   * bar; the other IDs on its link when the step may go on, null otherwise. */
   private async ready(drive: DriveRef): Promise<{ others: number[] } | null> {
     let state: Awaited<ReturnType<DriveSetupBar['state']>>;
     try {
