@@ -122,7 +122,12 @@ const LAYOUT = `
     <h2 id="first-steps">First steps</h2>
     <ol class="first-steps small">
       <li><b>Connect</b>: with no hardware the simulated rig is already connected. For a real bus,
-        <i>Connect…</i> lists the serial ports; pick the protocol and baud rate, <i>Scan</i>, then connect the drives found.</li>
+        <i>Connect…</i> lists the serial ports; pick the protocol and baud rate, <i>Scan</i>, then connect the drives found.
+        A new bus (servos leave the factory with the same ID): <i>Connect… → Set up a new bus…</i> gives them their IDs
+        (and a baud rate) one servo at a time — connect one alone, <i>Find &amp; set</i>, the next, … then <i>Finish</i> scans
+        the whole bus to connect it. A connected, disabled drive's ID, baud rate, reboot and factory reset are in the
+        <i>Bus set-up</i> bar of <i>Parameters…</i> (reboot and reset ask first). Modbus drives set their address and rate
+        in vendor parameters.</li>
       <li><b>Arm</b>: select a drive on the left, <i>Enable</i>, and confirm the prompt. Esc (or E-STOP) stops every drive at any time.</li>
       <li><b>Move</b>: type a target (in the units chosen in the control panel) and <i>Move</i>, or hold a jog button.
         Soft limits keep targets inside a window you set.</li>
@@ -239,7 +244,19 @@ async function start(): Promise<void> {
   let shownChannels: ChannelView[] = [];
   let recordingId: number | null = null;
   const control = new ControlPanel($('control'), backend);
-  const params = new ParamsPanel($('params-panel'), backend, showBanner);
+  // A set-up step that gives a drive another ID: the selection and its chart channels follow.
+  const driveMoved = (from: DriveRef, to: DriveRef) => {
+    if (sameDrive(selected, from)) selected = to;
+    if (picks.some((p) => sameDrive(p.drive, from))) {
+      picks = picks.map((p) => (sameDrive(p.drive, from) ? { ...p, drive: to } : p));
+      settings = { ...settings, chart: { ...settings.chart, channels: picks } };
+      void saveChart();
+      applyChannels();
+    }
+    refreshDrives();
+    if (tuning.isOpen) void tuning.open(selected);
+  };
+  const params = new ParamsPanel($('params-panel'), backend, showBanner, (from, to) => driveMoved(from, to));
   const tuning = new TuningView($('tuning-panel'), backend);
   const toggleTuning = () => void (tuning.isOpen ? tuning.close() : tuning.open(selected));
   $('open-tuning').addEventListener('click', toggleTuning);

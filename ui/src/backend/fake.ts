@@ -2,7 +2,9 @@
 // sample log served by cursor like the real store. Used by the unit tests and by
 // `npm run dev` in a plain browser; it checks commands the way the engine does (range,
 // mode, state) and keeps sessions the way the engine does (stopping a named recording
-// starts an automatic "Live …" one).
+// starts an automatic "Live …" one). Tuning runs live in fakeTune.ts, the bus set-up
+// (a drive's new ID or rate, reboot, reset; the guided one-servo-at-a-time set-up on
+// fake ports) in fakeSetup.ts.
 import type { Backend } from './index';
 import { encodeTail, decodeTail } from './tail';
 import type { FoundDrive, PortInfo, ProfileView, ScanReport } from './types';
@@ -14,6 +16,8 @@ import type {
 import { JOB_STATES } from './types';
 import type { RunQuery, RunSummary, RunView, TestSpec, TuneDefaults, TuneExportFormat } from './types';
 import { FakeTuning } from './fakeTune';
+import { FakeSetup } from './fakeSetup';
+import type { AssignDone, AssignRequest, SetupDone, SetupStep } from './types';
 import { journalMatches } from '../views/jobs';
 import { sameConnection } from '../views/connect';
 
@@ -89,12 +93,34 @@ export class FakeBackend implements Backend {
       drive: (ref) => this.drivesState.find((d) => d.drive.link === ref.link && d.drive.id === ref.id),
       session: () => ({ id: this.current.id, startedAtMs: this.current.startedAtMs }),
     });
+    this.setup = new FakeSetup({
+      drives: () => this.drivesState,
+      journal: (command, drive, reason) => {
+        const at = this.now();
+        return this.addJob({
+          session: this.current.id, command, link: drive?.link ?? null, drive: drive ? { ...drive } : null, state: 'done', reason,
+          queuedAtMs: at, sentAtMs: at, finishedAtMs: at,
+        });
+      },
+      moved: (from, to) => {
+        const raws = this.registers.get(from.id);
+        this.registers.delete(from.id);
+        if (raws) this.registers.set(to.id, raws);
+        if (this.armed.delete(from.id)) this.armed.add(to.id);
+      },
+      reset: (drive) => this.registers.delete(drive.id),
+      heldPorts: () => this.connections
+        .map((c, i) => ({ port: c.port.trim(), link: i + 2 }))
+        .filter((c) => c.port !== 'sim' && !this.disconnected.has(c.link)),
+    });
     if (options.autoStep ?? false) this.timer = setInterval(() => this.step(), 10);
   }
 
   private readonly now: () => number;
   /** Tuning runs (fakeTune.ts); tests reach it for what was started and exported. */
   readonly tuning: FakeTuning;
+  /** Bus set-up (fakeSetup.ts); tests reach its fake ports and the assignments asked. */
+  readonly setup: FakeSetup;
 
   dispose(): void {
     if (this.timer) clearInterval(this.timer);
@@ -120,7 +146,9 @@ export class FakeBackend implements Backend {
 
   /** Channel IDs are per session, like the store's. */
   private channelId(session: number, drive: DriveRef, name: ChannelName): number {
-    return ((session - 1) * this.drivesState.length + (drive.id - 1)) * CHANNEL_COUNT + CHANNELS.indexOf(name) + 1;
+    // By the drive's place in the list, not its ID: a drive given a new ID keeps its place.
+    const index = Math.max(0, this.drivesState.findIndex((d) => d.drive.link === drive.link && d.drive.id === drive.id));
+    return ((session - 1) * this.drivesState.length + index) * CHANNEL_COUNT + CHANNELS.indexOf(name) + 1;
   }
 
   private channelOwner(channel: number): number {
@@ -180,7 +208,7 @@ export class FakeBackend implements Backend {
     return {
       session: { id: this.current.id, name: this.current.name, startedAtMs: this.current.startedAtMs },
       links: [{
-        id: 1, port: 'fake', protocol: 'dynamixel2', baud: 1_000_000, up: true, simulated: true,
+        id: 1, port: 'fake', protocol: 'dynamixel2', baud: this.setup.linkBaud(1), up: true, simulated: true,
         health: {
           rttP50Ms: 1, rttP99Ms: 2, exchanges: this.current.samples.length, timeouts: 0, corrupt: 0, retries: 0,
           pollHz: 100, pollTargetHz: 100, adapterWarning: null,
@@ -491,9 +519,14 @@ export class FakeBackend implements Backend {
     return structuredClone(this.portList);
   }
 
-  async scan(port: string, _protocols: string[], _bauds: number[]): Promise<ScanReport> {
+  /** The scans asked for (tests). */
+  scans: { port: string; protocols: string[]; bauds: number[] }[] = [];
+
+  async scan(port: string, protocols: string[], bauds: number[]): Promise<ScanReport> {
+    this.scans.push({ port, protocols: [...protocols], bauds: [...bauds] });
     if (!port.startsWith('/dev/')) throw { kind: 'link', message: `cannot open ${port}: No such file or directory` };
-    return { port, drives: structuredClone(this.scanFinds), tried: [['dynamixel2', 57600]], elapsedMs: 800 };
+    const onBench = this.setup.scan(port, protocols, bauds);
+    return { port, drives: onBench ?? structuredClone(this.scanFinds), tried: [['dynamixel2', 57600]], elapsedMs: 800 };
   }
 
   async profiles(): Promise<ProfileView[]> {
@@ -537,7 +570,13 @@ export class FakeBackend implements Backend {
     return structuredClone(this.recent);
   }
 
-  async disconnect(_link: number): Promise<void> {}
+  /** Links closed (tests); a closed link no longer holds its port. */
+  readonly disconnected = new Set<number>();
+
+  async disconnect(link: number): Promise<void> {
+    this.disconnected.add(link);
+  }
+
   private summary(s: FakeSession): SessionSummary {
     const recording = s === this.current;
     const end = s.stoppedAtMs ?? (recording ? this.now() : s.startedAtMs);
@@ -645,5 +684,13 @@ export class FakeBackend implements Backend {
 
   async tuneExport(id: number, format: TuneExportFormat): Promise<string> {
     return this.tuning.export(id, format);
+  }
+
+  async setupDrive(drive: DriveRef, step: SetupStep): Promise<SetupDone> {
+    return this.setup.setupDrive(drive, step);
+  }
+
+  async setupAssign(request: AssignRequest): Promise<AssignDone> {
+    return this.setup.setupAssign(request);
   }
 }

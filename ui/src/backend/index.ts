@@ -6,6 +6,7 @@ import type {
   ParamExport, ParamTable, Recent, RecentConnection, SessionSummary, Settings, SnapshotView, TailBatch, TailCursor,
 } from './types';
 import type { RunQuery, RunSummary, RunView, TestSpec, TuneDefaults, TuneExportFormat } from './types';
+import type { AssignDone, AssignRequest, SetupDone, SetupStep } from './types';
 
 export interface Backend {
   appStatus(): Promise<AppStatus>;
@@ -75,6 +76,15 @@ export interface Backend {
   tuneRun(id: number): Promise<RunView>;
   /** Writes a run's report (chart or results) to a file; resolves with its path. */
   tuneExport(id: number, format: TuneExportFormat): Promise<string>;
+  /** Runs a set-up step (new ID, new baud rate, reboot, factory reset) on a connected,
+   * disabled drive; resolves with where the drive is now (its new DriveRef after a new
+   * ID or a reset). Rejects with an IpcError, nothing written, when the step is refused:
+   * drive enabled, reboot or reset not confirmed, ID taken, a Modbus drive. */
+  setupDrive(drive: DriveRef, step: SetupStep): Promise<SetupDone>;
+  /** One servo of the guided set-up: finds the one servo on a port no link holds (any ID,
+   * any rate), gives it ID `to` (and rate `baud`), closes its link again. Refused, with
+   * nothing written, when more than one servo answers or none does. */
+  setupAssign(request: AssignRequest): Promise<AssignDone>;
 }
 
 export async function pickBackend(): Promise<Backend> {

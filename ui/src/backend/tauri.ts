@@ -9,6 +9,7 @@ import type {
   ParamExport, ParamTable, Recent, RecentConnection, SessionSummary, Settings, SnapshotView, TailBatch, TailCursor,
 } from './types';
 import type { RunQuery, RunSummary, RunView, TestSpec, TuneDefaults, TuneExportFormat } from './types';
+import type { AssignDone, AssignRequest, SetupDone, SetupStep } from './types';
 
 export class TauriBackend implements Backend {
   appStatus(): Promise<AppStatus> {
@@ -129,5 +130,11 @@ export class TauriBackend implements Backend {
   }
   tuneExport(id: number, format: TuneExportFormat): Promise<string> {
     return invoke('tune_export', { id, format });
+  }
+  setupDrive(drive: DriveRef, step: SetupStep): Promise<SetupDone> {
+    return invoke('setup_drive', { drive, step });
+  }
+  setupAssign(request: AssignRequest): Promise<AssignDone> {
+    return invoke('setup_assign', { request });
   }
 }

@@ -50,6 +50,11 @@ import type { TestLimits } from './generated/TestLimits';
 import type { TestLoop } from './generated/TestLoop';
 import type { TestSpec } from './generated/TestSpec';
 import type { TuneDefaults } from './generated/TuneDefaults';
+import type { AssignDone } from './generated/AssignDone';
+import type { AssignRequest } from './generated/AssignRequest';
+import type { ResetKeep } from './generated/ResetKeep';
+import type { SetupDone } from './generated/SetupDone';
+import type { SetupStep } from './generated/SetupStep';
 
 export type {
   AppStatus, Command, DriveMode, DriveRef, DriveView, FaultView, HealthView, IpcError, LinkView, LookSettings, ParamDiffView, ParamExport,
@@ -60,6 +65,8 @@ export type {
   Excitation, FollowingMetrics, FrequencyResponse, FrfResults, GainView, Margins, ObservableRange, RelayResult, RunQuery, RunResults, RunSummary,
   RunView, StepMetrics, StepReport, SweepKind, TestLimits, TestLoop, TestSpec, TuneDefaults,
 };
+
+export type { AssignDone, AssignRequest, ResetKeep, SetupDone, SetupStep };
 /** What a run's report exports as. */
 export type TuneExportFormat = 'png' | 'svg' | 'csv' | 'json';
 export type TestKind = Excitation['kind'];
@@ -135,3 +142,20 @@ export type ProfileView = { name: string; vendor: string; protocol: string };
 
 export const PROTOCOLS = ['dynamixel2', 'dynamixel1', 'feetech', 'modbus-rtu'] as const;
 export type ProtocolName = (typeof PROTOCOLS)[number];
+
+/** The protocols whose servos take a new ID and rate over their own bus (Modbus RTU
+ * drives set theirs in vendor parameters). */
+export const SETUP_PROTOCOLS = ['dynamixel2', 'dynamixel1', 'feetech'] as const;
+export type SetupProtocol = (typeof SETUP_PROTOCOLS)[number];
+
+/** Every rate each protocol's Baud Rate register can encode, the fastest first (as
+ * `drivedeck_proto::baud::rates`). */
+export const BAUD_RATES: Record<SetupProtocol, number[]> = {
+  dynamixel2: [4_500_000, 4_000_000, 3_000_000, 2_000_000, 1_000_000, 115_200, 57_600, 9_600],
+  dynamixel1: [1_000_000, 500_000, 400_000, 250_000, 200_000, 115_200, 57_600, 19_200, 9_600],
+  feetech: [1_000_000, 500_000, 250_000, 128_000, 115_200, 76_800, 57_600, 38_400],
+};
+
+/** Why the set-up does not offer Modbus RTU (the backend refuses it with the same words). */
+export const MODBUS_SETUP_NOTE =
+  'Modbus RTU drives take their unit address and baud rate from vendor parameters (often DIP switches or a keypad): set them there, then connect';

@@ -1,11 +1,14 @@
 // The Connect panel: the recent connections (kept across restarts, one click to
 // reconnect, × to forget), serial ports (with their USB identity, refreshed while the
 // panel is open so plugging and unplugging shows), protocol, baud and drive IDs, a scan
-// that lists what answers, a connection by hand, and another simulated rig in one click.
-// Bad input gets a message beside its field and nothing is sent.
+// that lists what answers, a connection by hand, and another simulated rig in one click;
+// "Set up a new bus…" opens the guided one-servo-at-a-time set-up (setup.ts), whose
+// final scan lands in the same scan results. Bad input gets a message beside its field
+// and nothing is sent.
 import type { Backend } from '../backend/index';
 import type { FoundDrive, PortInfo, ProfileView, ProtocolName, Recent, RecentConnection, ScanReport } from '../backend/types';
 import { PROTOCOLS, errorMessage } from '../backend/types';
+import { BusSetup } from './setup';
 
 /** The usual baud rate of each protocol's factory settings. */
 export const DEFAULT_BAUD: Record<ProtocolName, number> = {
@@ -147,14 +150,18 @@ export class ConnectPanel {
           <button id="connect-scan" title="Try the protocols and baud rates on this port">Scan</button>
           <button id="connect-go">Connect</button>
           <button id="connect-sim" title="Start another simulated rig of this protocol with these IDs">Simulated rig</button>
+          <button id="connect-setup" title="A new bus whose servos all have the factory ID: give them their IDs (and a rate) one servo at a time" aria-expanded="false">Set up a new bus…</button>
           <button id="connect-close">Close</button>
         </div>
+        <div id="connect-setup-section" class="setup-section" hidden></div>
         <table id="scan-results" hidden>
           <thead><tr><th></th><th>ID</th><th>model</th><th>protocol</th><th>baud</th><th>firmware</th><th>rtt</th><th></th></tr></thead>
           <tbody></tbody>
         </table>
         <button id="connect-found" hidden>Connect the checked drives</button>
       </div>`;
+    this.setup = new BusSetup(this.$('#connect-setup-section'), backend, (report) => this.showScan(report));
+    this.$('#connect-setup').addEventListener('click', () => this.toggleSetup());
     const protocol = this.$<HTMLSelectElement>('#connect-protocol');
     protocol.addEventListener('change', () => {
       const p = protocol.value as ProtocolName;
@@ -179,6 +186,17 @@ export class ConnectPanel {
 
   private $<T extends HTMLElement>(css: string): T {
     return this.root.querySelector(css) as T;
+  }
+
+  /** The guided set-up of a new bus (setup.ts). */
+  readonly setup: BusSetup;
+
+  /** Shows or hides the guided set-up; it starts on the port chosen above. */
+  toggleSetup(open?: boolean): void {
+    const section = this.$('#connect-setup-section');
+    section.hidden = !(open ?? section.hidden);
+    this.$('#connect-setup').setAttribute('aria-expanded', String(!section.hidden));
+    if (!section.hidden) this.setup.suggestPort(this.$<HTMLInputElement>('#connect-port').value);
   }
 
   get isOpen(): boolean {

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { FakeBackend } from '../backend/fake';
 import type { ParamRegisterView } from '../backend/types';
-import { ParamsPanel, checkParam, isChanged, parseBackup, restorePreview } from './params';
+import { ParamsPanel, checkParam, isChanged, parseBackup, planWrite, restorePreview } from './params';
 import { setUnitSystem } from '../units';
 
 const DRIVE = { link: 1, id: 1 };
@@ -290,5 +290,141 @@ describe('compare snapshots', () => {
     const diff = await panel.compare();
     expect(diff).toEqual([{ register: 'Position P Gain', unit: '', left: 800, right: 640 }]);
     expect($('#params-compare-table').textContent).toContain('Position P Gain');
+  });
+});
+
+describe('bus set-up bar', () => {
+  async function mountSetup() {
+    document.body.innerHTML = '<div id="params"></div>';
+    const backend = new FakeBackend();
+    const notify = vi.fn();
+    const moved = vi.fn();
+    const panel = new ParamsPanel(document.getElementById('params')!, backend, notify, moved);
+    await panel.open(DRIVE);
+    const setupDrive = vi.spyOn(backend, 'setupDrive');
+    const $ = <T extends HTMLElement>(css: string) => document.querySelector(css) as T;
+    return { backend, notify, moved, panel, setupDrive, $ };
+  }
+  const ids = async (backend: FakeBackend) => (await backend.drives()).map((d) => d.drive.id);
+
+  it('changes the ID and the panel and the selection follow the drive', async () => {
+    const { backend, moved, panel, setupDrive, $ } = await mountSetup();
+    await panel.readAll();
+    backend.setRegister(1, 'Temperature Limit', 70);
+    expect(await panel.setup.ask('changeId')).toBe(true);
+    expect($('#setup-dialog').hidden).toBe(false);
+    expect(setupDrive).not.toHaveBeenCalled();
+    $<HTMLInputElement>('#setup-new-id').value = '7';
+    const done = await panel.setup.apply();
+    expect(setupDrive).toHaveBeenCalledWith(DRIVE, { step: 'changeId', to: 7 });
+    expect(done?.drive).toEqual({ link: 1, id: 7 });
+    expect(await ids(backend)).toEqual([7, 2]);
+    expect(moved).toHaveBeenCalledWith(DRIVE, { link: 1, id: 7 });
+    await vi.waitFor(() => expect($('#params-title').textContent).toContain('ID 7'));
+    expect($('#setup-status').textContent).toContain('Drive 1 is now ID 7');
+    expect($('#setup-dialog').hidden).toBe(true);
+    // The drive's registers moved with it: the next read is of ID 7.
+    await panel.readAll();
+    expect(last(backend)).toEqual({ kind: 'readParams', drive: { link: 1, id: 7 }, registers: [] });
+    expect(panel.table!.registers.find((r) => r.name === 'Temperature Limit')!.value).toBe(70);
+    const journal = await backend.jobs({});
+    expect(journal.find((j) => j.command === 'changeId')).toMatchObject({ state: 'done', reason: 'ID 1 → 7' });
+  });
+
+  it('refuses a bad or taken ID beside its field and sends nothing', async () => {
+    const { panel, setupDrive, $ } = await mountSetup();
+    await panel.setup.ask('changeId');
+    for (const [text, says] of [['0', /outside 1–252/], ['x', /not an ID/], ['1', /already has ID 1/], ['2', /ID 2 is taken/]] as const) {
+      $<HTMLInputElement>('#setup-new-id').value = text;
+      expect(await panel.setup.apply()).toBeNull();
+      expect($('#setup-dialog-error').textContent).toMatch(says);
+    }
+    expect(setupDrive).not.toHaveBeenCalled();
+  });
+
+  it('reboots only after the confirmation', async () => {
+    const { setupDrive, $ } = await mountSetup();
+    $('#setup-reboot').click();
+    await vi.waitFor(() => expect($('#setup-dialog').hidden).toBe(false));
+    expect($('#setup-question').textContent).toMatch(/Reboot drive 1\? It restarts with torque off/);
+    expect(setupDrive).not.toHaveBeenCalled();
+    $('#setup-cancel').click();
+    expect($('#setup-dialog').hidden).toBe(true);
+    expect(setupDrive).not.toHaveBeenCalled();
+    $('#setup-reboot').click();
+    await vi.waitFor(() => expect($('#setup-dialog').hidden).toBe(false));
+    $('#setup-apply').click();
+    await vi.waitFor(() => expect($('#setup-status').textContent).toContain('Drive 1 rebooted'));
+    expect(setupDrive).toHaveBeenCalledTimes(1);
+    expect(setupDrive).toHaveBeenCalledWith(DRIVE, { step: 'reboot', confirm: true });
+  });
+
+  it('refuses an enabled drive before sending: disable it first', async () => {
+    const { backend, panel, setupDrive, $ } = await mountSetup();
+    await backend.submit({ kind: 'arm', drive: DRIVE });
+    await backend.submit({ kind: 'enable', drive: DRIVE });
+    for (const id of ['#setup-change-id', '#setup-change-baud', '#setup-reboot', '#setup-reset']) {
+      $('#setup-status').textContent = '';
+      $(id).click();
+      await vi.waitFor(() => expect($('#setup-status').textContent).toContain('Drive 1 is enabled: disable it first'));
+      expect($('#setup-dialog').hidden).toBe(true);
+    }
+    // Enabled while the dialog was open: refused at the confirmation too.
+    await backend.submit({ kind: 'disable', drive: DRIVE });
+    await panel.setup.ask('factoryReset');
+    await backend.submit({ kind: 'arm', drive: DRIVE });
+    await backend.submit({ kind: 'enable', drive: DRIVE });
+    expect(await panel.setup.apply()).toBeNull();
+    expect(setupDrive).not.toHaveBeenCalled();
+    // And the backend refuses it with the bus's words.
+    await expect(backend.setupDrive(DRIVE, { step: 'reboot', confirm: true })).rejects.toMatchObject({ message: expect.stringContaining('disable drive 1 first') });
+  });
+
+  it('shows the backend’s refusal: a new rate with another drive on the link, a reset to a taken ID', async () => {
+    const { backend, panel, setupDrive, $ } = await mountSetup();
+    await panel.setup.ask('changeBaud');
+    const rates = [...$<HTMLSelectElement>('#setup-new-baud').options].map((o) => Number(o.value));
+    expect(rates).toContain(57_600);
+    expect(rates).not.toContain(1_000_000);
+    $<HTMLSelectElement>('#setup-new-baud').value = '57600';
+    expect(await panel.setup.apply()).toBeNull();
+    expect(setupDrive).toHaveBeenCalledWith(DRIVE, { step: 'changeBaud', baud: 57_600 });
+    expect($('#setup-dialog-error').textContent).toContain('this link carries drives 2, 1');
+    await panel.open({ link: 1, id: 2 });
+    await panel.setup.ask('factoryReset');
+    $<HTMLSelectElement>('#setup-keep').value = 'nothing';
+    expect(await panel.setup.apply()).toBeNull();
+    expect($('#setup-dialog-error').textContent).toContain('ID 1 is taken');
+    // Keeping the ID and rate, the reset goes through; the drive stays where it is.
+    $<HTMLSelectElement>('#setup-keep').value = 'idAndBaud';
+    expect((await panel.setup.apply())?.drive).toEqual({ link: 1, id: 2 });
+    expect(setupDrive).toHaveBeenLastCalledWith({ link: 1, id: 2 }, { step: 'factoryReset', keep: 'idAndBaud', confirm: true });
+    expect(await ids(backend)).toEqual([1, 2]);
+  });
+
+  it('offers nothing for a Modbus drive, and says why', async () => {
+    const { backend, panel, setupDrive, $ } = await mountSetup();
+    const status = await backend.appStatus();
+    backend.appStatus = async () => ({ ...status, links: status.links.map((l) => ({ ...l, protocol: 'modbus-rtu' })) });
+    await panel.open({ link: 1, id: 2 });
+    for (const id of ['#setup-change-id', '#setup-change-baud', '#setup-reboot', '#setup-reset']) {
+      expect($<HTMLButtonElement>(id).disabled).toBe(true);
+      expect($(id).title).toMatch(/vendor parameters/);
+    }
+    expect(await panel.setup.ask('changeId')).toBe(false);
+    expect(setupDrive).not.toHaveBeenCalled();
+    // Back on a DYNAMIXEL link, the actions and their own tooltips return.
+    backend.appStatus = async () => status;
+    await panel.open(DRIVE);
+    expect($<HTMLButtonElement>('#setup-reboot').disabled).toBe(false);
+    expect($('#setup-reboot').title).toMatch(/torque off/);
+  });
+
+  it('does not write the ID or the baud rate from the grid', async () => {
+    const { panel } = await mountSetup();
+    const table = { ...panel.table!, registers: [...panel.table!.registers, register({ name: 'ID', address: 7, scale: 1, min: 0, max: 252, raw: 1, value: 1 })] };
+    const plan = planWrite(table, new Map([['ID', '5']]), ['ID']);
+    expect(plan.values).toEqual([]);
+    expect(plan.errors.get('ID')).toMatch(/Bus set-up \(Change ID…\)/);
   });
 });

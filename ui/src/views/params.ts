@@ -2,12 +2,20 @@
 // units, limits and read-only marks; values typed but not written are highlighted; Write
 // checks every value first (a bad one gets a message beside its cell and nothing is
 // sent); Read all replaces unwritten values with the drive's; Save to flash; Backup to a JSON file; Restore from one after a diff preview;
-// compare two snapshots (of any session).
+// compare two snapshots (of any session). The ID and Baud Rate rows are not written here:
+// the Bus set-up bar (driveSetup.ts) changes them, and reboots or resets the drive.
 import type { Backend } from '../backend/index';
 import type { DriveRef, JobView, ParamDiffView, ParamRegisterView, ParamTable, SnapshotView } from '../backend/types';
 import { errorMessage } from '../backend/types';
 import { shownRegister, unitSystem } from '../units';
 import type { Shown } from '../units';
+import { DriveSetupBar } from './driveSetup';
+
+/** The registers that move the drive away from its link: the Bus set-up bar changes them. */
+export const SETUP_REGISTERS: Record<string, string> = {
+  ID: 'The ID is changed with Bus set-up (Change ID…), which moves the link with the drive',
+  'Baud Rate': 'The baud rate is changed with Bus set-up (Change baud…), which moves the link with the drive',
+};
 
 /** A value as the grid shows it: six significant digits, no trailing zeros. */
 export function formatValue(value: number | null): string {
@@ -77,6 +85,10 @@ export function planWrite(table: ParamTable, edits: Map<string, string>, names: 
   const errors = new Map<string, string>();
   for (const register of table.registers) {
     if (!names.includes(register.name)) continue;
+    if (SETUP_REGISTERS[register.name]) {
+      errors.set(register.name, SETUP_REGISTERS[register.name]);
+      continue;
+    }
     const text = edits.get(register.name);
     const check = text === undefined ? (register.value === null ? checkParam(register, '') : checkParamSi(register, register.value)) : checkParam(register, text);
     if (check.ok) values.push([register.name, check.value]);
@@ -174,10 +186,15 @@ export class ParamsPanel {
   private restoreLabel = '';
   private snapshots: SnapshotView[] = [];
 
+  /** The drive's set-up steps (new ID, new rate, reboot, factory reset). */
+  readonly setup: DriveSetupBar;
+
   constructor(
     private readonly root: HTMLElement,
     private readonly backend: Backend,
     private readonly notify: (ok: boolean, message: string) => void,
+    /** A set-up step moved the drive to another ID (the selection should follow). */
+    private readonly moved: (from: DriveRef, to: DriveRef) => void = () => {},
   ) {
     root.innerHTML = `
       <div class="params-head">
@@ -190,6 +207,7 @@ export class ParamsPanel {
         <button id="params-restore-open" title="Write a backup back, after a preview">Restore…</button>
         <button id="params-close">Close</button>
       </div>
+      <div id="params-setup" class="params-setup"></div>
       <div id="params-status" class="muted small" role="status"></div>
       <div id="params-restore" class="params-restore" hidden>
         <div class="row">
@@ -210,6 +228,7 @@ export class ParamsPanel {
       </div>
       <table id="params-compare-table" class="params-grid"></table>
       <table id="params-grid" class="params-grid"></table>`;
+    this.setup = new DriveSetupBar(this.$('#params-setup'), backend, notify, (from, to) => void this.follow(from, to));
     this.$('#params-close').addEventListener('click', () => this.close());
     this.$('#params-read').addEventListener('click', () => void this.readAll());
     this.$('#params-write').addEventListener('click', () => void this.write());
@@ -265,6 +284,7 @@ export class ParamsPanel {
       this.drive = null;
       this.table = null;
       this.$('#params-title').textContent = 'Parameters: no drive selected';
+      await this.setup.setDrive(null);
       this.render();
       return;
     }
@@ -275,6 +295,15 @@ export class ParamsPanel {
       this.cancelRestore();
     }
     this.drive = drive;
+    await this.setup.setDrive(drive);
+    await this.refresh();
+  }
+
+  /** A set-up step gave the drive another ID: the panel, and whoever selected it, follow
+   * (typed values stay: it is the same drive). */
+  private async follow(from: DriveRef, to: DriveRef): Promise<void> {
+    if (this.drive && this.drive.link === from.link && this.drive.id === from.id) this.drive = to;
+    this.moved(from, to);
     await this.refresh();
   }
 
@@ -524,7 +553,8 @@ export class ParamsPanel {
     }
     grid.innerHTML = `<tr><th></th><th>Register</th><th>Addr</th><th>Type</th><th>Value</th><th>Unit</th><th>Range</th><th></th></tr>` +
       this.table.registers.map((r) => {
-        const readOnly = r.access !== 'rw';
+        const bySetup = SETUP_REGISTERS[r.name];
+        const readOnly = r.access !== 'rw' || !!bySetup;
         const text = this.edits.get(r.name) ?? showValue(r, r.value);
         const shown = registerShown(r);
         const title = escape(r.description ?? '');
@@ -537,7 +567,7 @@ export class ParamsPanel {
           <td>${escape(r.name)}${r.persistent ? ' <span class="muted small" title="Kept across a power cycle (EEPROM)">●</span>' : ''}</td>
           <td class="num">${r.address}</td><td>${escape(r.type)}</td>
           <td>${input}</td><td class="unit">${escape(shown.unit)}</td>
-          <td class="muted small">${readOnly ? 'read only' : `${showValue(r, r.min)} … ${showValue(r, r.max)}`}</td>
+          <td class="muted small"${bySetup ? ` title="${escape(bySetup)}"` : ''}>${bySetup ? 'Bus set-up ↑' : readOnly ? 'read only' : `${showValue(r, r.min)} … ${showValue(r, r.max)}`}</td>
           <td class="error small cell-error"></td></tr>`;
       }).join('');
     for (const r of this.table.registers) this.paintRow(r.name);
