@@ -144,7 +144,7 @@ export class FakeSetup {
     const port = request.port.trim();
     if (port === '') throw refused('invalid', 'give the serial port the servo is on');
     if (!(request.to >= 1 && request.to <= 252)) throw refused('invalid', `ID ${request.to} is outside 1..=252`);
-    if (request.baud !== null && !BAUD_RATES[protocol].includes(request.baud)) {
+    if (request.baud != null && !BAUD_RATES[protocol].includes(request.baud)) {
       throw refused('invalid', `a ${name} servo cannot run at ${request.baud} baud; it can at ${BAUD_RATES[protocol].join(', ')}`);
     }
     const held = this.bus.heldPorts().find((h) => h.port === port);
@@ -173,7 +173,7 @@ export class FakeSetup {
       jobs.push(this.bus.journal('changeId', null, `ID ${servo.id} → ${request.to}`));
       servo.id = request.to;
     }
-    if (request.baud !== null && request.baud !== servo.baud) {
+    if (request.baud != null && request.baud !== servo.baud) {
       jobs.push(this.bus.journal('changeBaud', null, `${servo.baud} → ${request.baud} baud`));
       servo.baud = request.baud;
     }
