@@ -11,8 +11,9 @@ use crate::error::IpcError;
 use crate::settings::{Recent, Settings};
 use drivedeck_domain::Command;
 use drivedeck_engine::api::{
-    AppStatus, AssignDone, AssignRequest, ChannelView, DriveView, FaultView, JobQuery, JobView, ParamDiffView, ParamExport,
-    ParamTable, RunQuery, RunSummary, RunView, SessionSummary, SetupDone, SnapshotView, TuneDefaults,
+    AppStatus, AssignDone, AssignRequest, ChannelView, DriveView, FaultView, JobQuery, JobView,
+    ParamDiffView, ParamExport, ParamTable, RunQuery, RunSummary, RunView, SessionSummary,
+    SetupDone, SnapshotView, TuneDefaults,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -19,7 +19,14 @@ fn setup_id(sim: &Sim, db: &std::path::Path, args: &[&str]) -> std::process::Out
 fn scan(sim: &Sim, protocol: &str, baud: u32) -> Vec<(u64, u64)> {
     let baud = baud.to_string();
     let out = cli(&[
-        "scan", "--port", &sim.port, "--protocol", protocol, "--baud", &baud, "--json",
+        "scan",
+        "--port",
+        &sim.port,
+        "--protocol",
+        protocol,
+        "--baud",
+        &baud,
+        "--json",
     ]);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("scan JSON");
     report["drives"]
@@ -36,7 +43,19 @@ fn assign(protocol: &str, from_baud: u32, to_baud: u32) {
     let from = from_baud.to_string();
     let sim = Sim::start_with(protocol, "1", &["--baud", &from]);
     let to = to_baud.to_string();
-    let out = setup_id(&sim, &db, &["--protocol", protocol, "--to", "12", "--baud", &to, "--json"]);
+    let out = setup_id(
+        &sim,
+        &db,
+        &[
+            "--protocol",
+            protocol,
+            "--to",
+            "12",
+            "--baud",
+            &to,
+            "--json",
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let done: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(
@@ -45,7 +64,10 @@ fn assign(protocol: &str, from_baud: u32, to_baud: u32) {
     );
     assert_eq!((&done["id"], &done["baud"]), (&12.into(), &to_baud.into()));
     assert_eq!(scan(&sim, protocol, to_baud), [(12, u64::from(to_baud))]);
-    assert!(scan(&sim, protocol, from_baud).is_empty(), "gone from the old rate");
+    assert!(
+        scan(&sim, protocol, from_baud).is_empty(),
+        "gone from the old rate"
+    );
 }
 
 #[test]
@@ -73,8 +95,14 @@ fn servos_not_alone_and_bad_requests_change_nothing() {
     let stderr = text(&out.stderr);
     assert!(stderr.contains("connect one servo at a time"), "{stderr}");
     for (args, says) in [
-        (vec!["--protocol", "dynamixel2", "--to", "0"], "0 is not in 1..=252"),
-        (vec!["--protocol", "modbus-rtu", "--to", "5"], "invalid value 'modbus-rtu'"),
+        (
+            vec!["--protocol", "dynamixel2", "--to", "0"],
+            "0 is not in 1..=252",
+        ),
+        (
+            vec!["--protocol", "modbus-rtu", "--to", "5"],
+            "invalid value 'modbus-rtu'",
+        ),
         (
             vec!["--protocol", "dynamixel2", "--to", "5", "--baud", "12345"],
             "cannot run at 12345 baud",
@@ -85,5 +113,8 @@ fn servos_not_alone_and_bad_requests_change_nothing() {
         let stderr = text(&out.stderr);
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
-    assert_eq!(scan(&sim, "dynamixel2", 1_000_000), [(1, 1_000_000), (2, 1_000_000)]);
+    assert_eq!(
+        scan(&sim, "dynamixel2", 1_000_000),
+        [(1, 1_000_000), (2, 1_000_000)]
+    );
 }

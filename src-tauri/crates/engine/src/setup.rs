@@ -31,7 +31,11 @@ impl Engine {
     /// Runs set-up `step` on `drive` to its end. Refused (nothing sent) when the bus
     /// refuses the command; `Err` with the job's reason when the link refused or failed
     /// it. On success the drive's model and its link's rate follow it.
-    pub async fn setup(&self, drive: DriveRef, step: SetupStep) -> Result<SetupOutcome, EngineError> {
+    pub async fn setup(
+        &self,
+        drive: DriveRef,
+        step: SetupStep,
+    ) -> Result<SetupOutcome, EngineError> {
         let before = self.link_drive_ids(drive.link);
         let job = self.submit(Command::Setup { drive, step })?;
         let id = job.id.0;

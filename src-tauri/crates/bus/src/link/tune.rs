@@ -498,13 +498,15 @@ impl<T: Transport> Actor<T> {
                     .unwrap_or_else(|e| e.into_inner())
                     .get(&id)
                     .map(|entry| entry.status.clone());
+                // A fault first: a drive that shuts itself down on one is also disabled,
+                // and the fault is what the user needs to read.
                 match status {
-                    Some(status) if !status.enabled => {
-                        break Ended::Aborted(format!("drive {id} was disabled during the run"));
-                    }
                     Some(DriveStatus {
                         fault: Some(fault), ..
                     }) => break Ended::Aborted(format!("drive {id} reports a fault: {fault}")),
+                    Some(status) if !status.enabled => {
+                        break Ended::Aborted(format!("drive {id} was disabled during the run"));
+                    }
                     _ => {}
                 }
             }

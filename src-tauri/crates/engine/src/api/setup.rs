@@ -116,7 +116,9 @@ impl Api {
         let name = protocol_name(protocol);
         let port = request.port.trim();
         if port.is_empty() {
-            return Err(ApiError::Invalid("give the serial port the servo is on".into()));
+            return Err(ApiError::Invalid(
+                "give the serial port the servo is on".into(),
+            ));
         }
         if !(1..=252).contains(&request.to) {
             return Err(ApiError::Invalid(format!(
@@ -161,7 +163,11 @@ impl Api {
         if report.drives.len() > 1 || report.drives[0].id_conflict {
             let ids: Vec<String> = report.drives.iter().map(|d| d.id.to_string()).collect();
             let what = if report.drives.len() > 1 {
-                format!("{} servos answer (IDs {})", report.drives.len(), ids.join(", "))
+                format!(
+                    "{} servos answer (IDs {})",
+                    report.drives.len(),
+                    ids.join(", ")
+                )
             } else {
                 format!("more than one servo answers ID {}", ids[0])
             };
@@ -178,10 +184,7 @@ impl Api {
             .engine
             .connect_serial(port, protocol, servo.baud, profile, &[servo.id])
             .await?;
-        let drive = DriveRef {
-            link,
-            id: servo.id,
-        };
+        let drive = DriveRef { link, id: servo.id };
         let steps = self.assign_steps(drive, request.to, request.baud).await;
         self.engine.disconnect(link).await;
         let (jobs, id, rate) = steps?;
@@ -242,7 +245,13 @@ impl Api {
         }
         let mut reached = None;
         if let Some(rate) = rate
-            && Some(rate) != self.engine.links().iter().find(|l| l.id == drive.link).map(|l| l.baud)
+            && Some(rate)
+                != self
+                    .engine
+                    .links()
+                    .iter()
+                    .find(|l| l.id == drive.link)
+                    .map(|l| l.baud)
         {
             let done = self
                 .engine
@@ -330,7 +339,11 @@ mod tests {
         assert_eq!((done.id, done.baud), (7, to_baud), "{done:?}");
         assert_eq!(done.model.as_deref(), Some(profile.name.as_str()));
         assert_eq!(done.jobs.len(), 2);
-        assert!(done.message.contains("connect the next"), "{}", done.message);
+        assert!(
+            done.message.contains("connect the next"),
+            "{}",
+            done.message
+        );
         assert_eq!(sim_ids(&rig), [7], "the servo has its new ID");
         let code = baud::code_of_rate(profile.protocol, to_baud).expect("a code");
         assert_eq!(sim_baud_code(&rig), [code], "and its new rate");
@@ -338,7 +351,10 @@ mod tests {
         let jobs = setup_jobs(&api);
         assert_eq!(jobs.len(), 2, "{jobs:?}");
         assert_eq!(jobs[0].0, "changeBaud", "{jobs:?}");
-        assert_eq!(jobs[1], ("changeId".into(), "done".into(), "ID 1 → 7".into()));
+        assert_eq!(
+            jobs[1],
+            ("changeId".into(), "done".into(), "ID 1 → 7".into())
+        );
         let report = api
             .scan(&done_port(&rig), &[protocol.to_string()], &[to_baud])
             .await
@@ -378,7 +394,11 @@ mod tests {
             .await
             .expect("nothing to do");
         assert!(done.jobs.is_empty(), "{done:?}");
-        assert!(done.message.contains("nothing was changed"), "{}", done.message);
+        assert!(
+            done.message.contains("nothing was changed"),
+            "{}",
+            done.message
+        );
         assert!(setup_jobs(&api).is_empty());
         api.engine().shutdown().await;
     }
@@ -468,7 +488,10 @@ mod tests {
             .await
             .expect_err("none");
         assert_eq!(error.kind(), ErrorKind::NotFound, "{error}");
-        assert!(error.to_string().contains("no feetech servo answered"), "{error}");
+        assert!(
+            error.to_string().contains("no feetech servo answered"),
+            "{error}"
+        );
         assert_eq!(sim_ids(&rig), [1]);
         api.engine().shutdown().await;
     }

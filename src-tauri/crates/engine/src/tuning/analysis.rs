@@ -330,12 +330,26 @@ fn frequency_response(
 /// How far a peak or dip must stand from its trend to count, dB.
 const RESONANCE_DB: f64 = 3.0;
 
-/// Peaks and dips of `h`'s magnitude (trusted points only) standing at least
-/// [`RESONANCE_DB`] from the mean over ± a third of an octave around them, each the
-/// extreme of its own neighbourhood.
+/// Coherence a point of a dip needs. At an anti-resonance the measured output all but
+/// vanishes, and with it the coherence: the bottom of a real dip is always below the
+/// trust threshold. It counts when it still shows some coherence and trusted points
+/// flank it within two bins on each side.
+const DIP_COHERENCE: f64 = 0.25;
+
+/// Peaks and dips of `h`'s magnitude standing at least [`RESONANCE_DB`] from the mean
+/// over ± a third of an octave around them, each the extreme of its own neighbourhood.
+/// Peaks from trusted points only; dips also from the low-coherence points at their
+/// bottom (see [`DIP_COHERENCE`]).
 pub fn find_resonances(h: &FrequencyResponse, response: &str) -> Vec<ResonanceView> {
-    let idx: Vec<usize> = (0..h.freq_hz.len())
-        .filter(|&i| h.trusted[i] && h.freq_hz[i] > 0.0 && h.magnitude_db[i].is_finite())
+    let n = h.freq_hz.len();
+    let flanked = |i: usize| {
+        let before = (i.saturating_sub(3)..i).any(|j| h.trusted[j]);
+        let after = (i + 1..(i + 4).min(n)).any(|j| h.trusted[j]);
+        before && after
+    };
+    let idx: Vec<usize> = (0..n)
+        .filter(|&i| h.freq_hz[i] > 0.0 && h.magnitude_db[i].is_finite())
+        .filter(|&i| h.trusted[i] || (h.coherence[i] >= DIP_COHERENCE && flanked(i)))
         .collect();
     let third = 2f64.powf(1.0 / 3.0);
     let mut found: Vec<ResonanceView> = Vec::new();
@@ -355,7 +369,7 @@ pub fn find_resonances(h: &FrequencyResponse, response: &str) -> Vec<ResonanceVi
         let is_max = near.iter().all(|&j| h.magnitude_db[j] <= m);
         let is_min = near.iter().all(|&j| h.magnitude_db[j] >= m);
         let depth = m - trend;
-        let kind = if is_max && depth >= RESONANCE_DB {
+        let kind = if is_max && depth >= RESONANCE_DB && h.trusted[i] {
             "peak"
         } else if is_min && -depth >= RESONANCE_DB {
             "dip"
