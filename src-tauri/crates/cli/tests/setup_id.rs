@@ -33,7 +33,12 @@ fn scan(sim: &Sim, protocol: &str, baud: u32) -> Vec<(u64, u64)> {
         .as_array()
         .expect("drives")
         .iter()
-        .map(|d| (d["id"].as_u64().unwrap(), d["baud"].as_u64().unwrap()))
+        .map(|d| {
+            (
+                d["id"].as_u64().expect("an id"),
+                d["baud"].as_u64().expect("a baud rate"),
+            )
+        })
         .collect()
 }
 
