@@ -71,20 +71,23 @@ describe('readable charts at 1280×800', () => {
     await app?.close();
   });
 
-  // Reported, not yet passing: see the todo's reason.
-  it('shows at least four labelled 1/2/5 ticks and the unit on each default panel', { todo: 'open (issue 19 item 1): at 1280×800 each default panel plots 79 px, too short for four 1/2/5 ticks of a range like 0–100; the chart layout must give the panels more height' }, async (t) => {
+  it('shows at least four labelled 1/2/5 ticks and the unit on each default panel', async (t) => {
     const size = await s.exec('return [window.innerWidth, window.innerHeight]');
     assert.deepEqual(size, [1280, 800], 'the window fills the 1280×800 screen');
-    const shown = await until('two panels with ticks', async () => {
+    // Laid out: two panels with ticks, their plot areas equal (the chart shares its height).
+    const shown = await until('two laid-out panels with ticks', async () => {
       const p = await panels(s);
-      return p.length === 2 && p.every((x) => x.ticks.length > 0) ? p : null;
+      return p.length === 2 && p.every((x) => x.ticks.length > 0) && Math.abs(p[0].height - p[1].height) <= 1 ? p : null;
     }, 15_000);
+    const box = await chartBox(s);
+    const used = shown.reduce((sum, p) => sum + p.height, 0);
+    assert.ok(used >= box.height * 0.5, `the plots take at least half the chart's ${box.height} px, not ${used}`);
     t.diagnostic(`chart ${JSON.stringify(await chartBox(s))}; panels ${JSON.stringify(shown.map((p) => [p.unit, p.height, p.ticks.join(' ')]))}`);
     readable(shown[0], '°');
     readable(shown[1], 'rpm');
   });
 
-  it('keeps the chart in place while the arming prompt shows, and labels 90° after the move', { todo: 'open (issue 19 item 1): at 1280×800 each default panel plots 79 px, too short for four 1/2/5 ticks of a range like 0–100; the chart layout must give the panels more height' }, async () => {
+  it('keeps the chart in place while the arming prompt shows, and labels 90° after the move', async () => {
     await s.click(drive(1));
     const before = await chartBox(s);
     const panelsBefore = await panels(s);

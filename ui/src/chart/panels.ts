@@ -30,6 +30,8 @@ const SYNC_KEY = 'drivedeck-chart';
 const X_AXIS_PX = 28;
 /** Height of the legend line under each panel (CSS px). */
 const LEGEND_PX = 26;
+/** The least plot area a panel keeps, however small the window (CSS px). */
+const MIN_PLOT_PX = 40;
 
 /** A panel's plot area height in CSS px: uPlot's own once it has laid out, else what its
  * size leaves after the time axis and padding. */
@@ -41,6 +43,8 @@ function plotHeight(u: uPlot, height: number, bottom: boolean): number {
 type Panel = { plot: uPlot; channels: ChartChannel[]; el: HTMLElement; scratch: Scratch };
 
 export class StackedChart {
+  /** The pending [`fit`] frame. */
+  private fitting: number | null = null;
   /** When false, each panel's y range holds still. */
   autoscale = true;
   markers: Markers = { a: null, b: null, trigger: null };
@@ -145,6 +149,7 @@ export class StackedChart {
       this.listen(plot);
       return { plot, channels: group.channels, el, scratch: new Scratch() };
     });
+    this.fit();
   }
 
   /** Draws `data` over `range`. */
@@ -242,7 +247,8 @@ export class StackedChart {
   }
 
   /** Each panel's uPlot size: the chart's height shared so that every plot area is as
-   * tall as the others, after each panel's legend line and the one time axis. */
+   * tall as the others, after each panel's legend line and the one time axis. Before the
+   * panels exist the legend and axes are estimated; [`fit`] then measures them. */
   private panelSizes(count: number): { width: number; height: number }[] {
     const n = Math.max(1, count);
     const width = Math.max(300, Math.floor(this.root.clientWidth));
@@ -253,8 +259,42 @@ export class StackedChart {
     }));
   }
 
+  /** Resizes the panels, once uPlot has laid them out, to what they really take besides
+   * their plot areas (the legend line, however it wraps; the time axis; uPlot's padding),
+   * so that the plots share the chart's height equally and none spills out of it. Measured
+   * from the drawn elements a frame later: uPlot settles its layout asynchronously. */
+  private fit(pass = 0): void {
+    if (this.fitting !== null) cancelAnimationFrame(this.fitting);
+    this.fitting = requestAnimationFrame(() => {
+      this.fitting = null;
+      if (this.panels.length === 0) return;
+      const width = Math.max(300, Math.floor(this.root.clientWidth));
+      const extra = this.panels.map((p) => {
+        const plotPx = p.plot.over.getBoundingClientRect().height;
+        const total = p.el.getBoundingClientRect().height + (Number.parseFloat(getComputedStyle(p.el).marginBottom) || 0);
+        return { chrome: p.plot.height - plotPx, total: total - plotPx };
+      });
+      if (extra.some((e) => !Number.isFinite(e.chrome) || !Number.isFinite(e.total))) return;
+      const spare = this.root.clientHeight - extra.reduce((sum, e) => sum + e.total, 0);
+      const plot = Math.max(MIN_PLOT_PX, Math.floor(spare / this.panels.length));
+      let changed = false;
+      this.panels.forEach((p, i) => {
+        const height = Math.round(plot + extra[i].chrome);
+        if (Math.abs(p.plot.height - height) >= 1 || p.plot.width !== width) {
+          p.plot.setSize({ width, height });
+          // The y range depends on the plot's height (yRange): work it out again.
+          p.plot.setData(p.plot.data, true);
+          changed = true;
+        }
+      });
+      // New heights can move the y labels and so uPlot's padding: measure once more.
+      if (changed && pass < 2) this.fit(pass + 1);
+    });
+  }
+
   private resize(): void {
     const sizes = this.panelSizes(this.panels.length);
     this.panels.forEach((p, i) => p.plot.setSize(sizes[i]));
+    this.fit();
   }
 }

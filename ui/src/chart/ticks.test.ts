@@ -95,4 +95,20 @@ describe('y range', () => {
     expect(yRange(90, 90, 200)).toEqual([85.5, 94.5]);
     expect(yRange(0, 0, 200)).toEqual([-1, 1]);
   });
+
+  it('gives four ticks before any data and on a flat trace of a short panel', () => {
+    for (const h of [64, 76, 90]) {
+      for (const [min, max] of [[NaN, NaN], [0, 0], [90, 90], [-2.5, -2.5]]) {
+        const [lo, hi] = yRange(min, max, h);
+        const ticks = yTicks(lo, hi, h);
+        expect(ticks.length, `${min}..${max} on ${h} px → ${lo}..${hi}: ${ticks}`).toBeGreaterThanOrEqual(4);
+        expect(ticks.length).toBeLessThanOrEqual(Math.floor(h / LABEL_PX));
+        if (Number.isFinite(min)) {
+          expect(lo).toBeLessThan(min);
+          expect(hi).toBeGreaterThan(max);
+        }
+      }
+    }
+    expect(yRange(NaN, NaN, 76)).toEqual([0, 1.5]);
+  });
 });

@@ -86,21 +86,32 @@ export function tickLabels(ticks: number[]): string[] {
  * until there are four. A panel too short for four labels keeps the padded data range
  * (its ends are labelled). */
 export function yRange(min: number, max: number, heightPx: number): [number, number] {
-  if (!Number.isFinite(min) || !Number.isFinite(max)) return [0, 1];
-  if (max <= min) {
+  let lo0 = min;
+  let hi0 = max;
+  let padded: [number, number];
+  if (!Number.isFinite(min) || !Number.isFinite(max)) {
+    // Nothing drawn yet: a unit range, still scaled like data would be.
+    lo0 = 0;
+    hi0 = 1;
+    padded = [0, 1];
+  } else if (max <= min) {
+    // A flat trace: one unit (or 5 %) either side of it.
     const pad = Math.abs(min) * 0.05 || 1;
-    return [min - pad, max + pad];
+    lo0 = min - pad;
+    hi0 = max + pad;
+    padded = [lo0, hi0];
+  } else {
+    const pad = (max - min) * 0.05;
+    padded = [min - pad, max + pad];
   }
-  const pad = (max - min) * 0.05;
-  const padded: [number, number] = [min - pad, max + pad];
   const fits = Math.floor(heightPx / LABEL_PX);
   if (fits < 4 || heightPx < 4 * LABEL_PX || yTicks(padded[0], padded[1], heightPx).length >= 4) return padded;
-  const e0 = Math.floor(Math.log10((max - min) / fits));
+  const e0 = Math.floor(Math.log10((hi0 - lo0) / fits));
   for (let e = e0; e <= e0 + 3; e++) {
     for (const m of [1, 2, 5]) {
       const step = m * 10 ** e;
-      let lo = Math.floor(min / step + 1e-9) * step;
-      let hi = Math.ceil(max / step - 1e-9) * step;
+      let lo = Math.floor(lo0 / step + 1e-9) * step;
+      let hi = Math.ceil(hi0 / step - 1e-9) * step;
       let n = Math.round((hi - lo) / step) + 1;
       for (let k = 0; n < 4; k++, n++) {
         if (k % 2 === 0) hi += step;
