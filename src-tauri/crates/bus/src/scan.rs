@@ -25,7 +25,7 @@
 //! drives answering one ID show as two answers to one ping, or as garbled bytes where
 //! one answer was expected: that ID is flagged as an ID conflict.
 
-use crate::link::{LinkError, open_error};
+use crate::link::{LinkError, open_serial};
 use crate::protocol::{self, Block, LinkProtocol, Reply, Request};
 use bytes::BytesMut;
 use drivedeck_proto::modbus::ExceptionCode;
@@ -180,7 +180,6 @@ pub enum ScanError {
 
 /// Scans `port`: at each baud rate, each protocol. See the module docs.
 pub async fn scan_serial(port: &str, options: &ScanOptions) -> Result<ScanReport, ScanError> {
-    use tokio_serial::SerialPortBuilderExt;
     options.validate()?;
     let started = Instant::now();
     let mut plan: Vec<(u32, Vec<Protocol>)> = Vec::new();
@@ -205,9 +204,9 @@ pub async fn scan_serial(port: &str, options: &ScanOptions) -> Result<ScanReport
         elapsed_ms: 0,
     };
     for (baud, protocols) in plan {
-        let mut io = tokio_serial::new(port, baud)
-            .open_native_async()
-            .map_err(|e| ScanError::Open(open_error(port, &e)))?;
+        // Opened as a link opens it: what the last program's questions brought back and
+        // nobody read is discarded, or it would pass for an answer at this rate.
+        let mut io = open_serial(port, baud).map_err(ScanError::Open)?;
         for protocol in protocols {
             let found = scan_io(&mut io, protocol, baud, options)
                 .await
@@ -558,16 +557,33 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Probe<'_, T> {
             };
             let answer = match self.ask_one(&ping, id).await? {
                 Answer::One(reply, rtt) if twice => Answer::Conflict(Some((reply, rtt))),
-                // It answered the broadcast: it is there, even if not this time.
-                Answer::Silent => match heard.answers_of(id).first() {
-                    Some((reply, rtt)) => Answer::One(reply.clone(), *rtt),
-                    None => Answer::Silent,
+                // It answered the broadcast but not alone: a busy host late with its
+                // answer, or an answer to another program's question left on the line.
+                // Asked once more with the late allowance, it is a drive only if it
+                // answers then.
+                Answer::Silent => match self.ask_late(&ping, id).await? {
+                    Answer::Silent => {
+                        self.notes.push(format!(
+                            "ID {id} answered the broadcast ping only, never when asked alone: not listed"
+                        ));
+                        Answer::Silent
+                    }
+                    answer => answer,
                 },
                 answer => answer,
             };
             found.extend(self.found(id, answer));
         }
         Ok(found)
+    }
+
+    /// [`Probe::ask_one`] with [`LATE_ALLOWANCE`] at least.
+    async fn ask_late(&mut self, request: &Request, id: u8) -> Result<Answer, String> {
+        let allowance = self.allowance;
+        self.allowance = allowance.max(LATE_ALLOWANCE);
+        let answer = self.ask_one(request, id).await;
+        self.allowance = allowance;
+        answer
     }
 
     /// Pings every ID alone; IDs that answered late are asked again with a longer

@@ -333,11 +333,12 @@ const RESONANCE_DB: f64 = 3.0;
 /// Coherence a point of a dip needs. At an anti-resonance the measured output all but
 /// vanishes, and with it the coherence: the bottom of a real dip is always below the
 /// trust threshold. It counts when it still shows some coherence and trusted points
-/// flank it within two bins on each side.
+/// flank it within three bins on each side.
 const DIP_COHERENCE: f64 = 0.25;
 
 /// Peaks and dips of `h`'s magnitude standing at least [`RESONANCE_DB`] from the mean
-/// over ± a third of an octave around them, each the extreme of its own neighbourhood.
+/// over ± a third of an octave around them (two measured points a side at least), each
+/// the extreme of its own neighbourhood.
 /// Peaks from trusted points only; dips also from the low-coherence points at their
 /// bottom (see [`DIP_COHERENCE`]).
 pub fn find_resonances(h: &FrequencyResponse, response: &str) -> Vec<ResonanceView> {
@@ -353,15 +354,23 @@ pub fn find_resonances(h: &FrequencyResponse, response: &str) -> Vec<ResonanceVi
         .collect();
     let third = 2f64.powf(1.0 / 3.0);
     let mut found: Vec<ResonanceView> = Vec::new();
-    for &i in &idx {
+    for (k, &i) in idx.iter().enumerate() {
         let f = h.freq_hz[i];
+        // ± a third of an octave, and at least two measured points on each side however
+        // coarse the resolution (a 0.5 Hz bin spacing leaves one or two points per side
+        // of a third of an octave at 4 Hz).
         let near: Vec<usize> = idx
             .iter()
-            .copied()
-            .filter(|&j| h.freq_hz[j] >= f / third && h.freq_hz[j] <= f * third)
+            .enumerate()
+            .filter(|&(m, &j)| {
+                (h.freq_hz[j] >= f / third && h.freq_hz[j] <= f * third) || m.abs_diff(k) <= 2
+            })
+            .map(|(_, &j)| j)
             .collect();
         // Both sides must be measured for a trend to mean anything.
-        if near.first() == Some(&i) || near.last() == Some(&i) || near.len() < 5 {
+        let before = near.iter().filter(|&&j| j < i).count();
+        let after = near.iter().filter(|&&j| j > i).count();
+        if before < 2 || after < 2 {
             continue;
         }
         let m = h.magnitude_db[i];
@@ -417,6 +426,42 @@ mod tests {
         let fr = fa * (1.0 + j2 / j1).sqrt();
         assert!((peak.freq_hz - fr).abs() / fr < 0.02, "{found:?}");
         assert_eq!(found.len(), 2, "{found:?}");
+    }
+
+    /// The plant of [`a_two_mass_plant_shows_its_dip_and_its_peak`], motor-side, with
+    /// its load at `fa` Hz, at `freq`.
+    fn two_mass(freq: &[f64], fa: f64) -> FrequencyResponse {
+        let (j1, j2) = (1.0, 1.0);
+        let k = j2 * (std::f64::consts::TAU * fa).powi(2);
+        let c = 2.0 * 0.03 * (k * j2).sqrt();
+        let h: Vec<Complex64> = freq
+            .iter()
+            .map(|&f| {
+                let s = Complex64::new(0.0, std::f64::consts::TAU * f);
+                let load = j2 * s * s + c * s + k;
+                load / (s * s * (j1 * j2 * s * s + c * (j1 + j2) * s + k * (j1 + j2)))
+            })
+            .collect();
+        FrequencyResponse::computed(freq.to_vec(), &h)
+    }
+
+    #[test]
+    fn a_dip_is_found_at_the_resolution_of_a_short_run() {
+        // A 14 s chirp from 1 Hz analysed for 0.5 Hz: bins 0.49 Hz apart (2,048 points at
+        // 1 kHz), so a third of an octave around 4 Hz holds only four of them.
+        for spacing in [1000.0 / 2048.0, 500.0 / 1024.0 * 0.7, 0.25] {
+            let freq: Vec<f64> = (1..60).map(|i| f64::from(i) * spacing).collect();
+            let found = find_resonances(&two_mass(&freq, 4.0), "plant");
+            let dip = found
+                .iter()
+                .filter(|r| r.kind == "dip")
+                .min_by(|a, b| (a.freq_hz - 4.0).abs().total_cmp(&(b.freq_hz - 4.0).abs()))
+                .unwrap_or_else(|| panic!("no dip at {spacing} Hz spacing: {found:?}"));
+            assert!(
+                (dip.freq_hz - 4.0).abs() <= spacing / 2.0 + 1e-9,
+                "{spacing}: {found:?}"
+            );
+        }
     }
 
     #[test]
