@@ -61,6 +61,10 @@ pub(crate) struct Entries {
     pub(crate) position_trajectory: Option<Register>,
     pub(crate) realtime_tick: Option<Register>,
     pub(crate) integral_limit: Option<Register>,
+    /// CiA 402 drives' own loop gains (Kinco's Kpp, Kvp, Kvi; see the cia402 firmware).
+    pub(crate) position_loop_gain: Option<Register>,
+    pub(crate) velocity_loop_gain: Option<Register>,
+    pub(crate) velocity_loop_integral: Option<Register>,
 }
 
 impl Entries {
@@ -121,6 +125,9 @@ impl Entries {
             position_trajectory: named(&["Position Trajectory"]),
             realtime_tick: named(&["Realtime Tick"]),
             integral_limit: named(&["Integral Limit"]),
+            position_loop_gain: named(&["Position Loop Gain"]),
+            velocity_loop_gain: named(&["Velocity Loop Gain"]),
+            velocity_loop_integral: named(&["Velocity Loop Integral Gain"]),
         }
     }
 }

@@ -228,8 +228,13 @@ impl DriveState {
     /// The velocity PI → current set point (clamped to `current_limit`) → the current
     /// loop, which applies the voltage that reaches the set point within the step as far
     /// as the supply allows; integrates only while the loop is not saturated.
-    pub(crate) fn velocity_current_loop(&mut self, velocity_set: f64, current_limit: f64, dt: f64) {
-        let gains = self.gains();
+    pub(crate) fn velocity_current_loop(
+        &mut self,
+        gains: Gains,
+        velocity_set: f64,
+        current_limit: f64,
+        dt: f64,
+    ) {
         let error = velocity_set - self.motor.velocity;
         let unclamped =
             gains.velocity_p * error + gains.velocity_i * (self.velocity_integral + error * dt);

@@ -22,7 +22,7 @@ pub mod trajectory;
 
 use crate::drive::TableError;
 use crate::drive::entries::Entries;
-use crate::drive::state::{DriveState, Overload};
+use crate::drive::state::{DriveState, Gains, Overload};
 use drivedeck_proto::cia402::State;
 use drivedeck_proto::profile::{Enable, Profile, Protocol, Register};
 
@@ -134,6 +134,12 @@ pub(crate) trait Family: std::fmt::Debug + Send {
         drive.current_limit(false)
     }
 
+    /// The loop gains in force, from the gain entries of this family's table (the
+    /// DYNAMIXEL X law by default, [`DriveState::gains`]).
+    fn gains(&self, drive: &DriveState) -> Gains {
+        drive.gains()
+    }
+
     /// The velocity set point of this step, rad/s, before the velocity limit: the goal
     /// velocity in velocity mode, else position P on the goal position (the watchdog's
     /// hold once it tripped).
@@ -148,7 +154,7 @@ pub(crate) trait Family: std::fmt::Debug + Send {
             let goal = drive
                 .watchdog_hold
                 .unwrap_or_else(|| drive.goal_si(&drive.entries.goal_position));
-            drive.gains().position_p * (goal - drive.motor.position)
+            self.gains(drive).position_p * (goal - drive.motor.position)
         }
     }
 
@@ -160,7 +166,8 @@ pub(crate) trait Family: std::fmt::Debug + Send {
         let velocity_set = self
             .velocity_set(drive, dt)
             .clamp(-velocity_limit, velocity_limit);
-        drive.velocity_current_loop(velocity_set, current_limit, dt);
+        let gains = self.gains(drive);
+        drive.velocity_current_loop(gains, velocity_set, current_limit, dt);
     }
 
     /// What the overload protection sees in this step.

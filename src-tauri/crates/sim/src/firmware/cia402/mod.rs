@@ -20,9 +20,19 @@
 //! velocity, ramped), 6 homing on the current position (methods 35/37: bit 4's rising edge
 //! makes the present position 0). Any other mode is refused when written. Controlword
 //! bit 8 (Halt) stops with the profile deceleration in every mode.
+//!
+//! The loops are the cascade CiA 402 servo drives run — position P → velocity PI →
+//! current — with the drive's own gain objects where its profile maps them
+//! ([`Cia402::gains`]; Kinco FD: Kpp 60FB:01, Kvp 60F9:01, Kvi 60F9:02, the Kinco
+//! CANopen EDS and the CD420/CD2S manuals' parameter tables): the position loop gain in
+//! 0.01 Hz (1000 = 10 Hz: a P gain of 2π·10 rad/s per rad), and the velocity loop's
+//! proportional and integral gains, which Kinco documents as internal counts without a
+//! physical unit. The simulator scales those so that the factory values (Kvp 100, Kvi 2)
+//! give the loop every simulated drive ran before the drives had their own gains
+//! (0.39 A per rad/s, 5.86 A per rad), and each count acts in proportion from there.
 
 use super::{Family, Firmware};
-use crate::drive::state::{DriveState, is};
+use crate::drive::state::{DriveState, Gains, is};
 use crate::drive::{CIA402_TEMPERATURE_LIMIT, POSITION_WINDOW, TableError, VELOCITY_WINDOW, alarm};
 use drivedeck_proto::cia402::State;
 use drivedeck_proto::profile::Register;
@@ -300,6 +310,32 @@ impl Cia402 {
     }
 }
 
+/// A of current set point per rad/s, per count of the velocity loop gain (Kvp): the
+/// factory 100 gives the shared loop's 0.39 A per rad/s.
+const KVP_SCALE: f64 = 1.0 / 256.0;
+
+/// A per rad of integrated velocity error, per count of the velocity loop's integral
+/// gain (Kvi): the factory 2 gives the shared loop's 5.86 A per rad.
+const KVI_SCALE: f64 = 1920.0 / 65536.0 * 200.0 / 2.0;
+
+impl Cia402 {
+    /// The position P and velocity PI from the drive's own gain objects, each that the
+    /// profile does not map left at the shared loop's value.
+    pub(crate) fn gains(drive: &DriveState) -> Gains {
+        let shared = drive.gains();
+        let entry = |register: &Option<Register>| register.as_ref().map(|r| drive.get(r) as f64);
+        let e = &drive.entries;
+        Gains {
+            position_p: entry(&e.position_loop_gain)
+                .map_or(shared.position_p, |kpp| std::f64::consts::TAU * kpp * 0.01),
+            velocity_p: entry(&e.velocity_loop_gain)
+                .map_or(shared.velocity_p, |kvp| kvp * KVP_SCALE),
+            velocity_i: entry(&e.velocity_loop_integral)
+                .map_or(shared.velocity_i, |kvi| kvi * KVI_SCALE),
+        }
+    }
+}
+
 impl Family for Cia402 {
     fn firmware(&self) -> Firmware {
         Firmware::Cia402
@@ -331,6 +367,10 @@ impl Family for Cia402 {
         Ok(())
     }
 
+    fn gains(&self, drive: &DriveState) -> Gains {
+        Cia402::gains(drive)
+    }
+
     /// The controlword steps the state machine rather than being a flag.
     fn written(&mut self, drive: &mut DriveState, register: &Register, raw: i64) {
         if is(&drive.entries.torque_enable, register) {
@@ -350,7 +390,7 @@ impl Family for Cia402 {
     /// as the current limit allows).
     fn velocity_set(&mut self, drive: &mut DriveState, dt: f64) -> f64 {
         let velocity_limit = self.velocity_limit(drive);
-        let position_p = drive.gains().position_p;
+        let position_p = Cia402::gains(drive).position_p;
         let e = &drive.entries;
         let profile_acceleration = drive.positive_si(&e.profile_acceleration);
         let profile_deceleration = drive.positive_si(&e.profile_deceleration);

@@ -349,3 +349,101 @@ fn quick_stop_and_fault_reset() {
         State::FaultReactionActive
     );
 }
+
+/// A Kinco in Operation Enabled in `mode` (1 profile position, 3 profile velocity) with
+/// its gain objects set to `gains` (name, raw).
+fn kinco_with(mode: i64, gains: &[(&str, i64)]) -> SimDrive {
+    let mut drive = kinco();
+    write(&mut drive, "Modes of Operation", mode).expect("mode");
+    for (name, raw) in gains {
+        write(&mut drive, name, *raw).expect("a gain in range");
+    }
+    enable(&mut drive);
+    drive
+}
+
+/// How far below `goal` the velocity still is after `seconds` of profile velocity.
+fn velocity_shortfall(gains: &[(&str, i64)], goal: f64, seconds: f64) -> f64 {
+    let mut drive = kinco_with(3, gains);
+    let target = si_to_raw(&drive, "Target Velocity", goal);
+    write(&mut drive, "Target Velocity", target).expect("target velocity");
+    run(&mut drive, seconds);
+    goal - drive.motor().velocity
+}
+
+/// Rise time (10–90 %, s) and overshoot (% of the step) of a profile position step of
+/// `size` rad.
+fn position_step(gains: &[(&str, i64)], size: f64) -> (f64, f64) {
+    let mut drive = kinco_with(1, gains);
+    let target = si_to_raw(&drive, "Target Position", size);
+    write(&mut drive, "Target Position", target).expect("target");
+    command(
+        &mut drive,
+        controlword::ENABLE_OPERATION | control::NEW_SET_POINT,
+    );
+    let dt = 0.000_25;
+    let (mut t10, mut t90, mut peak) = (None, None, 0.0f64);
+    for i in 0..(0.6 / dt) as usize {
+        drive.step(dt);
+        let x = drive.motor().position / size;
+        let t = i as f64 * dt;
+        if x >= 0.1 && t10.is_none() {
+            t10 = Some(t);
+        }
+        if x >= 0.9 && t90.is_none() {
+            t90 = Some(t);
+        }
+        peak = peak.max(x);
+    }
+    let rise = t90.expect("reached 90 %") - t10.expect("reached 10 %");
+    (rise, (peak - 1.0).max(0.0) * 100.0)
+}
+
+#[test]
+fn the_position_loop_gain_kpp_makes_the_step_faster_and_then_oscillatory() {
+    let steps: Vec<(i64, (f64, f64))> = [300, 1000, 6000]
+        .iter()
+        .map(|&kpp| (kpp, position_step(&[("Position Loop Gain", kpp)], 0.02)))
+        .collect();
+    eprintln!("Kpp → (rise s, overshoot %): {steps:?}");
+    let [(_, slow), (_, factory), (_, fast)] = steps[..] else {
+        unreachable!()
+    };
+    // P on position into an ideal velocity loop rises in ln 9 / Kp = 2.2/(2π·Kpp/100) s:
+    // so it does while the velocity loop is much faster than the position loop (Kpp 300:
+    // 3 Hz, well damped), and not once the two come close (Kpp 6000: 60 Hz, ringing).
+    let expected = 9f64.ln() / (std::f64::consts::TAU * 3.0);
+    assert!(
+        (slow.0 - expected).abs() / expected < 0.1,
+        "{slow:?} vs {expected}"
+    );
+    assert!(slow.1 < 1.0 && factory.1 < 1.0, "{slow:?} {factory:?}");
+    assert!(slow.0 > 2.5 * factory.0, "{slow:?} {factory:?}");
+    assert!(fast.0 < factory.0, "{fast:?} {factory:?}");
+    assert!(fast.1 > slow.1 + 2.0, "{fast:?} {slow:?}");
+}
+
+#[test]
+fn the_velocity_loop_gains_kvp_and_kvi_act_as_a_pi() {
+    // P alone (Kvi 0): friction leaves a shortfall, which a higher Kvp shrinks.
+    let p_only = velocity_shortfall(&[("Velocity Loop Integral Gain", 0)], 5.0, 1.0);
+    let stiffer = velocity_shortfall(
+        &[
+            ("Velocity Loop Integral Gain", 0),
+            ("Velocity Loop Gain", 800),
+        ],
+        5.0,
+        1.0,
+    );
+    // The integral removes it, a higher Kvi sooner.
+    let factory = velocity_shortfall(&[], 5.0, 0.1);
+    let faster = velocity_shortfall(&[("Velocity Loop Integral Gain", 20)], 5.0, 0.1);
+    let settled = velocity_shortfall(&[], 5.0, 1.5);
+    eprintln!(
+        "shortfall: Kvi 0 {p_only:.4}, Kvi 0 Kvp 800 {stiffer:.4}; at 0.1 s Kvi 2 {factory:.4}, Kvi 20 {faster:.4}; at 1.5 s {settled:.4}"
+    );
+    assert!(p_only > 0.05, "{p_only}");
+    assert!(stiffer < p_only / 4.0, "{p_only} → {stiffer}");
+    assert!(faster.abs() < factory.abs() / 3.0, "{factory} → {faster}");
+    assert!(settled.abs() < 0.01, "{settled}");
+}

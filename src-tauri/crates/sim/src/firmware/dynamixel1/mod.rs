@@ -63,7 +63,7 @@ impl Family for Dynamixel1 {
         if self.velocity_mode(drive) {
             let set = self.velocity_set(drive, dt).clamp(-limit, limit);
             let current_limit = self.current_limit(drive);
-            drive.velocity_current_loop(set, current_limit, dt);
+            drive.velocity_current_loop(drive.gains(), set, current_limit, dt);
         } else {
             self.compliance.step(drive, limit, dt);
         }

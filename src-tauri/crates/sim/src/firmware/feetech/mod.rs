@@ -64,7 +64,7 @@ impl Family for Feetech {
             let limit = self.velocity_limit(drive);
             let set = self.velocity_set(drive, dt).clamp(-limit, limit);
             let current_limit = self.current_limit(drive);
-            drive.velocity_current_loop(set, current_limit, dt);
+            drive.velocity_current_loop(drive.gains(), set, current_limit, dt);
         } else {
             let speed = self.velocity_limit(drive);
             self.control.step(drive, speed, dt);
