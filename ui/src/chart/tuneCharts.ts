@@ -31,6 +31,30 @@ function yAxis(label: string): uPlot.Axis {
   };
 }
 
+/** Two series on one time axis: the sorted union of their times, each series' value at
+ * its own times and null at the other's (drawn across: `spanGaps`). */
+export function joinOnTime(
+  ta: ArrayLike<number>, va: ArrayLike<number>, tb: ArrayLike<number>, vb: ArrayLike<number>,
+): { t: number[]; a: (number | null)[]; b: (number | null)[] } {
+  const t: number[] = [];
+  const a: (number | null)[] = [];
+  const b: (number | null)[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < ta.length || j < tb.length) {
+    const ti = i < ta.length ? ta[i] : Infinity;
+    const tj = j < tb.length ? tb[j] : Infinity;
+    if (ti === tj) {
+      t.push(ti); a.push(va[i++]); b.push(vb[j++]);
+    } else if (ti < tj) {
+      t.push(ti); a.push(va[i++]); b.push(null);
+    } else {
+      t.push(tj); a.push(null); b.push(vb[j++]);
+    }
+  }
+  return { t, a, b };
+}
+
 /** The time chart of a run: reference and response, in the user's unit. */
 export class RunTimeChart {
   private plot: uPlot | null = null;
@@ -49,8 +73,8 @@ export class RunTimeChart {
       scales: { x: { time: false } },
       series: [
         { label: 't (s)' },
-        { label: `reference (${unit})`, stroke: css('--muted', '#aaa'), width: 1.5, dash: [6, 3] },
-        { label: `response (${unit})`, stroke: '#2f9bff', width: 1.5 },
+        { label: `reference (${unit})`, stroke: css('--muted', '#aaa'), width: 1.5, dash: [6, 3], spanGaps: true },
+        { label: `response (${unit})`, stroke: '#2f9bff', width: 1.5, spanGaps: true },
       ],
       axes: [{ stroke: css('--muted', '#8a96a8'), label: 'time since the run started (s)' }, yAxis(unit)],
     }, [Array.from(t), reference, response] as uPlot.AlignedData, this.root);

@@ -26,7 +26,7 @@ export const FIELDS: Record<TestKind, Field[]> = {
     { key: 'amplitude', label: 'amplitude', kind: 'amp', help: 'sine amplitude' },
     { key: 'durationS', label: 'duration', kind: 's', help: 'sweep time' },
     { key: 'sweep', label: 'sweep', kind: 'sweep', help: 'linear or logarithmic sweep' },
-    { key: 'fallingAmplitude', label: '1/f amplitude', kind: 'bool', help: 'amplitude falling as 1/f above the start (constant acceleration)' },
+    { key: 'fallingAmplitude', label: '1/f amplitude', kind: 'bool', help: 'amplitude falling as 1/f above the start (the speed of the start, bounded)' },
   ],
   prbs: [
     { key: 'order', label: 'order', kind: 'int', help: 'shift-register order (2–20): the period is 2^order − 1 bits' },

@@ -40,6 +40,9 @@ describe('Tuning view', () => {
 
   it('prefills the form from the defaults in the chosen units, with the limits beside it', async () => {
     expect($('tune-loop').textContent).toBe('position loop');
+    // Opened with defaults, the test can be run (and nothing runs to abort).
+    expect($<HTMLButtonElement>('tune-run').disabled).toBe(false);
+    expect($<HTMLButtonElement>('tune-abort').disabled).toBe(true);
     expect(Number(field('size').value)).toBeCloseTo(10, 1); // 0.1745 rad
     expect(field('size').title).toContain('°');
     expect(Number(field('travelWindowRad').value)).toBeCloseTo(30, 1);
@@ -124,6 +127,28 @@ describe('Tuning view', () => {
     expect(Number($('tune-time').dataset.points)).toBeGreaterThan(1000);
     expect($('tune-time').dataset.unit).toBe('°');
     expect($('tune-bode').hidden).toBe(true);
+  });
+
+  it('waits for a started run to appear in the store before showing it', async () => {
+    await enable();
+    // As the app's engine does: tune_start answers with the run's id as soon as the job
+    // is accepted; the run is found a moment later, once the link has begun it.
+    const real = backend.tuneRun.bind(backend);
+    let misses = 0;
+    backend.tuneRun = async (id: number) => {
+      if (misses < 3) {
+        misses += 1;
+        throw new Error(`not found: no run ${id}`);
+      }
+      return real(id);
+    };
+    const started = view.start();
+    await Promise.resolve();
+    expect($<HTMLButtonElement>('tune-run').disabled).toBe(true);
+    await started;
+    expect(misses).toBe(3);
+    expect($('tune-error').textContent).toBe('');
+    expect($('tune-state').dataset.state).toBe('running');
   });
 
   it('polls tune_run by itself until the run is no longer running', async () => {

@@ -10,7 +10,7 @@ import { shownFor, unitSystem } from '../units';
 import { checkSpec, formHtml, limitRows, readForm } from './tuneForm';
 import { metricRows, metricsHtml } from './tuneMetrics';
 import { bodeData } from '../chart/bode';
-import { BodeChart, RunTimeChart } from '../chart/tuneCharts';
+import { BodeChart, RunTimeChart, joinOnTime } from '../chart/tuneCharts';
 
 const LABELS: Record<TestKind, string> = { step: 'step', ramp: 'ramp', chirp: 'chirp', prbs: 'PRBS', multisine: 'multisine', relay: 'relay' };
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
@@ -51,6 +51,10 @@ const LAYOUT = `
 
 export type TuningOptions = { pollMs?: number };
 
+/** How long a started run may take to appear in the store, and how often it is looked for. */
+const START_WAIT_MS = 15_000;
+const START_RETRY_MS = 100;
+
 export class TuningView {
   private drive: DriveRef | null = null;
   private defaults: TuneDefaults | null = null;
@@ -58,6 +62,8 @@ export class TuningView {
   /** The run shown (running or reopened). */
   run: RunView | null = null;
   private pollTimer: ReturnType<typeof setTimeout> | null = null;
+  /** A test was asked for and its run is not in the store yet. */
+  private starting = false;
   private readonly pollMs: number;
   private readonly timeChart: RunTimeChart;
   private readonly bode: BodeChart;
@@ -110,6 +116,8 @@ export class TuningView {
       this.$('tune-error').textContent = `No tuning for this drive: ${errorMessage(e)}`;
     }
     this.renderForm();
+    // Run is enabled now that there are defaults to run (it was disabled without them).
+    this.renderState();
     await this.refreshRuns();
   }
 
@@ -140,7 +148,7 @@ export class TuningView {
   }
 
   private running(): boolean {
-    return this.run?.summary.state === 'running';
+    return this.starting || this.run?.summary.state === 'running';
   }
 
   private renderState(): void {
@@ -176,13 +184,37 @@ export class TuningView {
       return;
     }
     let id: number;
+    this.starting = true;
+    this.renderState();
     try {
       id = await this.backend.tuneStart(this.drive, spec);
     } catch (e) {
+      this.starting = false;
+      this.renderState();
       error.textContent = `Refused: ${errorMessage(e)}`;
       return;
     }
-    await this.reopen(id);
+    this.$('tune-state').textContent = `run ${id}: starting`;
+    this.$('tune-state').dataset.state = 'starting';
+    // The run is in the store once the link has begun it (its gains read, its session
+    // open), a moment after the job was accepted: until then it is not found.
+    const since = Date.now();
+    for (;;) {
+      try {
+        await this.reopen(id);
+        break;
+      } catch (e) {
+        if (Date.now() - since > START_WAIT_MS) {
+          this.starting = false;
+          this.renderState();
+          error.textContent = `Run ${id}: ${errorMessage(e)}`;
+          return;
+        }
+        await new Promise((r) => setTimeout(r, START_RETRY_MS));
+      }
+    }
+    this.starting = false;
+    this.renderState();
     this.schedulePoll();
   }
 
@@ -239,10 +271,15 @@ export class TuningView {
       const y = batch.series.find((s) => s.channel === res.id);
       if (!r || !y) return;
       const shown = shownFor(unitSystem(), run.spec.loop === 'position' ? 'angle' : 'speed');
-      const t = Array.from(r.t, (x) => x - run.fromS);
-      // Reference and response are read together, so they share timestamps.
-      const response = Array.from(r.t, (_x, i) => (i < y.v.length ? shown.toShown(y.v[i]) : null));
-      await this.timeChart.show(t, Array.from(r.v, (v) => shown.toShown(v)), response, shown.unit);
+      // Each channel comes decimated on its own (a pixel's first, last, lowest and highest
+      // sample), so the two series have their own times: joined on them, not by index.
+      const joined = joinOnTime(r.t, r.v, y.t, y.v);
+      await this.timeChart.show(
+        joined.t.map((x) => x - run.fromS),
+        joined.a.map((v) => (v === null ? null : shown.toShown(v))),
+        joined.b.map((v) => (v === null ? null : shown.toShown(v))),
+        shown.unit,
+      );
     } catch (e) {
       this.$('tune-error').textContent = `Samples of run ${run.summary.id}: ${errorMessage(e)}`;
     }

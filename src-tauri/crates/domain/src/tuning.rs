@@ -92,7 +92,7 @@ pub enum Excitation {
         duration_s: f64,
         /// Linear or logarithmic sweep.
         sweep: SweepKind,
-        /// Amplitude falling as 1/f above the start frequency (constant acceleration).
+        /// Amplitude falling as 1/f above the start frequency (the speed amplitude of the start, bounded).
         #[serde(rename = "fallingAmplitude")]
         falling_amplitude: bool,
     },

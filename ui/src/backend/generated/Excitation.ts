@@ -46,7 +46,7 @@ durationS: number,
  */
 sweep: SweepKind, 
 /**
- * Amplitude falling as 1/f above the start frequency (constant acceleration).
+ * Amplitude falling as 1/f above the start frequency (the speed amplitude of the start, bounded).
  */
 fallingAmplitude: boolean, } | { "kind": "prbs", 
 /**

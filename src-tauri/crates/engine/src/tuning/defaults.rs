@@ -37,6 +37,41 @@ fn multisine_tones(top: f64) -> Vec<f64> {
     tones
 }
 
+/// The lowest frequency of the default chirp, Hz.
+const CHIRP_START_HZ: f64 = 0.5;
+
+/// The default chirp from [`CHIRP_START_HZ`] to `top`. In position, when a constant
+/// amplitude would be too small to measure — below 3° (or a quarter of the travel
+/// window) because the top frequency at that amplitude would outrun half the velocity
+/// limit —, the amplitude falls as 1/f instead (a bounded speed): it starts at 3° and
+/// keeps the speed of the start, so the low frequencies, where a servo's loops close, are
+/// measured well above the encoder's resolution.
+fn chirp(
+    test_loop: TestLoop,
+    window: f64,
+    velocity_limit: f64,
+    top: f64,
+    amplitude: f64,
+    spec: &impl Fn(Excitation) -> TestSpec,
+) -> TestSpec {
+    let wanted = (3f64.to_radians()).min(window / 4.0);
+    let (amplitude, falling_amplitude) = if test_loop == TestLoop::Position && amplitude < wanted
+    {
+        let at_start = 0.5 * velocity_limit / (TAU * CHIRP_START_HZ);
+        (wanted.min(at_start), true)
+    } else {
+        (amplitude, false)
+    };
+    spec(Excitation::Chirp {
+        start_hz: CHIRP_START_HZ,
+        end_hz: top,
+        amplitude,
+        duration_s: 20.0,
+        sweep: SweepKind::Log,
+        falling_amplitude,
+    })
+}
+
 /// One safe test of each kind for a drive in `status`, read at `wire_limit_hz`.
 pub fn default_tests(status: &DriveStatus, wire_limit_hz: f64) -> Vec<TestSpec> {
     let window = window(status);
@@ -80,14 +115,7 @@ pub fn default_tests(status: &DriveStatus, wire_limit_hz: f64) -> Vec<TestSpec> 
             },
             duration_s: 1.0,
         }),
-        spec(Excitation::Chirp {
-            start_hz: 0.5,
-            end_hz: top,
-            amplitude,
-            duration_s: 20.0,
-            sweep: SweepKind::Log,
-            falling_amplitude: false,
-        }),
+        chirp(test_loop, window, velocity_limit, top, amplitude, &spec),
         spec(Excitation::Prbs {
             order: 9,
             // Each bit a few cycles of the top frequency: energy up to about `top`.
@@ -145,6 +173,44 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_slow_drive_gets_a_chirp_of_3_degrees_falling_as_1_over_f() {
+        // An XM430 (4.8 rad/s) read at 800 Hz: 3° at 40 Hz would be 13 rad/s.
+        let s = status(DriveMode::Position);
+        let tests = default_tests(&s, 800.0);
+        let Some(Excitation::Chirp {
+            amplitude,
+            falling_amplitude,
+            start_hz,
+            ..
+        }) = tests
+            .iter()
+            .map(|t| t.excitation.clone())
+            .find(|e| matches!(e, Excitation::Chirp { .. }))
+        else {
+            panic!("a chirp")
+        };
+        assert!(falling_amplitude);
+        assert!((amplitude - 3f64.to_radians()).abs() < 1e-12, "{amplitude}");
+        assert!(TAU * start_hz * amplitude <= 0.5 * 4.8);
+        // A fast drive keeps a constant amplitude.
+        let fast = DriveStatus {
+            velocity_limit: 100.0,
+            ..s
+        };
+        let chirp = default_tests(&fast, 800.0)
+            .into_iter()
+            .find(|t| matches!(t.excitation, Excitation::Chirp { .. }))
+            .expect("a chirp");
+        assert!(matches!(
+            chirp.excitation,
+            Excitation::Chirp {
+                falling_amplitude: false,
+                ..
+            }
+        ));
     }
 
     #[test]
