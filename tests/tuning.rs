@@ -345,3 +345,115 @@ async fn a_chirp_finds_a_load_resonance_where_the_simulator_put_it() {
         frf.resonances
     );
 }
+
+/// Rise time (10–90 %, s) and overshoot (% of the step) of the simulated XM430's own
+/// model — the PID of its table's gains on J·θ̈ = k_u·u − B·θ̇ with its Coulomb friction
+/// and the duty capped by Goal PWM — for a step of `size` rad, integrated finely.
+fn model_step(engine: &drivedeck_engine::Engine, size: f64) -> (f64, f64) {
+    use drivedeck_sim::firmware::dynamixel_x::control::{
+        PWM_FULL_SCALE, TableGains, continuous_model,
+    };
+    let gain = |name: &str| sim_raw(engine, 1, name) as f64;
+    let gains = TableGains {
+        position_p: gain("Position P Gain"),
+        position_i: gain("Position I Gain"),
+        position_d: gain("Position D Gain"),
+        feedforward_1st: gain("Feedforward 1st Gain"),
+        feedforward_2nd: gain("Feedforward 2nd Gain"),
+        velocity_p: gain("Velocity P Gain"),
+        velocity_i: gain("Velocity I Gain"),
+    };
+    let cap = gain("Goal PWM") / PWM_FULL_SCALE;
+    let (model, coulomb) = with_sim_drive(engine, 1, |d| {
+        let params = d.motor().params;
+        (continuous_model(&gains, &params), params.coulomb_friction)
+    });
+    let g = model.position;
+    let dt = 1e-5;
+    let (mut x, mut v, mut integral) = (0.0f64, 0.0f64, 0.0f64);
+    let (mut t10, mut t90, mut peak) = (None, None, 0.0f64);
+    for i in 0..(0.6 / dt) as usize {
+        let e = size - x;
+        integral += e * dt;
+        let duty = (g.p * e + g.i * integral - g.d * v).clamp(-cap, cap);
+        let torque = model.torque_per_duty * duty - model.damping * v;
+        let still = v.abs() < 1e-6;
+        let net = if still && torque.abs() <= coulomb {
+            0.0
+        } else {
+            torque - coulomb * if still { torque.signum() } else { v.signum() }
+        };
+        v += net / model.inertia * dt;
+        x += v * dt;
+        let t = i as f64 * dt;
+        if x >= 0.1 * size && t10.is_none() {
+            t10 = Some(t);
+        }
+        if x >= 0.9 * size && t90.is_none() {
+            t90 = Some(t);
+        }
+        peak = peak.max(x);
+    }
+    let rise = t90.expect("the model reaches 90 %") - t10.expect("and 10 %");
+    (rise, ((peak - size) / size * 100.0).max(0.0))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_steps_metrics_match_the_simulated_models_own() {
+    let _turn = one_rig_at_a_time().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let engine = std::sync::Arc::new(enabled_rig(&dir).await);
+    move_to(&engine, 3.0).await;
+    let api = drivedeck_engine::api::Api::new(std::sync::Arc::clone(&engine)).expect("api");
+    let size = 0.1;
+    // The factory gains (well damped), then a stiff P gain that overshoots, set in the
+    // drive's table as a user would have written it.
+    for p_gain in [None, Some(4000)] {
+        if let Some(raw) = p_gain {
+            engine
+                .with_sim_rig(1, |rig| {
+                    rig.with_drives(|drives| {
+                        let register = drives[0]
+                            .profile()
+                            .register("Position P Gain")
+                            .expect("an XM430 entry")
+                            .clone();
+                        drives[0]
+                            .write(register.address, &register.encode(raw))
+                            .expect("in range");
+                    })
+                })
+                .expect("the rig");
+        }
+        let id = api.tune_start(DRIVE_1, step(size, 0.6)).expect("started");
+        api.tune_wait(id).await.expect("ran and analysed");
+        let view = api.tune_run(id as i64).expect("the run");
+        assert_eq!(view.summary.state, "completed", "{:?}", view.summary.reason);
+        let measured = view.results.expect("results").step.expect("step metrics");
+        let measured = measured.against_step;
+        let (rise, overshoot) = model_step(&engine, size);
+        let measured_rise = measured.rise_time_s.expect("a rise time");
+        eprintln!(
+            "P gain {p_gain:?}: rise {:.1} ms measured, {:.1} ms the model's; overshoot {:.2} % measured, {:.2} % the model's",
+            measured_rise * 1e3,
+            rise * 1e3,
+            measured.overshoot_pct,
+            overshoot
+        );
+        // Within 15 % or 2.5 ms (two readings at the link's rate, the pulse quantisation)
+        // of rise, and 2 points of overshoot.
+        assert!(
+            (measured_rise - rise).abs() <= (0.15 * rise).max(0.0025),
+            "rise {measured_rise} against the model's {rise}"
+        );
+        assert!(
+            (measured.overshoot_pct - overshoot).abs() <= 2.0,
+            "overshoot {} against the model's {overshoot}",
+            measured.overshoot_pct
+        );
+        if p_gain.is_some() {
+            assert!(overshoot > 5.0, "the stiff gain overshoots: {overshoot} %");
+        }
+        move_to(&engine, 3.0).await;
+    }
+}
