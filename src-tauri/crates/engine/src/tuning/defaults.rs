@@ -55,8 +55,7 @@ fn chirp(
     spec: &impl Fn(Excitation) -> TestSpec,
 ) -> TestSpec {
     let wanted = (3f64.to_radians()).min(window / 4.0);
-    let (amplitude, falling_amplitude) = if test_loop == TestLoop::Position && amplitude < wanted
-    {
+    let (amplitude, falling_amplitude) = if test_loop == TestLoop::Position && amplitude < wanted {
         let at_start = 0.5 * velocity_limit / (TAU * CHIRP_START_HZ);
         (wanted.min(at_start), true)
     } else {
