@@ -11,8 +11,8 @@ use crate::error::IpcError;
 use crate::settings::{Recent, Settings};
 use drivedeck_domain::Command;
 use drivedeck_engine::api::{
-    AppStatus, AssignDone, AssignRequest, ChannelView, DriveView, FaultView, JobQuery, JobView,
-    ParamDiffView, ParamExport, ParamTable, RunQuery, RunSummary, RunView, SessionSummary,
+    AppStatus, AssignDone, AssignRequest, ChannelView, DriveView, ExportUnit, FaultView, JobQuery,
+    JobView, ParamDiffView, ParamExport, ParamTable, RunQuery, RunSummary, RunView, SessionSummary,
     SetupDone, SnapshotView, TuneDefaults,
 };
 use std::collections::BTreeMap;
@@ -46,6 +46,7 @@ fn generate(dir: &Path) -> BTreeMap<String, String> {
     JobView::export_all_to(dir).expect("JobView");
     JobQuery::export_all_to(dir).expect("JobQuery");
     ChannelView::export_all_to(dir).expect("ChannelView");
+    ExportUnit::export_all_to(dir).expect("ExportUnit");
     SessionSummary::export_all_to(dir).expect("SessionSummary");
     FaultView::export_all_to(dir).expect("FaultView");
     Settings::export_all_to(dir).expect("Settings");

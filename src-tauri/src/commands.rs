@@ -9,9 +9,9 @@ use crate::error::IpcError;
 use crate::settings::{self, ChartSettings, LookSettings, Recent, RecentConnection, Settings};
 use drivedeck_domain::{Command, DriveRef};
 use drivedeck_engine::api::{
-    Api, AppStatus, ChannelView, DriveView, ExportRequest, FaultView, JobQuery, JobView,
-    ParamDiffView, ParamExport, ParamTable, ProfileView, SerialRequest, SessionSummary, SimRequest,
-    SnapshotView,
+    Api, AppStatus, ChannelView, DriveView, ExportRequest, ExportUnit, FaultView, JobQuery,
+    JobView, ParamDiffView, ParamExport, ParamTable, ProfileView, SerialRequest, SessionSummary,
+    SimRequest, SnapshotView,
 };
 use drivedeck_engine::{PortInfo, ScanReport};
 use tauri::ipc::Response;
@@ -239,8 +239,10 @@ pub async fn window(
 }
 
 /// Exports `[from_s, to_s]` of `channels` (the chart's visible range) as CSV, PNG or
-/// SVG into the `exports` folder beside the database; returns the file written.
+/// SVG into the `exports` folder beside the database, a CSV in `units` (none: SI);
+/// returns the file written.
 #[tauri::command]
+#[allow(clippy::too_many_arguments)]
 pub async fn export_range(
     api: State<'_, Api>,
     session: i64,
@@ -248,6 +250,7 @@ pub async fn export_range(
     from_s: f64,
     to_s: f64,
     format: String,
+    units: Option<Vec<ExportUnit>>,
 ) -> Result<String, IpcError> {
     let request = ExportRequest {
         session,
@@ -255,6 +258,7 @@ pub async fn export_range(
         from_s,
         to_s,
         format,
+        units: units.unwrap_or_default(),
     };
     Ok(api.export_range(request)?.display().to_string())
 }

@@ -186,7 +186,26 @@ describe('the DriveDeck window on the simulated rig', () => {
     assert.ok(lines.length > 10, `${lines.length} lines`);
     const times = lines.slice(1).map((l) => Number(l.split(',')[0]));
     assert.ok(times[0] >= zoomed[0] - 0.01 && times[times.length - 1] <= zoomed[1] + 0.01, 'only the zoomed range');
+    // In the units shown (degrees and rpm by default), the header naming them...
+    const header = lines[0].split(',');
+    const position = header.findIndex((h) => /drive1 position/.test(h));
+    assert.match(header[position], /\[°\]$/, lines[0]);
+    assert.ok(!/\[rad(\/s)?\]/.test(lines[0]), lines[0]);
     await s.screenshot(join(artifacts, 'exported.png'));
+    // ...or in SI when asked: the same rows, the angle in radians.
+    await s.click('#export-si');
+    await s.click('#export');
+    const siPath = await until('the SI export', async () => {
+      const p = await s.attr('#export', 'data-last-path');
+      return p && readFileSync(p, 'utf8').includes('[rad]') ? p : false;
+    });
+    const si = readFileSync(siPath, 'utf8').trim().split('\n');
+    assert.equal(si.length, lines.length, 'the same rows');
+    const row = lines.findIndex((l, i) => i > 0 && l.split(',')[position] !== '');
+    const degrees = Number(lines[row].split(',')[position]);
+    const radians = Number(si[row].split(',')[position]);
+    assert.ok(Math.abs(degrees - (radians * 180) / Math.PI) <= 1e-6 * Math.max(1, Math.abs(degrees)), `${degrees}° vs ${radians} rad`);
+    await s.click('#export-si');
 
     await s.click('#back-live');
     await until('live again', async () => (await s.attr('#chart', 'data-mode')) === 'live' && (await content(s, '#chart-title')) === 'Live');

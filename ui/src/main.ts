@@ -32,7 +32,7 @@ import { installShortcuts, shortcutsHtml } from './shortcuts';
 import { heartbeatWorker, startHeartbeat } from './heartbeat';
 import { StopBanner } from './views/stops';
 import type { Shortcut } from './shortcuts';
-import { UNIT_SYSTEMS, isUnitSystem, loadUnitSystem, onUnitSystem, setUnitSystem } from './units';
+import { UNIT_SYSTEMS, exportUnits, isUnitSystem, loadUnitSystem, onUnitSystem, setUnitSystem, unitSystem } from './units';
 import { applyFolds, applySizes, loadFolds, saveFolds, splitter } from './layout';
 import type { Folds } from './layout';
 
@@ -75,7 +75,8 @@ const LAYOUT = `
             <select id="export-format" title="Export format">
               <option value="csv">CSV</option><option value="png">PNG</option><option value="svg">SVG</option>
             </select>
-            <button id="export" title="Export what the chart shows (E)">Export</button>
+            <label title="Write the CSV in SI units (rad, rad/s) rather than the units shown"><input type="checkbox" id="export-si"> SI</label>
+            <button id="export" title="Export what the chart shows (E); a CSV in the units shown unless SI is ticked">Export</button>
           </span>
         </div>
         <div id="trigger-row" class="chart-head trigger-row" hidden>
@@ -425,7 +426,7 @@ async function start(): Promise<void> {
     }
     const format = $<HTMLSelectElement>('export-format').value as ExportFormat;
     backend
-      .exportRange(shown.session, ids, range[0], range[1], format)
+      .exportRange(shown.session, ids, range[0], range[1], format, format === 'csv' ? exportUnits(unitSystem(), $<HTMLInputElement>('export-si').checked) : [])
       .then((path) => {
         $('export').dataset.lastPath = path;
         showBanner(true, `Exported ${range[0].toFixed(2)}–${range[1].toFixed(2)} s to ${path}`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  loadUnitSystem, onUnitSystem, quantityOf, readout, setUnitSystem, shownFor, shownRegister, shownTime, unitSystem, angleShown,
+  loadUnitSystem, onUnitSystem, quantityOf, readout, setUnitSystem, shownFor, shownRegister, shownTime, unitSystem, angleShown, exportUnits,
 } from './units';
 
 const close = (a: number, b: number) => expect(Math.abs(a - b)).toBeLessThan(1e-9 * Math.max(1, Math.abs(b)));
@@ -93,5 +93,22 @@ describe('unit systems', () => {
   it('formats readouts without -0', () => {
     expect(readout(-0.001, 1, '°')).toBe('0.0°');
     expect(readout(null, 1, '°')).toBe('—');
+  });
+});
+
+describe('the units of a CSV export', () => {
+  it('follow the system shown: degrees and rpm, turns and rps', () => {
+    const deg = exportUnits('degrees', false);
+    expect(deg.map((u) => [u.siUnit, u.unit])).toEqual([['rad', '°'], ['rad/s', 'rpm']]);
+    expect(deg[0].perSi).toBeCloseTo(180 / Math.PI, 12);
+    expect(deg[1].perSi).toBeCloseTo(60 / (2 * Math.PI), 12);
+    const turns = exportUnits('turns', false);
+    expect(turns.map((u) => [u.unit, u.perSi])).toEqual([['turn', 1 / (2 * Math.PI)], ['rps', 1 / (2 * Math.PI)]]);
+  });
+
+  it('are SI as stored when asked, in radians, and as degrees for counts (no one scale)', () => {
+    expect(exportUnits('degrees', true)).toEqual([]);
+    expect(exportUnits('radians', false)).toEqual([]);
+    expect(exportUnits('counts', false).map((u) => u.unit)).toEqual(['°', 'rpm']);
   });
 });

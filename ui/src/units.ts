@@ -129,3 +129,14 @@ export function onUnitSystem(listener: (s: UnitSystem) => void): void {
 /** Angle and speed as shown now. */
 export const angleShown = (): Shown => shownFor(current, 'angle');
 export const speedShown = (): Shown => shownFor(current, 'speed');
+
+/** The units a CSV export is written in for `system`: angles and speeds as every view
+ * shows them (counts, having no one scale for a whole export, as degrees and rpm, like the
+ * chart's axes), or none — SI as stored — when `keepSi` or the system is radians. */
+export function exportUnits(system: UnitSystem, keepSi: boolean): { siUnit: string; unit: string; perSi: number }[] {
+  if (keepSi || system === 'radians') return [];
+  return (['angle', 'speed'] as const).map((q) => {
+    const shown = shownFor(system, q);
+    return { siUnit: q === 'angle' ? 'rad' : 'rad/s', unit: shown.unit, perSi: shown.toShown(1) };
+  });
+}

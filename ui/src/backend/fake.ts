@@ -17,7 +17,7 @@ import { JOB_STATES } from './types';
 import type { RunQuery, RunSummary, RunView, TestSpec, TuneDefaults, TuneExportFormat } from './types';
 import { FakeTuning } from './fakeTune';
 import { FakeSetup } from './fakeSetup';
-import type { AssignDone, AssignRequest, SetupDone, SetupStep } from './types';
+import type { AssignDone, AssignRequest, ExportUnit, SetupDone, SetupStep } from './types';
 import { journalMatches } from '../views/jobs';
 import { sameConnection } from '../views/connect';
 
@@ -638,11 +638,14 @@ export class FakeBackend implements Backend {
   storeFailure: string | null = null;
 
   /** Files "written" by exportRange, for tests. */
-  exports: { session: number; channels: number[]; fromS: number; toS: number; format: ExportFormat }[] = [];
+  exports: { session: number; channels: number[]; fromS: number; toS: number; format: ExportFormat; units: ExportUnit[] }[] = [];
 
-  async exportRange(session: number, channels: number[], fromS: number, toS: number, format: ExportFormat): Promise<string> {
+  async exportRange(session: number, channels: number[], fromS: number, toS: number, format: ExportFormat, units: ExportUnit[] = []): Promise<string> {
     if (!(fromS < toS)) throw { kind: 'invalid', message: `the range [${fromS}, ${toS}] s is empty` };
-    this.exports.push({ session, channels, fromS, toS, format });
+    for (const u of units) {
+      if (!['rad', 'rad/s'].includes(u.siUnit) || !(u.perSi > 0) || !Number.isFinite(u.perSi)) throw { kind: 'invalid', message: `cannot convert ${u.siUnit}` };
+    }
+    this.exports.push({ session, channels, fromS, toS, format, units });
     return `/fake/exports/session-${session}.${format}`;
   }
 

@@ -6,7 +6,7 @@ import type {
   ParamExport, ParamTable, Recent, RecentConnection, SessionSummary, Settings, SnapshotView, TailBatch, TailCursor,
 } from './types';
 import type { RunQuery, RunSummary, RunView, TestSpec, TuneDefaults, TuneExportFormat } from './types';
-import type { AssignDone, AssignRequest, SetupDone, SetupStep } from './types';
+import type { AssignDone, AssignRequest, ExportUnit, SetupDone, SetupStep } from './types';
 
 export interface Backend {
   appStatus(): Promise<AppStatus>;
@@ -24,7 +24,8 @@ export interface Backend {
   /** `[fromS, toS]` of a session, decimated for a chart `widthPx` wide. */
   window(session: number, channels: number[], fromS: number, toS: number, widthPx: number): Promise<TailBatch>;
   /** Writes `[fromS, toS]` of `channels` to a file; resolves with its path. */
-  exportRange(session: number, channels: number[], fromS: number, toS: number, format: ExportFormat): Promise<string>;
+  /** A CSV in `units` (per stored SI unit; none: SI as stored). */
+  exportRange(session: number, channels: number[], fromS: number, toS: number, format: ExportFormat, units?: ExportUnit[]): Promise<string>;
   /** Serial ports the OS lists, with USB identities. */
   ports(): Promise<PortInfo[]>;
   /** Tries `protocols` (empty: all) at `bauds` (empty: the usual rates) on `port`. */

@@ -9,7 +9,7 @@ import type {
   ParamExport, ParamTable, Recent, RecentConnection, SessionSummary, Settings, SnapshotView, TailBatch, TailCursor,
 } from './types';
 import type { RunQuery, RunSummary, RunView, TestSpec, TuneDefaults, TuneExportFormat } from './types';
-import type { AssignDone, AssignRequest, SetupDone, SetupStep } from './types';
+import type { AssignDone, AssignRequest, ExportUnit, SetupDone, SetupStep } from './types';
 
 export class TauriBackend implements Backend {
   appStatus(): Promise<AppStatus> {
@@ -67,8 +67,8 @@ export class TauriBackend implements Backend {
     return invoke<void>('disconnect', { link });
   }
 
-  exportRange(session: number, channels: number[], fromS: number, toS: number, format: ExportFormat): Promise<string> {
-    return invoke<string>('export_range', { session, channels, fromS, toS, format });
+  exportRange(session: number, channels: number[], fromS: number, toS: number, format: ExportFormat, units: ExportUnit[] = []): Promise<string> {
+    return invoke<string>('export_range', { session, channels, fromS, toS, format, units });
   }
   async tail(session: number, after: TailCursor, channels: number[], sinceS?: number): Promise<TailBatch> {
     const buffer = await invoke<ArrayBuffer>('tail', { session, after: [...after.entries()], channels, sinceS: sinceS ?? null });

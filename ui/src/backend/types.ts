@@ -55,6 +55,7 @@ import type { AssignRequest } from './generated/AssignRequest';
 import type { ResetKeep } from './generated/ResetKeep';
 import type { SetupDone } from './generated/SetupDone';
 import type { SetupStep } from './generated/SetupStep';
+import type { ExportUnit } from './generated/ExportUnit';
 
 export type {
   AppStatus, Command, DriveMode, DriveRef, DriveView, FaultView, HealthView, IpcError, LinkView, LookSettings, ParamDiffView, ParamExport,
@@ -66,7 +67,7 @@ export type {
   RunView, StepMetrics, StepReport, SweepKind, TestLimits, TestLoop, TestSpec, TuneDefaults,
 };
 
-export type { AssignDone, AssignRequest, ResetKeep, SetupDone, SetupStep };
+export type { AssignDone, AssignRequest, ExportUnit, ResetKeep, SetupDone, SetupStep };
 /** What a run's report exports as. */
 export type TuneExportFormat = 'png' | 'svg' | 'csv' | 'json';
 export type TestKind = Excitation['kind'];

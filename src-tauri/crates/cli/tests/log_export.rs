@@ -117,6 +117,61 @@ fn log_records_a_session_that_export_turns_into_csv_png_and_svg() {
             .expect("t");
         assert!((0.5..=1.0).contains(&t), "{t} outside the range");
     }
+    // The same range in rpm: the header says so, each value the rad/s one × 60/2π.
+    let out = cli(&[
+        "export",
+        "--db",
+        db_s,
+        "--session",
+        "bench run",
+        "--from",
+        "0.5",
+        "--to",
+        "1.0",
+        "--channels",
+        "2:velocity",
+        "--csv",
+        "-",
+        "--units",
+        "degrees",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rpm = text(&out.stdout);
+    assert!(
+        rpm.starts_with("time_s,link1.drive2 velocity [rpm]\r\n"),
+        "{rpm}"
+    );
+    let value = |line: &str| -> f64 {
+        line.split(',')
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .expect("a value")
+    };
+    for (si, rpm) in part.lines().zip(rpm.lines()).skip(1) {
+        let expected = value(si) * 60.0 / std::f64::consts::TAU;
+        // Both written to the store's f32 precision.
+        assert!(
+            (value(rpm) - expected).abs() <= 1e-6 * expected.abs().max(1.0),
+            "{si} → {rpm}"
+        );
+    }
+    let out = cli(&[
+        "export",
+        "--db",
+        db_s,
+        "--session",
+        "bench run",
+        "--csv",
+        "-",
+        "--units",
+        "furlongs",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("furlongs"),
+        "{}",
+        text(&out.stderr)
+    );
     for ext in ["png", "svg"] {
         let path = dir.path().join(format!("run.{ext}"));
         let out = cli(&[

@@ -3,7 +3,9 @@
 //! - CSV: first column `time_s` (seconds since the session started), then one column
 //!   per channel named with its drive, channel and unit (`link1.drive2 position [rad]`).
 //!   A row per distinct sample time; a channel with no sample at that time leaves its
-//!   cell empty. Read chunk by chunk, so a session of any length streams out.
+//!   cell empty. Read chunk by chunk, so a session of any length streams out. Values are
+//!   SI as stored, or converted to the units the user reads ([`ColumnUnit`]: degrees and
+//!   rpm, say), the header naming the unit written.
 //! - PNG / SVG: drawn with plotters — one panel per unit, stacked on a shared time axis,
 //!   a line per channel, a title, axis labels with units, a legend. The lines come from
 //!   the same decimated windows the app's charts use. Text uses the DejaVu Sans font
@@ -38,11 +40,27 @@ pub enum ChartFormat {
     Svg,
 }
 
+/// A channel unit written converted: every channel stored in `si_unit` is written in
+/// `unit`, its values multiplied by `per_si` (degrees: `rad`, `°`, 180/π).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ColumnUnit {
+    /// The stored (SI) unit this applies to.
+    pub si_unit: String,
+    /// The unit written.
+    pub unit: String,
+    /// Written value per SI value.
+    pub per_si: f64,
+}
+
 /// The column name of a channel: drive, channel and unit.
 pub fn column_name(channel: &ChannelRow) -> String {
+    column_name_in(channel, &channel.unit)
+}
+
+fn column_name_in(channel: &ChannelRow, unit: &str) -> String {
     format!(
         "link{}.drive{} {} [{}]",
-        channel.drive.link, channel.drive.id, channel.name, channel.unit
+        channel.drive.link, channel.drive.id, channel.name, unit
     )
 }
 
@@ -177,15 +195,34 @@ pub fn write_csv(
     range: &ExportRange,
     out: &mut dyn Write,
 ) -> Result<u64, StoreError> {
+    write_csv_in(reader, range, &[], out)
+}
+
+/// [`write_csv`] with the channels stored in a unit of `units` written in its
+/// converted unit (the others as stored).
+pub fn write_csv_in(
+    reader: &Reader,
+    range: &ExportRange,
+    units: &[ColumnUnit],
+    out: &mut dyn Write,
+) -> Result<u64, StoreError> {
     let (channels, t0, t1, started) = resolve(reader, range)?;
     let io = |e: std::io::Error| StoreError::Io {
         path: "CSV output".into(),
         error: e.to_string(),
     };
+    let conversion: Vec<Option<&ColumnUnit>> = channels
+        .iter()
+        .map(|c| units.iter().find(|u| u.si_unit == c.unit))
+        .collect();
     let mut header = String::from("time_s");
-    for channel in &channels {
+    for (channel, unit) in channels.iter().zip(&conversion) {
         header.push(',');
-        header.push_str(&csv_field(&column_name(channel)));
+        let name = match unit {
+            Some(u) => column_name_in(channel, &u.unit),
+            None => column_name(channel),
+        };
+        header.push_str(&csv_field(&name));
     }
     header.push_str("\r\n");
     out.write_all(header.as_bytes()).map_err(io)?;
@@ -205,11 +242,13 @@ pub fn write_csv(
         };
         line.clear();
         line.push_str(&format!("{:.6}", (t - started) as f64 / 1e6));
-        for (stream, head) in streams.iter_mut().zip(&heads) {
+        for ((stream, head), unit) in streams.iter_mut().zip(&heads).zip(&conversion) {
             line.push(',');
             if let Some((ht, v)) = head
                 && *ht == t
             {
+                // Stored as f32: converted in f64, written to the same precision.
+                let v = &unit.map_or(*v, |u| (f64::from(*v) * u.per_si) as f32);
                 if *v == 0.0 {
                     line.push('0'); // not "-0"
                 } else if v.is_finite() {

@@ -223,7 +223,13 @@ fn test() -> Result {
     ]))?;
     step("Rust tests (unit, integration, engine ⇄ simulator over a pty)");
     // Every wait in the tests is bounded; this bound catches a hang in the code itself.
-    run(&mut bounded(cargo().args(["test", "--workspace"]), 1200))?;
+    // The shell (`drivedeck`, the only crate on Tauri and WebKitGTK) is tested later, in
+    // release on the build that goes into the installers: its Tauri stack is then
+    // compiled once, not in debug as well.
+    run(&mut bounded(
+        cargo().args(["test", "--workspace", "--exclude", "drivedeck"]),
+        1200,
+    ))?;
     step("UI unit tests (vitest)");
     npm(&root().join("ui"), &["test"])?;
     // The installers are built once, and everything after tests what they hold: the
@@ -232,6 +238,11 @@ fn test() -> Result {
     let bundles = bundle(None, None)?;
     window_tests(&target_dir().join("release/drivedeck"))?;
     install_test_on(&bundles, false)?;
+    step("the shell's Rust tests (release: the Tauri stack the installers were built with)");
+    run(&mut bounded(
+        cargo().args(["test", "--release", "-p", "drivedeck"]),
+        600,
+    ))?;
     fuzz(CI_FUZZ_SECONDS)
 }
 

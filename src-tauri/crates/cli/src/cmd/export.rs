@@ -2,12 +2,16 @@
 //!
 //! `--session` takes a session's name (the newest of that name) or `#ID`; `--from` and
 //! `--to` are seconds since the session started; `--channels` picks channels by name
-//! (`position`: every drive's) or by drive and name (`2:position`). The store is opened
-//! read-only: exporting never changes the database.
+//! (`position`: every drive's) or by drive and name (`2:position`); `--units` writes a
+//! CSV's angles and speeds in degrees and rpm or turns and rps (default: SI, rad and
+//! rad/s, as stored). The store is opened read-only: exporting never changes the
+//! database.
 
 use anyhow::{Context, bail};
 use drivedeck_store::Reader;
-use drivedeck_store::export::{ChartFormat, ExportRange, column_name, write_chart, write_csv};
+use drivedeck_store::export::{
+    ChartFormat, ColumnUnit, ExportRange, column_name, write_chart, write_csv_in,
+};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -42,6 +46,42 @@ pub struct Args {
     /// Chart size in pixels, WIDTHxHEIGHT.
     #[arg(long, default_value = "1600x900", value_parser = parse_size)]
     size: (u32, u32),
+    /// The units of a CSV's angles and speeds.
+    #[arg(long, value_enum, default_value_t = Units::Si)]
+    units: Units,
+}
+
+/// The unit systems of `--units`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Units {
+    /// rad and rad/s, as stored.
+    Si,
+    /// Degrees and rpm.
+    Degrees,
+    /// Turns and rps.
+    Turns,
+}
+
+impl Units {
+    fn columns(self) -> Vec<ColumnUnit> {
+        let unit = |si_unit: &str, unit: &str, per_si: f64| ColumnUnit {
+            si_unit: si_unit.into(),
+            unit: unit.into(),
+            per_si,
+        };
+        let tau = std::f64::consts::TAU;
+        match self {
+            Units::Si => Vec::new(),
+            Units::Degrees => vec![
+                unit("rad", "°", 360.0 / tau),
+                unit("rad/s", "rpm", 60.0 / tau),
+            ],
+            Units::Turns => vec![
+                unit("rad", "turn", 1.0 / tau),
+                unit("rad/s", "rps", 1.0 / tau),
+            ],
+        }
+    }
 }
 
 fn parse_size(text: &str) -> Result<(u32, u32), String> {
@@ -129,7 +169,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let rows = if out.as_os_str() == "-" {
             let stdout = std::io::stdout();
             let mut lock = std::io::BufWriter::new(stdout.lock());
-            let rows = write_csv(&reader, &range, &mut lock)?;
+            let rows = write_csv_in(&reader, &range, &args.units.columns(), &mut lock)?;
             lock.flush()?;
             rows
         } else {
@@ -138,7 +178,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let file = std::fs::File::create(&tmp)
                 .with_context(|| format!("cannot create {}", tmp.display()))?;
             let mut writer = std::io::BufWriter::new(file);
-            let rows = write_csv(&reader, &range, &mut writer).inspect_err(|_| {
+            let units = args.units.columns();
+            let rows = write_csv_in(&reader, &range, &units, &mut writer).inspect_err(|_| {
                 let _ = std::fs::remove_file(&tmp);
             })?;
             writer.flush()?;

@@ -8,7 +8,7 @@
 use super::{Api, ApiError, create_exports_dir, safe_name, write_export};
 use drivedeck_domain::DriveRef;
 use drivedeck_store::SessionId;
-use drivedeck_store::export::{ChartFormat, ExportRange, write_chart, write_csv};
+use drivedeck_store::export::{ChartFormat, ColumnUnit, ExportRange, write_chart, write_csv_in};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use ts_rs::TS;
@@ -31,6 +31,61 @@ pub struct ChannelView {
     pub samples: i64,
 }
 
+/// How a CSV export writes the channels stored in one SI unit: in `unit`, each value
+/// times `per_si` (the user's unit system: degrees and rpm, turns and rps…).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportUnit {
+    /// The stored unit it applies to: `rad` or `rad/s`.
+    pub si_unit: String,
+    /// The unit written, as the header names it (`°`, `rpm`…).
+    pub unit: String,
+    /// Written value per SI value (finite, above 0).
+    pub per_si: f64,
+}
+
+/// The SI units a CSV export can convert.
+const CONVERTIBLE: [&str; 2] = ["rad", "rad/s"];
+
+/// Checks `units` (each convertible unit at most once, a short printable name, a factor
+/// that is a finite positive number) and makes them the store's.
+fn column_units(units: &[ExportUnit]) -> Result<Vec<ColumnUnit>, ApiError> {
+    let mut out: Vec<ColumnUnit> = Vec::with_capacity(units.len());
+    for u in units {
+        if !CONVERTIBLE.contains(&u.si_unit.as_str()) {
+            return Err(ApiError::Invalid(format!(
+                "an export converts rad and rad/s, not {:?}",
+                u.si_unit
+            )));
+        }
+        if out.iter().any(|o| o.si_unit == u.si_unit) {
+            return Err(ApiError::Invalid(format!(
+                "{} is converted twice",
+                u.si_unit
+            )));
+        }
+        let name = u.unit.trim();
+        if name.is_empty() || name.chars().count() > 16 || name.chars().any(char::is_control) {
+            return Err(ApiError::Invalid(format!(
+                "{:?} is not a unit name (1–16 printable characters)",
+                u.unit
+            )));
+        }
+        if !(u.per_si.is_finite() && u.per_si > 0.0) {
+            return Err(ApiError::Invalid(format!(
+                "{} per {} must be a number above 0, not {}",
+                name, u.si_unit, u.per_si
+            )));
+        }
+        out.push(ColumnUnit {
+            si_unit: u.si_unit.clone(),
+            unit: name.to_string(),
+            per_si: u.per_si,
+        });
+    }
+    Ok(out)
+}
+
 /// A range of a session's channels to write to a file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -45,6 +100,10 @@ pub struct ExportRequest {
     pub to_s: f64,
     /// `csv`, `png` or `svg`.
     pub format: String,
+    /// The units a CSV is written in, per stored unit; none: SI as stored (charts are
+    /// always SI).
+    #[serde(default)]
+    pub units: Vec<ExportUnit>,
 }
 
 /// The most samples one `tail` call returns (a frame's worth is far less).
@@ -119,7 +178,9 @@ impl Api {
             from_s,
             to_s,
             format,
+            units,
         } = request;
+        let units = column_units(&units)?;
         let chart = match format.as_str() {
             "csv" => None,
             "png" => Some(ChartFormat::Png),
@@ -150,7 +211,7 @@ impl Api {
         match chart {
             None => {
                 let mut out = Vec::new();
-                write_csv(&reader, &range, &mut out)?;
+                write_csv_in(&reader, &range, &units, &mut out)?;
                 write_export(&path, &out)?;
             }
             Some(format) => write_chart(&reader, &range, format, &path, CHART_SIZE_PX)?,
@@ -197,14 +258,21 @@ mod tests {
             .expect_err("an empty window");
         assert_eq!(error.kind(), ErrorKind::Invalid, "{error}");
 
-        let export = |format: &str, from_s: f64, to_s: f64| {
+        let export_in = |format: &str, from_s: f64, to_s: f64, units: Vec<ExportUnit>| {
             api.export_range(ExportRequest {
                 session,
                 channels: vec![channel.id],
                 from_s,
                 to_s,
                 format: format.into(),
+                units,
             })
+        };
+        let export = |format: &str, from_s: f64, to_s: f64| export_in(format, from_s, to_s, vec![]);
+        let unit = |si: &str, name: &str, per_si: f64| ExportUnit {
+            si_unit: si.into(),
+            unit: name.into(),
+            per_si,
         };
         let exports = dir.path().join("exports");
         for (format, from_s, to_s, reason) in [
@@ -216,7 +284,56 @@ mod tests {
             assert_eq!(error.kind(), ErrorKind::Invalid, "{error}");
             assert!(error.to_string().contains(reason), "{error}");
         }
+        for (units, reason) in [
+            (vec![unit("A", "mA", 1000.0)], "not \"A\""),
+            (
+                vec![unit("rad", "°", 57.3), unit("rad", "°", 57.3)],
+                "converted twice",
+            ),
+            (vec![unit("rad", "", 57.3)], "is not a unit name"),
+            (vec![unit("rad", "a\nb", 57.3)], "is not a unit name"),
+            (vec![unit("rad", "°", f64::NAN)], "above 0"),
+            (vec![unit("rad/s", "rpm", 0.0)], "above 0"),
+        ] {
+            let error = export_in("csv", 0.0, 60.0, units).expect_err("refused");
+            assert_eq!(error.kind(), ErrorKind::Invalid, "{error}");
+            assert!(error.to_string().contains(reason), "{reason}: {error}");
+        }
         assert!(!exports.exists(), "nothing written for a refused export");
+        // In degrees: the header says so and the values are the SI ones × 180/π.
+        let si =
+            std::fs::read_to_string(export("csv", 0.0, 60.0).expect("exported")).expect("written");
+        let degrees = std::fs::read_to_string(
+            export_in(
+                "csv",
+                0.0,
+                60.0,
+                vec![unit("rad", "°", 180.0 / std::f64::consts::PI)],
+            )
+            .expect("exported"),
+        )
+        .expect("written");
+        assert!(
+            degrees.starts_with("time_s,link1.drive1 position [°]\r\n"),
+            "{degrees}"
+        );
+        let value = |text: &str| -> f64 {
+            text.lines()
+                .nth(1)
+                .expect("a row")
+                .split(',')
+                .nth(1)
+                .expect("a value")
+                .parse()
+                .expect("a number")
+        };
+        assert!(
+            (value(&degrees) - value(&si).to_degrees()).abs()
+                <= 1e-6 * value(&si).to_degrees().abs().max(1.0),
+            "{} vs {}",
+            value(&degrees),
+            value(&si)
+        );
         let csv = export("csv", 0.0, 60.0).expect("exported");
         assert_eq!(csv.parent(), Some(exports.as_path()));
         let name = csv

@@ -31,7 +31,7 @@ mod status;
 mod test_rig;
 mod tune;
 
-pub use charts::{ChannelView, ExportRequest};
+pub use charts::{ChannelView, ExportRequest, ExportUnit};
 pub use connect::{Connected, ProfileView, SerialRequest, SimRequest, ports};
 pub use drives::DriveView;
 pub use journal::{JobQuery, JobView};

@@ -3,7 +3,9 @@
 
 use crate::common::{T0, sample_of, store_with_session};
 use drivedeck_domain::{DriveRef, Event};
-use drivedeck_store::export::{ChartFormat, ExportRange, write_chart, write_csv};
+use drivedeck_store::export::{
+    ChartFormat, ColumnUnit, ExportRange, write_chart, write_csv, write_csv_in,
+};
 
 fn two_drives() -> (tempfile::TempDir, drivedeck_store::Store, i64) {
     let (dir, store, session) = store_with_session("export");
@@ -68,6 +70,56 @@ fn csv_has_time_s_then_a_column_per_channel_and_one_row_per_time() {
     let text = String::from_utf8(out).expect("utf-8");
     assert_eq!(rows, 5, "drive 2 at 1.0005, 1.0025, … 1.0085 s");
     assert!(text.starts_with("time_s,link0.drive2 position [rad]\r\n1.000500,-500\r\n"));
+}
+
+#[test]
+fn csv_in_the_users_units_converts_angles_and_speeds_and_names_them() {
+    let (_dir, store, session) = two_drives();
+    let reader = store.reader().expect("reader");
+    let channels = reader.channels(session).expect("channels");
+    let range = ExportRange {
+        session,
+        channels: vec![channels[0].id, channels[1].id, channels[2].id],
+        from_s: Some(1.0),
+        to_s: Some(1.0005),
+    };
+    let degrees = [
+        ColumnUnit {
+            si_unit: "rad".into(),
+            unit: "°".into(),
+            per_si: 180.0 / std::f64::consts::PI,
+        },
+        ColumnUnit {
+            si_unit: "rad/s".into(),
+            unit: "rpm".into(),
+            per_si: 60.0 / std::f64::consts::TAU,
+        },
+    ];
+    let mut out = Vec::new();
+    write_csv_in(&reader, &range, &degrees, &mut out).expect("csv");
+    let text = String::from_utf8(out).expect("utf-8");
+    let lines: Vec<&str> = text.split("\r\n").collect();
+    assert_eq!(
+        lines[0],
+        "time_s,link0.drive1 position [°],link0.drive1 velocity [rpm],link0.drive1 current [A]"
+    );
+    // At 1 s drive 1 read 1 rad, 2 rad/s and 0.1 A (sample_of): the current is left as
+    // stored, having no converted unit.
+    let row: Vec<f64> = lines[1]
+        .split(',')
+        .map(|v| v.parse().expect("a number"))
+        .collect();
+    assert_eq!(row[0], 1.0);
+    // Written to the store's f32 precision.
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * b.abs();
+    assert!(close(row[1], 1.0f64.to_degrees()), "{row:?}");
+    assert!(close(row[2], 2.0 * 60.0 / std::f64::consts::TAU), "{row:?}");
+    assert!(close(row[3], 0.1), "{row:?}");
+    // No units: SI, as write_csv.
+    let (mut si, mut plain) = (Vec::new(), Vec::new());
+    write_csv_in(&reader, &range, &[], &mut si).expect("csv");
+    write_csv(&reader, &range, &mut plain).expect("csv");
+    assert_eq!(si, plain);
 }
 
 #[test]
