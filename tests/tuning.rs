@@ -218,10 +218,29 @@ async fn a_chirp_measures_the_simulated_loop_as_its_model_predicts() {
         travel_window_rad: 0.3,
         settle_s: 0.3,
     };
+    let heard_before = heard(&engine).len();
     let id = api.tune_start(DRIVE_1, test).expect("started");
     api.tune_wait(id).await.expect("ran and analysed");
     let view = api.tune_run(id as i64).expect("the run");
     assert_eq!(view.summary.state, "completed", "{:?}", view.summary.reason);
+    // The reference is written only when its count changes: not at all while it holds
+    // (the 0.6 s of settling, at ≥ 100 readings a second even on a loaded machine), nor
+    // while a slow part of the sweep keeps its count over several readings.
+    let during = &heard(&engine)[heard_before..];
+    let goal_writes = during
+        .iter()
+        .filter(|p| {
+            p.id == 1 && p.instruction == 0x03 && p.params.get(..2) == Some(&116u16.to_le_bytes())
+        })
+        .count();
+    let reads = during
+        .iter()
+        .filter(|p| p.id == 1 && p.instruction == 0x02)
+        .count();
+    assert!(
+        goal_writes > 10 && goal_writes + 50 < reads,
+        "{goal_writes} goal writes, {reads} reads"
+    );
     let results = view.results.expect("results");
     let frf = results.frf.expect("a frequency response");
     let t = &frf.closed_loop;

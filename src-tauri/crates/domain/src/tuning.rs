@@ -319,6 +319,12 @@ pub struct RunEnd {
     pub achieved_rate_hz: f64,
     /// Standard deviation of the intervals between readings, s.
     pub jitter_s: f64,
+    /// The wire-time limit of the cycles as they were played, Hz: readings over the wire
+    /// time (bytes both ways and the drive's return delays) of every exchange made — a
+    /// reference is written only when its raw value changes, so this is above the limit
+    /// known at the start (a write every cycle). None: not measured.
+    #[serde(default)]
+    pub played_limit_hz: Option<f64>,
     /// When, µs.
     pub at: Micros,
 }

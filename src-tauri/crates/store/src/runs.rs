@@ -460,7 +460,8 @@ pub(crate) fn run_ended(
     let job = end.job.0 as i64;
     let changed = tx.execute(
         "UPDATE tuning_runs SET finished_us = ?2, state = ?3, reason = ?4, samples = ?5,
-                achieved_rate_hz = ?6, jitter_s = ?7
+                achieved_rate_hz = ?6, jitter_s = ?7,
+                wire_limit_hz = COALESCE(?8, wire_limit_hz)
          WHERE id = ?1 AND state = 'running'",
         params![
             job,
@@ -469,7 +470,8 @@ pub(crate) fn run_ended(
             end.outcome.reason(),
             i64::try_from(end.samples).unwrap_or(i64::MAX),
             finite(end.achieved_rate_hz),
-            finite(end.jitter_s)
+            finite(end.jitter_s),
+            end.played_limit_hz.and_then(finite)
         ],
     )?;
     if changed == 0 {

@@ -39,6 +39,8 @@ struct Measured {
     samples: u64,
     /// Host times of the readings, s from the start.
     times: Vec<f64>,
+    /// Wire time of every exchange made (bytes both ways, the drive's return delay).
+    wire: Duration,
 }
 
 impl Measured {
@@ -254,6 +256,9 @@ impl<T: Transport> Actor<T> {
 
     fn end_run(&self, job: &Job, drive: DriveRef, outcome: &RunOutcome, measured: &Measured) {
         let (achieved_rate_hz, jitter_s) = measured.rate_and_jitter();
+        let wire_s = measured.wire.as_secs_f64();
+        let played_limit_hz =
+            (measured.samples > 0 && wire_s > 0.0).then(|| measured.samples as f64 / wire_s);
         self.sink.emit(Event::RunEnded {
             end: RunEnd {
                 job: job.id,
@@ -262,6 +267,7 @@ impl<T: Transport> Actor<T> {
                 samples: measured.samples,
                 achieved_rate_hz,
                 jitter_s,
+                played_limit_hz,
                 at: self.clock.now(),
             },
         });
@@ -296,6 +302,26 @@ impl<T: Transport> Actor<T> {
             }
         }
         plan
+    }
+
+    /// The wire time of `requests` to drive `id` (see [`cycle_limit_hz`]).
+    fn exchanges_time<'a>(
+        &self,
+        id: u8,
+        requests: impl Iterator<Item = &'a protocol::Request>,
+    ) -> Duration {
+        let delay = self
+            .drives
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .map_or(UNKNOWN_RETURN_DELAY, |d| d.return_delay);
+        cycle_time(
+            self.protocol.as_ref(),
+            self.baud.load(Ordering::Acquire),
+            delay,
+            requests,
+        )
     }
 
     /// The most cycles a second the wire allows for this drive (see [`cycle_limit_hz`]).
@@ -350,7 +376,9 @@ impl<T: Transport> Actor<T> {
         let total = excitation_s + 2.0 * settle;
         let started = Instant::now();
         let mut next_state = started + STATE_EVERY;
-        let mut last_target: Option<Target> = None;
+        // The raw value last written: a reference that encodes to the same count is not
+        // written again (at a low frequency a chirp's count repeats for several cycles).
+        let mut last_raw: Option<i64> = None;
         let mut misses = 0;
         let mut position = start_position;
         let mut tick = TickClock::default();
@@ -396,7 +424,11 @@ impl<T: Transport> Actor<T> {
                 Target::Position(p) => p,
                 Target::Velocity(v) => v,
             };
-            if last_target != Some(target) {
+            let raw = match goal_raw(self.protocol.as_ref(), profile, target) {
+                Ok((_, raw)) => raw,
+                Err(e) => break Ended::Aborted(format!("the reference cannot be written: {e}")),
+            };
+            if last_raw != Some(raw) {
                 let writes = match self.target_writes(profile, id, target) {
                     Ok(writes) => writes,
                     Err(e) => {
@@ -419,11 +451,13 @@ impl<T: Transport> Actor<T> {
                         }
                     }
                 }
+                measured.wire += self.exchanges_time(id, writes.iter());
                 if let Some(ended) = failed {
                     break ended;
                 }
-                last_target = Some(target);
+                last_raw = Some(raw);
             }
+            measured.wire += self.exchanges_time(id, plan.iter().map(|read| &read.request));
             let readings = match self.poll(plan).await {
                 Ok(readings) => readings,
                 Err(TxError::Io(e)) => break Ended::Lost(e),
@@ -617,12 +651,22 @@ pub(super) fn cycle_limit_hz<'a>(
     return_delay: Duration,
     requests: impl Iterator<Item = &'a protocol::Request>,
 ) -> f64 {
+    let cycle = cycle_time(protocol, baud, return_delay, requests);
+    1.0 / cycle.as_secs_f64().max(1e-6)
+}
+
+/// The wire time of `requests`: their bytes and their replies' at `baud`, and the
+/// drive's return delay before each reply.
+fn cycle_time<'a>(
+    protocol: &dyn LinkProtocol,
+    baud: u32,
+    return_delay: Duration,
+    requests: impl Iterator<Item = &'a protocol::Request>,
+) -> Duration {
     let (bytes, exchanges) = requests.fold((0, 0u32), |(bytes, n), r| {
         (bytes + r.bytes.len() + r.reply_bytes, n + 1)
     });
-    let cycle =
-        protocol::wire_time(baud, protocol.bits_per_byte(), bytes) + return_delay * exchanges;
-    1.0 / cycle.as_secs_f64().max(1e-6)
+    protocol::wire_time(baud, protocol.bits_per_byte(), bytes) + return_delay * exchanges
 }
 
 /// The same kind of error with a clearer message.

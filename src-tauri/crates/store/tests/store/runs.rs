@@ -55,6 +55,17 @@ fn start(job: u64, drive: DriveRef, test_loop: TestLoop, excitation: Excitation,
 }
 
 fn end(job: u64, drive: DriveRef, outcome: RunOutcome, at: i64) -> Event {
+    end_played(job, drive, outcome, at, None)
+}
+
+/// [`end`] with the wire-time limit of the cycles as played.
+fn end_played(
+    job: u64,
+    drive: DriveRef,
+    outcome: RunOutcome,
+    at: i64,
+    played_limit_hz: Option<f64>,
+) -> Event {
     Event::RunEnded {
         end: RunEnd {
             job: JobId(job),
@@ -63,6 +74,7 @@ fn end(job: u64, drive: DriveRef, outcome: RunOutcome, at: i64) -> Event {
             samples: 4,
             achieved_rate_hz: 1000.0,
             jitter_s: 0.000_05,
+            played_limit_hz,
             at,
         },
     }
@@ -114,7 +126,14 @@ fn a_run_round_trips_its_row_and_its_readings_as_three_channels_with_gaps() {
     assert_eq!(running.state, "running");
     assert_eq!(running.finished_us, None);
     assert_eq!(running.samples, None);
-    writer.apply(end(7, DRIVE, RunOutcome::Completed, T0 + 9000));
+    // The limit as played replaces the one known at the start (1800 Hz).
+    writer.apply(end_played(
+        7,
+        DRIVE,
+        RunOutcome::Completed,
+        T0 + 9000,
+        Some(2400.0),
+    ));
     writer.flush().expect("flush");
     // While the session is open the channels are readable (fragments).
     let channels = reader.channels(session).expect("channels");
@@ -150,7 +169,7 @@ fn a_run_round_trips_its_row_and_its_readings_as_three_channels_with_gaps() {
         run.target_before,
         Some(serde_json::json!({"position": 1.25}))
     );
-    assert_eq!(run.wire_limit_hz, Some(1800.0));
+    assert_eq!(run.wire_limit_hz, Some(2400.0));
     assert_eq!(
         (run.started_us, run.finished_us),
         (T0 + 1000, Some(T0 + 9000))
