@@ -150,10 +150,12 @@ async fn an_abort_and_an_estop_end_a_run_early() {
 
 /// T(jω) of the simulated XM430's position loop from its own continuous model: the
 /// PID (the table's gains, converted as the sim documents) on J·θ̈ = k_u·u − B·θ̇.
-fn analytic_t(engine: &drivedeck_engine::Engine, freq_hz: f64) -> drivedeck_tune::Complex64 {
-    use drivedeck_sim::firmware::dynamixel_x::control::{TableGains, continuous_model};
+/// The gain entries of simulated drive 1's table, raw.
+fn table_gains(
+    engine: &drivedeck_engine::Engine,
+) -> drivedeck_sim::firmware::dynamixel_x::control::TableGains {
     let gain = |name: &str| sim_raw(engine, 1, name) as f64;
-    let gains = TableGains {
+    drivedeck_sim::firmware::dynamixel_x::control::TableGains {
         position_p: gain("Position P Gain"),
         position_i: gain("Position I Gain"),
         position_d: gain("Position D Gain"),
@@ -161,7 +163,12 @@ fn analytic_t(engine: &drivedeck_engine::Engine, freq_hz: f64) -> drivedeck_tune
         feedforward_2nd: gain("Feedforward 2nd Gain"),
         velocity_p: gain("Velocity P Gain"),
         velocity_i: gain("Velocity I Gain"),
-    };
+    }
+}
+
+fn analytic_t(engine: &drivedeck_engine::Engine, freq_hz: f64) -> drivedeck_tune::Complex64 {
+    use drivedeck_sim::firmware::dynamixel_x::control::continuous_model;
+    let gains = table_gains(engine);
     let model = with_sim_drive(engine, 1, |d| continuous_model(&gains, &d.motor().params));
     let s = drivedeck_tune::Complex64::new(0.0, std::f64::consts::TAU * freq_hz);
     let c = model.position.p + model.position.i / s + model.position.d * s;
@@ -369,20 +376,9 @@ async fn a_chirp_finds_a_load_resonance_where_the_simulator_put_it() {
 /// model — the PID of its table's gains on J·θ̈ = k_u·u − B·θ̇ with its Coulomb friction
 /// and the duty capped by Goal PWM — for a step of `size` rad, integrated finely.
 fn model_step(engine: &drivedeck_engine::Engine, size: f64) -> (f64, f64) {
-    use drivedeck_sim::firmware::dynamixel_x::control::{
-        PWM_FULL_SCALE, TableGains, continuous_model,
-    };
-    let gain = |name: &str| sim_raw(engine, 1, name) as f64;
-    let gains = TableGains {
-        position_p: gain("Position P Gain"),
-        position_i: gain("Position I Gain"),
-        position_d: gain("Position D Gain"),
-        feedforward_1st: gain("Feedforward 1st Gain"),
-        feedforward_2nd: gain("Feedforward 2nd Gain"),
-        velocity_p: gain("Velocity P Gain"),
-        velocity_i: gain("Velocity I Gain"),
-    };
-    let cap = gain("Goal PWM") / PWM_FULL_SCALE;
+    use drivedeck_sim::firmware::dynamixel_x::control::{PWM_FULL_SCALE, continuous_model};
+    let gains = table_gains(engine);
+    let cap = sim_raw(engine, 1, "Goal PWM") as f64 / PWM_FULL_SCALE;
     let (model, coulomb) = with_sim_drive(engine, 1, |d| {
         let params = d.motor().params;
         (continuous_model(&gains, &params), params.coulomb_friction)

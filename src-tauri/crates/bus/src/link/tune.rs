@@ -326,18 +326,11 @@ impl<T: Transport> Actor<T> {
 
     /// The most cycles a second the wire allows for this drive (see [`cycle_limit_hz`]).
     fn wire_limit_hz(&self, id: u8, writes: &[protocol::Request], plan: &[PlannedRead]) -> f64 {
-        let delay = self
-            .drives
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&id)
-            .map_or(UNKNOWN_RETURN_DELAY, |d| d.return_delay);
-        cycle_limit_hz(
-            self.protocol.as_ref(),
-            self.baud.load(Ordering::Acquire),
-            delay,
+        let cycle = self.exchanges_time(
+            id,
             writes.iter().chain(plan.iter().map(|read| &read.request)),
-        )
+        );
+        1.0 / cycle.as_secs_f64().max(1e-6)
     }
 
     /// Reads `names` (SI values) one by one.
@@ -379,6 +372,8 @@ impl<T: Transport> Actor<T> {
         // The raw value last written: a reference that encodes to the same count is not
         // written again (at a low frequency a chirp's count repeats for several cycles).
         let mut last_raw: Option<i64> = None;
+        // The same read every cycle: its wire time is worked out once.
+        let read_time = self.exchanges_time(id, plan.iter().map(|read| &read.request));
         let mut misses = 0;
         let mut position = start_position;
         let mut tick = TickClock::default();
@@ -457,7 +452,7 @@ impl<T: Transport> Actor<T> {
                 }
                 last_raw = Some(raw);
             }
-            measured.wire += self.exchanges_time(id, plan.iter().map(|read| &read.request));
+            measured.wire += read_time;
             let readings = match self.poll(plan).await {
                 Ok(readings) => readings,
                 Err(TxError::Io(e)) => break Ended::Lost(e),
