@@ -146,14 +146,14 @@ pub fn heard(engine: &Engine) -> Vec<HeardPacket> {
         .expect("a simulated link")
 }
 
-/// Write instructions heard on link 1: 0x03 in DYNAMIXEL 1.0, 2.0 and Feetech; Modbus
-/// functions 06 and 16.
+/// Write instructions heard on link 1: Write (0x03) and Sync Write (0x83) in DYNAMIXEL
+/// 1.0, 2.0 and Feetech; Modbus functions 06 and 16.
 pub fn writes_heard(engine: &Engine, protocol: Protocol) -> usize {
     heard(engine)
         .iter()
         .filter(|p| match protocol {
             Protocol::ModbusRtu => p.instruction == 0x06 || p.instruction == 0x10,
-            _ => p.instruction == 0x03,
+            _ => p.instruction == 0x03 || p.instruction == 0x83,
         })
         .count()
 }

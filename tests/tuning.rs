@@ -23,6 +23,22 @@ fn step(size: f64, hold_s: f64) -> TestSpec {
     }
 }
 
+/// The Goal Positions (raw counts) written to drive 1 in `packets`: by Write (0x03, the
+/// acknowledged one) or by a Sync Write (0x83) naming drive 1, as a run sends them.
+fn goals_written(packets: &[drivedeck_sim::HeardPacket]) -> Vec<i64> {
+    let goal = 116u16.to_le_bytes();
+    let value = |bytes: &[u8]| i64::from(i32::from_le_bytes(bytes.try_into().expect("4 bytes")));
+    packets
+        .iter()
+        .filter(|p| p.params.get(..2) == Some(&goal[..]))
+        .filter_map(|p| match (p.id, p.instruction) {
+            (1, 0x03) => p.params.get(2..6).map(value),
+            (0xFE, 0x83) if p.params.get(4) == Some(&1) => p.params.get(5..9).map(value),
+            _ => None,
+        })
+        .collect()
+}
+
 /// An engine on the simulated XM430s with drive 1 enabled and its position known.
 async fn enabled_rig(dir: &tempfile::TempDir) -> drivedeck_engine::Engine {
     let engine = sim_engine(dir, Protocol::Dynamixel2).await;
@@ -50,17 +66,7 @@ async fn a_step_test_plays_the_step_and_puts_the_drive_back() {
         .expect("the run ended");
     assert_eq!(state, JobState::Done);
     // The step went out: a goal 0.2 rad (≈ 133 counts) above the start, then back.
-    let goals: Vec<i64> = heard(&engine)[heard_before..]
-        .iter()
-        .filter(|p| {
-            p.id == 1 && p.instruction == 0x03 && p.params.get(..2) == Some(&116u16.to_le_bytes())
-        })
-        .map(|p| {
-            i64::from(i32::from_le_bytes(
-                p.params[2..6].try_into().expect("4 bytes"),
-            ))
-        })
-        .collect();
+    let goals = goals_written(&heard(&engine)[heard_before..]);
     let up = (0.2 / (std::f64::consts::TAU / 4096.0)).round() as i64;
     assert!(goals.len() >= 3, "goals written: {goals:?}");
     assert!(
@@ -230,15 +236,25 @@ async fn a_chirp_measures_the_simulated_loop_as_its_model_predicts() {
     api.tune_wait(id).await.expect("ran and analysed");
     let view = api.tune_run(id as i64).expect("the run");
     assert_eq!(view.summary.state, "completed", "{:?}", view.summary.reason);
-    // The reference is written only when its count changes: not at all while it holds
-    // (the 0.6 s of settling, at ≥ 100 readings a second even on a loaded machine), nor
-    // while a slow part of the sweep keeps its count over several readings.
+    // The reference goes out as a Sync Write of Goal Position (116) to drive 1 alone,
+    // which the drive does not answer, and only when its count changes: not at all while
+    // it holds (the 0.6 s of settling, at ≥ 100 readings a second even on a loaded
+    // machine), nor while a slow part of the sweep keeps its count over several readings.
     let during = &heard(&engine)[heard_before..];
+    let goal = 116u16.to_le_bytes();
     let goal_writes = during
         .iter()
         .filter(|p| {
-            p.id == 1 && p.instruction == 0x03 && p.params.get(..2) == Some(&116u16.to_le_bytes())
+            p.id == 0xFE
+                && p.instruction == 0x83
+                && p.params.get(..2) == Some(&goal[..])
+                && p.params.get(4) == Some(&1)
         })
+        .count();
+    // Acknowledged writes of the goal: only the one that puts the drive back.
+    let answered_goal_writes = during
+        .iter()
+        .filter(|p| p.id == 1 && p.instruction == 0x03 && p.params.get(..2) == Some(&goal[..]))
         .count();
     let reads = during
         .iter()
@@ -247,6 +263,10 @@ async fn a_chirp_measures_the_simulated_loop_as_its_model_predicts() {
     assert!(
         goal_writes > 10 && goal_writes + 50 < reads,
         "{goal_writes} goal writes, {reads} reads"
+    );
+    assert_eq!(
+        answered_goal_writes, 1,
+        "{answered_goal_writes} answered goal writes"
     );
     let results = view.results.expect("results");
     let frf = results.frf.expect("a frequency response");
@@ -364,11 +384,26 @@ async fn a_chirp_finds_a_load_resonance_where_the_simulator_put_it() {
                 points.join(", ")
             )
         });
+    let plant = frf.plant.as_ref().unwrap_or(&frf.closed_loop);
+    let near: Vec<String> = (0..plant.freq_hz.len())
+        .filter(|&i| (3.0..5.5).contains(&plant.freq_hz[i]))
+        .map(|i| format!("{:.2}Hz {:.1}dB", plant.freq_hz[i], plant.magnitude_db[i]))
+        .collect();
+    // Within 5 %, or within half the estimate's frequency step where that is coarser
+    // (the dip is the lowest point of a grid whose spacing the run's rate sets).
+    let spacing = plant
+        .freq_hz
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .fold(f64::NAN, f64::min);
+    let tolerance = (0.05 * 4.0f64).max(0.5 * spacing + 0.01);
     assert!(
-        (dip.freq_hz - 4.0).abs() / 4.0 <= 0.05,
-        "the dip at {:.2} Hz, the load at 4 Hz: {:?}",
+        (dip.freq_hz - 4.0).abs() <= tolerance,
+        "the dip at {:.2} Hz, the load at 4 Hz: {:?}; read at {:?} Hz; plant near it: {}",
         dip.freq_hz,
-        frf.resonances
+        frf.resonances,
+        view.summary.achieved_rate_hz,
+        near.join(", ")
     );
 }
 

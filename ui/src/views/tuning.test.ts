@@ -5,6 +5,7 @@ import { bodeData } from '../chart/bode';
 import { setUnitSystem } from '../units';
 import { TuningView } from './tuning';
 import { checkSpec } from './tuneForm';
+import { metricRows } from './tuneMetrics';
 
 const DRIVE = { link: 1, id: 1 };
 
@@ -117,6 +118,12 @@ describe('Tuning view', () => {
     expect(Number.parseFloat(overshoot)).toBeCloseTo(FAKE_OVERSHOOT_PCT, 0);
     expect(root.querySelector('[data-metric="rise"] td')!.textContent).toMatch(/ ms$/);
     expect(root.querySelector('[data-metric="rate"] td')!.textContent).toContain('91 % of the 550 Hz wire limit');
+    expect(root.querySelector('[data-metric="rate"] td')!.textContent).not.toContain('not paced');
+    // Twice the limit: only an unpaced simulator reads that fast, and the row says so.
+    const unpaced = structuredClone(view.run!);
+    unpaced.results!.rate_of_limit_pct = 212;
+    const rate = metricRows(unpaced).find((row) => row.key === 'rate')!;
+    expect(rate.value).toContain('212 % of the 550 Hz wire limit; faster than a real wire: the simulator is not paced');
     expect(root.querySelector('[data-metric="gain:Position P Gain"] td')!.textContent).toBe('800');
     expect(root.querySelector('[data-metric="clock"] td')!.textContent).toBe("the drive's clock");
     // The time chart came from the run's own samples through `window`.

@@ -33,4 +33,4 @@ pub mod wire;
 pub use drive::SimDrive;
 pub use responder::HeardPacket;
 pub use rig::{RigError, RigOptions, SimRig};
-pub use wire::LineFaults;
+pub use wire::{LineFaults, WireTiming};

@@ -1,8 +1,10 @@
 //! A tuning run, played on one drive as one job: checked against the drive's limits
 //! before anything is sent ([`crate::tuning::check_test`]), then the gains in force are
 //! read, and the link does nothing else on its queue while the test plays: each cycle
-//! writes the reference (when it changed) and reads the drive's position, velocity,
-//! current, output and clock in one read, as fast as the wire allows. E-stops still
+//! writes the reference (when it changed: a Sync Write to the drive alone where the
+//! protocol has one, which the drive does not answer, so the cycle is one exchange) and
+//! reads the drive's position, velocity, current, output and clock in one read, as fast
+//! as the wire allows. E-stops still
 //! come first (and end the run), a safe stop too; an `AbortTune` job, a fault, a drive
 //! that stops answering or leaves its travel window end it early. At the end the drive
 //! gets back the target it had (or holds where the test started) and the gains are
@@ -130,7 +132,7 @@ impl<T: Transport> Actor<T> {
         };
         let plan = self.run_plan(id, &profile);
         let first = self.reference_target(test.test_loop, start_position, 0.0);
-        let writes = match self.target_writes(&profile, id, first) {
+        let writes = match self.reference_writes(&profile, id, first) {
             Ok(writes) => writes,
             Err(reason) => {
                 job.finish(
@@ -424,30 +426,15 @@ impl<T: Transport> Actor<T> {
                 Err(e) => break Ended::Aborted(format!("the reference cannot be written: {e}")),
             };
             if last_raw != Some(raw) {
-                let writes = match self.target_writes(profile, id, target) {
+                let writes = match self.reference_writes(profile, id, target) {
                     Ok(writes) => writes,
                     Err(e) => {
                         break Ended::Aborted(format!("the reference cannot be written: {e}"));
                     }
                 };
-                let mut failed = None;
-                for write in &writes {
-                    match self.command(write, id).await {
-                        Ok(_) => {}
-                        Err(CommandError::Io(e)) => {
-                            failed = Some(Ended::Lost(e));
-                            break;
-                        }
-                        Err(e) => {
-                            failed = Some(Ended::Aborted(format!(
-                                "the drive did not take the reference: {e}"
-                            )));
-                            break;
-                        }
-                    }
-                }
+                let sent = self.send_reference(id, &writes).await;
                 measured.wire += self.exchanges_time(id, writes.iter());
-                if let Some(ended) = failed {
+                if let Err(ended) = sent {
                     break ended;
                 }
                 last_raw = Some(raw);
@@ -545,6 +532,50 @@ impl<T: Transport> Actor<T> {
             entry.last_position = Some(position);
         }
         ended
+    }
+
+    /// The writes that set the run's reference to `target`: one the drive acts on without
+    /// answering where the protocol has it and one write is all the target takes (see
+    /// [`protocol::LinkProtocol::write_unanswered`]; the reading that follows shows
+    /// whether the drive followed), else the target's acknowledged writes.
+    fn reference_writes(
+        &self,
+        profile: &Profile,
+        id: u8,
+        target: Target,
+    ) -> Result<Vec<protocol::Request>, String> {
+        if !is_cia402(profile) {
+            let (register, raw) = goal_raw(self.protocol.as_ref(), profile, target)?;
+            if let Some(write) = self.protocol.write_unanswered(id, register, raw) {
+                return write.map(|write| vec![write]);
+            }
+        }
+        self.target_writes(profile, id, target)
+    }
+
+    /// Sends a reference's writes: unanswered ones go out and the cycle goes on, the
+    /// others wait for the drive's acknowledgement.
+    async fn send_reference(&mut self, id: u8, writes: &[protocol::Request]) -> Result<(), Ended> {
+        for write in writes {
+            let sent = if write.expect.is_empty() {
+                self.transact(write).await.map(|_| ()).map_err(|e| match e {
+                    TxError::Io(e) => CommandError::Io(e),
+                    TxError::Timeout { .. } => CommandError::NoAnswer(String::new()),
+                })
+            } else {
+                self.command(write, id).await.map(|_| ())
+            };
+            match sent {
+                Ok(()) => {}
+                Err(CommandError::Io(e)) => return Err(Ended::Lost(e)),
+                Err(e) => {
+                    return Err(Ended::Aborted(format!(
+                        "the drive did not take the reference: {e}"
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn flush_run_samples(&self, samples: &mut Vec<TelemetrySample>, tune: &mut Vec<TuneSample>) {
@@ -651,17 +682,20 @@ pub(super) fn cycle_limit_hz<'a>(
 }
 
 /// The wire time of `requests`: their bytes and their replies' at `baud`, and the
-/// drive's return delay before each reply.
+/// drive's return delay before each reply (a write nobody answers has neither).
 fn cycle_time<'a>(
     protocol: &dyn LinkProtocol,
     baud: u32,
     return_delay: Duration,
     requests: impl Iterator<Item = &'a protocol::Request>,
 ) -> Duration {
-    let (bytes, exchanges) = requests.fold((0, 0u32), |(bytes, n), r| {
-        (bytes + r.bytes.len() + r.reply_bytes, n + 1)
+    let (bytes, replies) = requests.fold((0, 0u32), |(bytes, n), r| {
+        (
+            bytes + r.bytes.len() + r.reply_bytes,
+            n + u32::try_from(r.expect.len()).unwrap_or(u32::MAX),
+        )
     });
-    protocol::wire_time(baud, protocol.bits_per_byte(), bytes) + return_delay * exchanges
+    protocol::wire_time(baud, protocol.bits_per_byte(), bytes) + return_delay * replies
 }
 
 /// The same kind of error with a clearer message.

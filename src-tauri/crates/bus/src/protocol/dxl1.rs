@@ -154,6 +154,30 @@ impl LinkProtocol for Dxl1 {
         ))
     }
 
+    fn write_unanswered(
+        &self,
+        id: u8,
+        register: &Register,
+        raw: i64,
+    ) -> Option<Result<Request, String>> {
+        let address = match Dxl1::byte_address(register.address, &register.name) {
+            Ok(address) => address,
+            Err(e) => return Some(Err(e)),
+        };
+        let data = register.encode(raw);
+        let Ok(length) = u8::try_from(data.len()) else {
+            return Some(Err(format!(
+                "{} is too long for a Sync Write",
+                register.name
+            )));
+        };
+        Some(
+            Packet::sync_write(address, length, &[(id, &data)])
+                .map(|packet| Dxl1::request(&packet, Vec::new(), 0))
+                .map_err(|e| e.to_string()),
+        )
+    }
+
     fn decode(&self, buf: &mut BytesMut, _request: &Request) -> Decoded {
         loop {
             match decode(buf) {
@@ -268,6 +292,30 @@ mod tests {
             address,
             length,
         }
+    }
+
+    #[test]
+    fn an_unanswered_goal_write_is_a_sync_write_and_a_two_byte_address_is_refused() {
+        let sts = Profile::sts3215();
+        let goal = sts.role(Role::GoalPosition).expect("goal");
+        let request = Dxl1::feetech()
+            .write_unanswered(4, goal, 0x0123)
+            .expect("Feetech has one")
+            .expect("request");
+        let address = u8::try_from(goal.address).expect("one byte");
+        assert_eq!(
+            request.bytes,
+            Packet::sync_write(address, 2, &[(4, &[0x23, 0x01])])
+                .expect("packet")
+                .encode()
+        );
+        assert!(request.expect.is_empty());
+        let mut far = goal.clone();
+        far.address = 300;
+        let refused = Dxl1::dynamixel()
+            .write_unanswered(4, &far, 1)
+            .expect("an answer");
+        assert!(refused.is_err(), "{refused:?}");
     }
 
     #[test]

@@ -130,6 +130,26 @@ impl LinkProtocol for Dxl2 {
         ))
     }
 
+    fn write_unanswered(
+        &self,
+        id: u8,
+        register: &Register,
+        raw: i64,
+    ) -> Option<Result<Request, String>> {
+        let data = register.encode(raw);
+        let Ok(length) = u16::try_from(data.len()) else {
+            return Some(Err(format!(
+                "{} is too long for a Sync Write",
+                register.name
+            )));
+        };
+        Some(
+            Packet::sync_write(register.address, length, &[(id, &data)])
+                .map(|packet| Dxl2::request(&packet, Vec::new(), 0))
+                .map_err(|e| e.to_string()),
+        )
+    }
+
     fn decode(&self, buf: &mut BytesMut, _request: &Request) -> Decoded {
         loop {
             match decode(buf) {
@@ -209,6 +229,24 @@ mod tests {
         assert_eq!(
             request.bytes,
             Packet::write(BROADCAST_ID, 64, &[0]).encode()
+        );
+        assert!(request.expect.is_empty());
+        assert_eq!(request.reply_bytes, 0);
+    }
+
+    #[test]
+    fn an_unanswered_goal_write_is_a_sync_write_naming_the_drive_alone() {
+        let xm = Profile::xm430_w350();
+        let goal = xm.role(Role::GoalPosition).expect("goal");
+        let request = Dxl2
+            .write_unanswered(3, goal, 2048)
+            .expect("DYNAMIXEL 2.0 has one")
+            .expect("request");
+        assert_eq!(
+            request.bytes,
+            Packet::sync_write(116, 4, &[(3, &2048u32.to_le_bytes())])
+                .expect("packet")
+                .encode()
         );
         assert!(request.expect.is_empty());
         assert_eq!(request.reply_bytes, 0);

@@ -141,6 +141,19 @@ pub trait LinkProtocol: Send + Sync {
     /// `register` of drive `id` (or of every drive, at the broadcast address).
     fn write(&self, id: u8, register: &Register, raw: i64) -> Result<Request, String>;
 
+    /// A write drive `id` acts on without answering: a Sync Write naming it alone (no
+    /// status packet, as ROBOTIS's GroupSyncWrite loops use), so a tuning run's cycle is
+    /// one exchange, not two. `None` where the protocol has none (Modbus: a broadcast
+    /// reaches every drive and costs a turnaround delay).
+    fn write_unanswered(
+        &self,
+        _id: u8,
+        _register: &Register,
+        _raw: i64,
+    ) -> Option<Result<Request, String>> {
+        None
+    }
+
     /// Takes the next answer to `request` from the front of `buf`: `Ok(None)` when more
     /// bytes are needed, `Err` when a corrupt frame was dropped (call again to go on).
     /// Frames that are not answers (an adapter's echo of the request) are skipped.

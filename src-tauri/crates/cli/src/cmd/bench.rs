@@ -1,6 +1,8 @@
 //! `drivedeck-cli bench`: measured figures, printed, never asserted.
 //!
-//! `bench tune` (in `bench_tune`) times the tuning FRF with coherence against SciPy.
+//! `bench tune` (in `bench_tune`) times the tuning FRF with coherence against SciPy;
+//! `bench tune-rate` (in `bench_tune_rate`) measures a tuning run's reading rate against
+//! the wire.
 //!
 //! `bench link` (in `bench_link`) measures a link's telemetry poll rate against the
 //! wire-time limit.
@@ -43,6 +45,9 @@ enum What {
     Estop(super::bench_estop::EstopArgs),
     /// FRF + coherence of a 60 s, 1 kHz tuning run (1 input, 3 outputs), against SciPy.
     Tune(super::bench_tune::TuneArgs),
+    /// A tuning run's reading rate against the wire-time limit, and the host's
+    /// turnaround per cycle (paced simulator, the whole engine).
+    TuneRate(super::bench_tune_rate::TuneRateArgs),
 }
 
 /// Arguments of `bench store`.
@@ -73,6 +78,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         What::Bus(args) => super::bench_bus::run(args),
         What::Estop(args) => super::bench_estop::run(args),
         What::Tune(args) => super::bench_tune::run(args),
+        What::TuneRate(args) => super::bench_tune_rate::run(args),
     }
 }
 

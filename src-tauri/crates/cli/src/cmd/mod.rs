@@ -5,6 +5,7 @@ pub mod bench_bus;
 pub mod bench_estop;
 pub mod bench_link;
 pub mod bench_tune;
+pub mod bench_tune_rate;
 pub mod estop;
 pub mod export;
 pub mod log;

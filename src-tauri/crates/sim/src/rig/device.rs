@@ -234,6 +234,7 @@ impl Device {
             let bytes: Vec<u8> = carried.bytes.iter().map(|(_, b)| *b).collect();
             previous_end = self.transmit(&bytes, reply.bytes.len(), start, inbox)?;
             self.counters.replies.fetch_add(1, Ordering::Relaxed);
+            self.counters.remember_reply(previous_end);
         }
         *tx_free = previous_end;
         Ok(())

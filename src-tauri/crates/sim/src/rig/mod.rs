@@ -160,6 +160,9 @@ pub struct RigCounters {
     /// The last [`INSTRUCTION_LOG`] instruction packets heard, in order, each with when
     /// its first byte arrived.
     log: Mutex<VecDeque<(Instant, HeardPacket)>>,
+    /// When each of the last [`INSTRUCTION_LOG`] status packets finished crossing the
+    /// wire (its last byte handed to the pty), in order.
+    reply_log: Mutex<VecDeque<Instant>>,
 }
 
 impl RigCounters {
@@ -183,6 +186,26 @@ impl RigCounters {
             .iter()
             .cloned()
             .collect()
+    }
+
+    /// When each status packet sent (the last [`INSTRUCTION_LOG`]) finished crossing the
+    /// wire, oldest first: with [`RigCounters::timed_instructions`], the bus's timeline
+    /// (what the host takes between a reply and its next request).
+    pub fn timed_replies(&self) -> Vec<Instant> {
+        self.reply_log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .copied()
+            .collect()
+    }
+
+    fn remember_reply(&self, wire_end: Instant) {
+        let mut log = self.reply_log.lock().unwrap_or_else(|e| e.into_inner());
+        if log.len() == INSTRUCTION_LOG {
+            log.pop_front();
+        }
+        log.push_back(wire_end);
     }
 
     fn remember(&self, packet: &HeardPacket, first_byte: Instant) {
