@@ -177,9 +177,13 @@ pub fn run(args: TuneRateArgs) -> anyhow::Result<()> {
             .with_context(|| format!("no built-in {} drive", protocol::protocol_name(*protocol)))?;
         let name = protocol::protocol_name(*protocol);
         for &baud in &args.bauds {
+            let rates = drivedeck_proto::baud::codes(*protocol);
+            if !rates.is_empty() && !rates.iter().any(|(_, rate)| *rate == baud) {
+                println!("{name:<10}  {baud:>9}  not a rate its drive has");
+                continue;
+            }
             let row = match runtime.block_on(measure(&profile, baud, &args)) {
                 Ok(row) => row,
-                // A rate the drive does not have (an STS3215 stops at 1 Mbaud).
                 Err(e) => {
                     println!("{name:<10}  {baud:>9}  not measured: {e:#}");
                     continue;
