@@ -13,6 +13,8 @@
 //! - [`controller`]: C(jω) of the drive's loop structures from gains in SI units;
 //! - [`margins`]: gain, phase and delay margins, peak sensitivity Ms and −3 dB bandwidth
 //!   from sampled frequency-response data;
+//! - [`identify`]: a low-order mechanical model (gain, damping, Coulomb friction, delay)
+//!   fitted by least squares, with confidence intervals and a fit quality;
 //! - [`relay`]: ultimate gain and period from a relay test's recorded oscillation;
 //! - [`observe`]: the frequency range a link can observe given its sample rate and
 //!   timing jitter.
@@ -20,6 +22,7 @@
 pub mod controller;
 pub mod excite;
 pub mod frf;
+pub mod identify;
 pub mod margins;
 pub mod observe;
 pub mod relay;
@@ -45,4 +48,7 @@ pub enum TuneError {
     /// A parameter is out of its valid range.
     #[error("invalid parameter: {0}")]
     InvalidParameter(String),
+    /// The data cannot give what was asked (a model from a shaft that never moved).
+    #[error("{0}")]
+    Invalid(String),
 }
