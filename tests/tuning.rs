@@ -507,3 +507,59 @@ async fn a_steps_metrics_match_the_simulated_models_own() {
         move_to(&engine, 3.0).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chirp_identifies_the_simulated_shaft_within_its_tolerances() {
+    let _turn = one_rig_at_a_time().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let engine = std::sync::Arc::new(enabled_rig(&dir).await);
+    move_to(&engine, 3.0).await;
+    let api = drivedeck_engine::api::Api::new(std::sync::Arc::clone(&engine)).expect("api");
+    // Large enough that the shaft spends most of each half-period in motion; the
+    // amplitude falls with frequency so the speed stays within the drive's limit.
+    let test = TestSpec {
+        test_loop: TestLoop::Position,
+        excitation: Excitation::Chirp {
+            start_hz: 1.0,
+            end_hz: 8.0,
+            amplitude: 0.2,
+            duration_s: 6.0,
+            sweep: drivedeck_domain::SweepKind::Log,
+            falling_amplitude: true,
+        },
+        travel_window_rad: 0.5,
+        settle_s: 0.2,
+    };
+    let id = api.tune_start(DRIVE_1, test).expect("started");
+    api.tune_wait(id).await.expect("ran and analysed");
+    let found = api.tune_identify(id as i64).expect("a model");
+    // The truth: the simulated XM430's motor seen from its PWM output. With the winding's
+    // current following the voltage at once (L/R is tens of µs), J·dω/dt =
+    // Kt·(u·V − Ke·ω)/R − b·ω − τc·sign ω.
+    let p = with_sim_drive(&engine, 1, |d| d.motor().params);
+    let j = p.inertia();
+    let damping = p.viscous_friction + p.torque_constant * p.back_emf_constant / p.resistance;
+    let physical = found
+        .physical
+        .as_ref()
+        .expect("the XM430 has motor figures");
+    let within = |what: &str, got: f64, truth: f64, tolerance: f64| {
+        assert!(
+            (got / truth - 1.0).abs() <= tolerance,
+            "{what}: {got} identified, {truth} simulated (±{:.0} %); {found:?}",
+            100.0 * tolerance
+        );
+    };
+    within("J", physical.inertia.value, j, 0.10);
+    within("B", physical.viscous.value, damping, 0.10);
+    within("τc", physical.coulomb.value, p.coulomb_friction, 0.20);
+    // The simulated drive applies its PWM at once: no delay beyond one reading.
+    assert!(found.model.delay_samples <= 1, "{:?}", found.model);
+    assert!(found.model.fit_pct > 80.0, "{:?}", found.model);
+    // The intervals are stated, and narrower than the tolerances.
+    assert!(physical.inertia.ci95 > 0.0 && physical.inertia.ci95 < 0.1 * j);
+    // A run that never read the drive's output (none here) or a run that does not exist
+    // is refused with the reason.
+    let err = api.tune_identify(9999).expect_err("no such run");
+    assert!(err.to_string().contains("no run 9999"), "{err}");
+}

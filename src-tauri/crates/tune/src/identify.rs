@@ -370,8 +370,14 @@ mod tests {
         let model = identify(&u, &v, fs, &IdentifyConfig::default()).expect("a model");
         assert_eq!(model.delay_samples, 3, "{model:?}");
         assert!((model.gain.value / 341.0 - 1.0).abs() < 0.03, "{model:?}");
-        assert!((model.damping_per_s.value / 71.0 - 1.0).abs() < 0.03, "{model:?}");
-        assert!((model.coulomb_accel.value / 4.2 - 1.0).abs() < 0.15, "{model:?}");
+        assert!(
+            (model.damping_per_s.value / 71.0 - 1.0).abs() < 0.03,
+            "{model:?}"
+        );
+        assert!(
+            (model.coulomb_accel.value / 4.2 - 1.0).abs() < 0.15,
+            "{model:?}"
+        );
         // The intervals hold the truth and are narrow.
         assert!((model.gain.value - 341.0).abs() <= 3.0 * model.gain.ci95.max(1.0));
         assert!(model.gain.ci95 < 0.05 * 341.0, "{model:?}");
@@ -387,7 +393,10 @@ mod tests {
         let u = vec![0.01; 5000];
         let still = vec![0.0; 5000];
         let err = identify(&u, &still, 1000.0, &IdentifyConfig::default()).expect_err("refused");
-        assert!(err.to_string().contains("too few stretches of motion"), "{err}");
+        assert!(
+            err.to_string().contains("too few stretches of motion"),
+            "{err}"
+        );
         let err = identify(&u, &still[..10], 1000.0, &IdentifyConfig::default()).expect_err("x");
         assert_eq!(err, TuneError::LengthMismatch(5000, 10));
         let mut gap = u.clone();

@@ -7,7 +7,8 @@
 //! one job and prints the run's results. A disabled drive is refused unless `--enable`
 //! is given: then the drive is put in the test's mode, armed and enabled first, and
 //! disabled again at the end (DriveDeck never leaves a drive enabled that it enabled
-//! itself for a test). `tune analyze --db FILE --run N` re-analyses a stored run.
+//! itself for a test). `tune analyze --db FILE --run N` re-analyses a stored run;
+//! `tune identify --db FILE --run N` fits a mechanical model to it.
 //!
 //! `--start-at RAD` moves the drive there first (position mode), so a test that swings
 //! both ways has room on each side.
@@ -19,6 +20,7 @@ use super::BusArgs;
 use anyhow::{anyhow, bail};
 use drivedeck_domain::{Command, DriveMode, DriveRef, Excitation, JobState, SweepKind, TestSpec};
 use drivedeck_engine::api::{Api, RunResults, RunView};
+use drivedeck_engine::tuning::model::ModelResults;
 use drivedeck_engine::{Engine, EngineConfig};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -41,6 +43,8 @@ pub enum Kind {
     Relay,
     /// Re-analyse a stored run (`--db`, `--run`).
     Analyze,
+    /// Fit a mechanical model to a stored run (`--db`, `--run`).
+    Identify,
 }
 
 /// The loop a test excites.
@@ -155,7 +159,7 @@ fn build_test(args: &Args, defaults: &[TestSpec]) -> anyhow::Result<TestSpec> {
         Kind::Prbs => "prbs",
         Kind::Multisine => "multisine",
         Kind::Relay => "relay",
-        Kind::Analyze => bail!("analyze runs no test"),
+        Kind::Analyze | Kind::Identify => bail!("{:?} runs no test", args.kind),
     };
     let mut test = defaults
         .iter()
@@ -260,6 +264,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         config.heartbeat_timeout = None;
         let engine = Arc::new(Engine::start(config)?);
         let api = Api::new(Arc::clone(&engine))?;
+        if args.kind == Kind::Identify {
+            let result = args
+                .run
+                .ok_or_else(|| anyhow!("identify needs --run N"))
+                .and_then(|id| Ok((id, api.tune_identify(id)?)));
+            engine.shutdown().await;
+            let (id, model) = result?;
+            if args.json {
+                println!("{}", serde_json::to_string(&identify_json(id, &model))?);
+            } else {
+                print!("{}", identify_summary(id, &model));
+            }
+            return Ok(());
+        }
         let result = match args.kind {
             Kind::Analyze => {
                 let id = args.run.ok_or_else(|| anyhow!("analyze needs --run N"))?;
@@ -394,6 +412,49 @@ async fn expect_done(engine: &Engine, command: Command) -> anyhow::Result<()> {
         JobState::Done => Ok(()),
         other => bail!("{name} did not succeed: {other:?}"),
     }
+}
+
+/// The JSON `tune identify` prints: the model with its intervals, in the drive's units
+/// and physical ones (the drawing trace left out).
+fn identify_json(run: i64, m: &ModelResults) -> serde_json::Value {
+    serde_json::json!({
+        "run": run,
+        "model": m.model,
+        "output_unit": m.output_unit,
+        "physical": m.physical,
+        "notes": m.notes,
+    })
+}
+
+/// `tune identify`'s readable summary.
+fn identify_summary(run: i64, m: &ModelResults) -> String {
+    let e = |x: &drivedeck_tune::identify::Estimate| format!("{:.4} ± {:.4}", x.value, x.ci95);
+    let model = &m.model;
+    let mut out = format!(
+        "run {run}: dω/dt = g·u(t − τ) − a·ω − c·sign ω, u the {}\n  g = {} rad/s² per unit\n  a = {} 1/s\n  c = {} rad/s²\n  τ = {:.1} ms ({} samples at {:.0} Hz)\n  fit {:.1} % (R² {:.4}, {} windows)\n",
+        m.output_unit,
+        e(&model.gain),
+        e(&model.damping_per_s),
+        e(&model.coulomb_accel),
+        model.delay_s * 1e3,
+        model.delay_samples,
+        model.sample_rate_hz,
+        model.fit_pct,
+        model.r_squared,
+        model.windows,
+    );
+    if let Some(p) = &m.physical {
+        out.push_str(&format!(
+            "  J = {} kg·m²\n  B = {} N·m·s/rad\n  τc = {} N·m\n",
+            e(&p.inertia),
+            e(&p.viscous),
+            e(&p.coulomb)
+        ));
+    }
+    for note in &m.notes {
+        out.push_str(&format!("  note: {note}\n"));
+    }
+    out
 }
 
 /// The JSON the CLI prints: the run, its rate and the results in snake_case.

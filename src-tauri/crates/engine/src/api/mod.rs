@@ -18,10 +18,12 @@
 //!   guided "one drive at a time" assignment.
 //! - `tune`: tuning runs: default tests and limits, start and abort, the run list, a
 //!   run with its results, reports.
+//! - `identify`: a stored run's mechanics as a fitted model.
 
 mod charts;
 mod connect;
 mod drives;
+mod identify;
 mod journal;
 mod params;
 mod sessions;

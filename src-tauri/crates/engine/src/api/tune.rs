@@ -517,7 +517,7 @@ fn analyse_and_keep(engine: &crate::Engine, id: i64) -> Result<RunResults, ApiEr
 
 /// The run's readings: its drive's channels in its session, over its time range,
 /// joined on their common timestamps (a run writes them together).
-fn run_data(
+pub(super) fn run_data(
     reader: &drivedeck_store::Reader,
     row: &drivedeck_store::RunRow,
 ) -> Result<RunData, ApiError> {

@@ -42,7 +42,7 @@ pub struct RunData {
 }
 
 /// Samples `x` (at times `t`) on the uniform grid `t0 + k/fs`, `n` points.
-fn resample(t: &[f64], x: &[f64], t0: f64, fs: f64, n: usize) -> Vec<f64> {
+pub(crate) fn resample(t: &[f64], x: &[f64], t0: f64, fs: f64, n: usize) -> Vec<f64> {
     let mut out = Vec::with_capacity(n);
     let mut j = 0;
     for k in 0..n {
