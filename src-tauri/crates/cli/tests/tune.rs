@@ -1,7 +1,7 @@
 //! `drivedeck-cli tune` as a user runs it, against a `drivedeck-cli sim` child on a pty:
 //! a step and a chirp on a simulated XM430 enabled for the test (and disabled after),
 //! one JSON object each with the run, its rate and its results; `tune analyze` on the
-//! stored run gives the same metrics; a disabled drive without `--enable` and a test
+//! stored run gives the same metrics, `tune identify` the drive's inertia; a disabled drive without `--enable` and a test
 //! beyond its limits are refused, and nothing is kept.
 
 mod common;
@@ -102,6 +102,39 @@ fn a_step_and_a_chirp_on_a_simulated_drive_print_their_results() {
     }
     assert!(
         chirp["metrics"]["bandwidth_hz"].is_number() || chirp["metrics"]["bandwidth_hz"].is_null()
+    );
+
+    // The chirp's mechanics: the simulated XM430's 0.012 kg·m² at the output (its
+    // profile's figure), found from the run within the tolerance of a 4 s chirp.
+    let run = chirp["run"].as_i64().expect("run id").to_string();
+    let model = json(&cli(&[
+        "tune", "identify", "--db", db, "--run", &run, "--json",
+    ]));
+    let j = model["physical"]["inertia"]["value"]
+        .as_f64()
+        .expect("an inertia");
+    assert!((j / 0.012 - 1.0).abs() < 0.2, "{model}");
+    assert!(
+        model["model"]["gain"]["ci95"]
+            .as_f64()
+            .is_some_and(|ci| ci > 0.0)
+    );
+    assert!(
+        model["model"]["fit_pct"].as_f64().is_some_and(|f| f > 50.0),
+        "{model}"
+    );
+    let readable = cli(&["tune", "identify", "--db", db, "--run", &run]);
+    assert!(
+        text(&readable.stdout).contains("J = "),
+        "{}",
+        text(&readable.stdout)
+    );
+    let missing = cli(&["tune", "identify", "--db", db, "--run", "999"]);
+    assert!(!missing.status.success());
+    assert!(
+        text(&missing.stderr).contains("no run 999"),
+        "{}",
+        text(&missing.stderr)
     );
 }
 
