@@ -184,30 +184,42 @@ pub fn identify(
     let m = ((config.window_s * fs).round() as usize).max(2);
     let max_delay = (config.max_delay_s * fs).round().max(0.0) as usize;
     let sign = |v: f64| if v == 0.0 { 0.0 } else { v.signum() };
+    // The windows in motion and their velocity and friction integrals: the same for
+    // every delay tried; only the output's integral moves with the delay.
+    let mut windows = Vec::new();
+    let mut i = max_delay;
+    while i + m < velocity.len() {
+        let window = &velocity[i..=i + m];
+        if window.iter().all(|v| v.abs() >= config.min_speed)
+            && window.iter().all(|v| sign(*v) == sign(window[0]))
+        {
+            let trap = |f: &dyn Fn(usize) -> f64| {
+                (i..i + m).map(|j| 0.5 * (f(j) + f(j + 1))).sum::<f64>() * dt
+            };
+            windows.push((
+                i,
+                -trap(&|j| velocity[j]),
+                -trap(&|j| sign(velocity[j])),
+                velocity[i + m] - velocity[i],
+            ));
+        }
+        i += m;
+    }
+    // Running sums of the output: a window's integral is a difference of two.
+    let mut sums = Vec::with_capacity(output.len() + 1);
+    sums.push(0.0);
+    for u in output {
+        sums.push(sums[sums.len() - 1] + u);
+    }
+    let y: Vec<f64> = windows.iter().map(|w| w.3).collect();
     let mut best: Option<(f64, usize, Fit)> = None;
     for delay in 0..=max_delay {
-        let mut rows = Vec::new();
-        let mut y = Vec::new();
-        let mut i = max_delay;
-        while i + m < velocity.len() {
-            let window = &velocity[i..=i + m];
-            if window.iter().all(|v| v.abs() >= config.min_speed)
-                && window.iter().all(|v| sign(*v) == sign(window[0]))
-            {
-                let trap = |f: &dyn Fn(usize) -> f64| {
-                    (i..i + m).map(|j| 0.5 * (f(j) + f(j + 1))).sum::<f64>() * dt
-                };
-                // The output holds from one reading to the next (a drive updates its
-                // PWM or current once per control period): rectangles, not trapezoids.
-                rows.push([
-                    (i..i + m).map(|j| output[j - delay]).sum::<f64>() * dt,
-                    -trap(&|j| velocity[j]),
-                    -trap(&|j| sign(velocity[j])),
-                ]);
-                y.push(velocity[i + m] - velocity[i]);
-            }
-            i += m;
-        }
+        // The output holds from one reading to the next (a drive updates its PWM or
+        // current once per control period): rectangles, not trapezoids.
+        let rows: Vec<[f64; 3]> = windows
+            .iter()
+            .map(|&(i, v, s, _)| [(sums[i + m - delay] - sums[i - delay]) * dt, v, s])
+            .collect();
         let Some(fit) = least_squares(&rows, &y) else {
             continue;
         };

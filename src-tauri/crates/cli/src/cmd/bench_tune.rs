@@ -1,6 +1,7 @@
 //! `drivedeck-cli bench tune`: the FRF-with-coherence estimate of a 60 s run at 1 kHz (one
 //! reference, three outputs), timed in this build and, when Python with SciPy is
-//! available, against `scipy.signal.csd`/`welch` on the same data in the same run.
+//! available, against `scipy.signal.csd`/`welch` on the same data in the same run; and
+//! the identification of a mechanical model from a run of the same length.
 //!
 //! The run is generated, not recorded: a PRBS plus a log chirp through three known
 //! second-order systems with output noise, so the estimate has something to find.
@@ -9,6 +10,7 @@ use anyhow::{Context, bail};
 use drivedeck_tune::excite::chirp::{Chirp, Sweep};
 use drivedeck_tune::excite::{prbs::Prbs, sample};
 use drivedeck_tune::frf::h1;
+use drivedeck_tune::identify::{IdentifyConfig, identify};
 use drivedeck_tune::observe::{JitterBounds, observable_range};
 use drivedeck_tune::spectral::WelchConfig;
 use std::io::Write;
@@ -168,6 +170,56 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
         ),
         Err(e) => println!("  SciPy comparison failed: {e:#}"),
     }
+    identification(&args, &prbs, n)?;
+    Ok(())
+}
+
+/// Times the identification of a shaft driven by a PRBS output around a bias (so it keeps
+/// turning), its velocity quantised as an XM430's: the same `--seconds` at the same rate.
+fn identification(args: &TuneArgs, prbs: &Prbs, n: usize) -> anyhow::Result<()> {
+    let fs = args.sample_rate_hz;
+    let output = sample(|t| 0.35 + 0.3 * prbs.value_at(t), fs, n);
+    // The truth: g 341 rad/s² per unit, a 71/s, c 4.2 rad/s² (an XM430), 2 samples late.
+    let (g, a, c, delay) = (341.0, 71.0, 4.2, 2);
+    let sub = 10;
+    let h = 1.0 / fs / f64::from(sub);
+    let lsb = 0.023_980_823;
+    let mut v: f64 = 0.0;
+    let mut velocity = Vec::with_capacity(n);
+    for k in 0..n {
+        velocity.push((v / lsb).round() * lsb);
+        let u = if k >= delay { output[k - delay] } else { 0.0 };
+        for _ in 0..sub {
+            let push = g * u - a * v;
+            if v == 0.0 && push.abs() <= c {
+                continue;
+            }
+            v += h * (push - c * if v == 0.0 { push.signum() } else { v.signum() });
+        }
+    }
+    let config = IdentifyConfig::default();
+    let mut times = Vec::with_capacity(args.runs);
+    let mut model = None;
+    for _ in 0..args.runs {
+        let t0 = Instant::now();
+        model = Some(identify(&output, &velocity, fs, &config)?);
+        times.push(t0.elapsed().as_secs_f64() * 1e3);
+    }
+    let model = model.context("no run")?;
+    println!(
+        "  identification (gain, damping, Coulomb friction, delay; {} windows, 21 delays tried): median {:.2} ms over {} runs (goal ≤ 50 ms)",
+        model.windows,
+        median_ms(times),
+        args.runs
+    );
+    println!(
+        "    found g {:.1} (341), a {:.2} (71), c {:.2} (4.2), delay {} samples (2), fit {:.1} %",
+        model.gain.value,
+        model.damping_per_s.value,
+        model.coulomb_accel.value,
+        model.delay_samples,
+        model.fit_pct
+    );
     Ok(())
 }
 
