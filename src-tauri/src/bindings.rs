@@ -15,6 +15,7 @@ use drivedeck_engine::api::{
     JobView, ParamDiffView, ParamExport, ParamTable, RunQuery, RunSummary, RunView, SessionSummary,
     SetupDone, SnapshotView, TuneDefaults,
 };
+use drivedeck_engine::tuning::model::ModelResults;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use ts_rs::TS;
@@ -61,6 +62,7 @@ fn generate(dir: &Path) -> BTreeMap<String, String> {
     RunQuery::export_all_to(dir).expect("RunQuery");
     RunSummary::export_all_to(dir).expect("RunSummary");
     RunView::export_all_to(dir).expect("RunView");
+    ModelResults::export_all_to(dir).expect("ModelResults");
     SetupDone::export_all_to(dir).expect("SetupDone");
     AssignRequest::export_all_to(dir).expect("AssignRequest");
     AssignDone::export_all_to(dir).expect("AssignDone");

@@ -179,6 +179,7 @@ pub fn run() {
             tuning::tune_abort,
             tuning::tune_runs,
             tuning::tune_run,
+            tuning::tune_identify,
             tuning::tune_export,
         ])
         .build(tauri::generate_context!());

@@ -4,6 +4,7 @@
 use crate::error::IpcError;
 use drivedeck_domain::{DriveRef, TestSpec};
 use drivedeck_engine::api::{Api, RunQuery, RunSummary, RunView, TuneDefaults};
+use drivedeck_engine::tuning::model::ModelResults;
 use tauri::State;
 
 /// The drive's default tests and the limits a test keeps.
@@ -38,6 +39,12 @@ pub async fn tune_runs(api: State<'_, Api>, query: RunQuery) -> Result<Vec<RunSu
 #[tauri::command]
 pub async fn tune_run(api: State<'_, Api>, id: i64) -> Result<RunView, IpcError> {
     Ok(api.tune_run(id)?)
+}
+
+/// A stored run's mechanics: the fitted model, its intervals and traces.
+#[tauri::command]
+pub async fn tune_identify(api: State<'_, Api>, id: i64) -> Result<ModelResults, IpcError> {
+    Ok(api.tune_identify(id)?)
 }
 
 /// Writes a run's report (`png`, `svg`, `csv`, `json`); the file's path.

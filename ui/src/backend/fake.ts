@@ -14,7 +14,7 @@ import type {
   TailCursor,
 } from './types';
 import { JOB_STATES } from './types';
-import type { RunQuery, RunSummary, RunView, TestSpec, TuneDefaults, TuneExportFormat } from './types';
+import type { ModelResults, RunQuery, RunSummary, RunView, TestSpec, TuneDefaults, TuneExportFormat } from './types';
 import { FakeTuning } from './fakeTune';
 import { FakeSetup } from './fakeSetup';
 import type { AssignDone, AssignRequest, ExportUnit, SetupDone, SetupStep } from './types';
@@ -683,6 +683,10 @@ export class FakeBackend implements Backend {
 
   async tuneRun(id: number): Promise<RunView> {
     return this.tuning.run(id);
+  }
+
+  async tuneIdentify(id: number): Promise<ModelResults> {
+    return this.tuning.identify(id);
   }
 
   async tuneExport(id: number, format: TuneExportFormat): Promise<string> {

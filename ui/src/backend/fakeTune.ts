@@ -7,7 +7,7 @@
 // Chirp, PRBS and multisine runs report the Bode of T, L and S with a coherence of 0.99 up
 // to the observable limit and falling above it.
 import type {
-  DriveRef, DriveView, Excitation, FrequencyResponse, IpcError, Margins, ObservableRange, RunQuery, RunResults, RunSummary, RunView,
+  DriveRef, DriveView, Excitation, FrequencyResponse, IpcError, Margins, ModelResults, ObservableRange, RunQuery, RunResults, RunSummary, RunView,
   StepReport, TestSpec, TuneDefaults, TuneExportFormat,
 } from './types';
 
@@ -21,6 +21,8 @@ export const FAKE_OVERSHOOT_PCT = 100 * Math.exp((-ZETA * Math.PI) / Math.sqrt(1
 /** The fake's polling rate during a test and the wire-time limit, Hz. */
 export const FAKE_RATE_HZ = 500;
 export const FAKE_WIRE_LIMIT_HZ = 550;
+/** The model `identify` reports: an XM430's shaft (g rad/s² per unit, a 1/s, c rad/s²). */
+export const FAKE_MODEL = { gain: 341, damping: 71, coulomb: 4.2, fitPct: 96.5 };
 /** Where coherence starts to fall: the fake link's observable limit, Hz. */
 export const FAKE_OBSERVABLE_HZ = 60;
 const COHERENCE_THRESHOLD = 0.9;
@@ -374,6 +376,29 @@ export class FakeTuning {
     if (!r) throw { kind: 'notFound', message: `run ${id} not found` };
     this.tick(r);
     return structuredClone(r.view);
+  }
+
+  /** A model of the fake's shaft: the XM430's figures, the trace a damped sine. */
+  identify(id: number): ModelResults {
+    const view = this.run(id);
+    if (view.summary.state === 'running') throw invalid(`run ${id} is still running`);
+    const est = (value: number, ci95: number) => ({ value, ci95 });
+    const t = Array.from({ length: 200 }, (_, k) => k * 0.01);
+    return {
+      model: {
+        gain: est(FAKE_MODEL.gain, 2), damping_per_s: est(FAKE_MODEL.damping, 0.5), coulomb_accel: est(FAKE_MODEL.coulomb, 0.2),
+        delay_s: 0.002, delay_samples: 1, sample_rate_hz: FAKE_RATE_HZ, fit_pct: FAKE_MODEL.fitPct, r_squared: 0.995, windows: 600,
+      },
+      output_unit: 'PWM fraction',
+      physical: {
+        torque_per_output: 4.1, inertia: est(4.1 / FAKE_MODEL.gain, 0.0001),
+        viscous: est((4.1 / FAKE_MODEL.gain) * FAKE_MODEL.damping, 0.01), coulomb: est((4.1 / FAKE_MODEL.gain) * FAKE_MODEL.coulomb, 0.002),
+      },
+      trace_t_s: t,
+      trace_measured: t.map((x) => Math.sin(2 * Math.PI * x)),
+      trace_model: t.map((x) => 0.97 * Math.sin(2 * Math.PI * x)),
+      notes: ['fitted by the fake backend'],
+    };
   }
 
   export(id: number, format: TuneExportFormat): string {

@@ -5,7 +5,7 @@ import type {
   AppStatus, ChannelView, ChartSettings, Command, DriveRef, DriveView, ExportFormat, FaultView, JobQuery, JobView, LookSettings, ParamDiffView,
   ParamExport, ParamTable, Recent, RecentConnection, SessionSummary, Settings, SnapshotView, TailBatch, TailCursor,
 } from './types';
-import type { RunQuery, RunSummary, RunView, TestSpec, TuneDefaults, TuneExportFormat } from './types';
+import type { ModelResults, RunQuery, RunSummary, RunView, TestSpec, TuneDefaults, TuneExportFormat } from './types';
 import type { AssignDone, AssignRequest, ExportUnit, SetupDone, SetupStep } from './types';
 
 export interface Backend {
@@ -75,6 +75,9 @@ export interface Backend {
   tuneRuns(query: RunQuery): Promise<RunSummary[]>;
   /** One run: `running` while it runs, `results` null until analysed. */
   tuneRun(id: number): Promise<RunView>;
+  /** Fits a mechanical model to a stored run (refused while it runs, or when it did not
+   * record the drive's output). */
+  tuneIdentify(id: number): Promise<ModelResults>;
   /** Writes a run's report (chart or results) to a file; resolves with its path. */
   tuneExport(id: number, format: TuneExportFormat): Promise<string>;
   /** Runs a set-up step (new ID, new baud rate, reboot, factory reset) on a connected,

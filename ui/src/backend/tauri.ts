@@ -8,7 +8,7 @@ import type {
   AppStatus, ChannelView, ChartSettings, Command, DriveRef, DriveView, ExportFormat, FaultView, JobQuery, JobView, LookSettings, ParamDiffView,
   ParamExport, ParamTable, Recent, RecentConnection, SessionSummary, Settings, SnapshotView, TailBatch, TailCursor,
 } from './types';
-import type { RunQuery, RunSummary, RunView, TestSpec, TuneDefaults, TuneExportFormat } from './types';
+import type { ModelResults, RunQuery, RunSummary, RunView, TestSpec, TuneDefaults, TuneExportFormat } from './types';
 import type { AssignDone, AssignRequest, ExportUnit, SetupDone, SetupStep } from './types';
 
 export class TauriBackend implements Backend {
@@ -127,6 +127,9 @@ export class TauriBackend implements Backend {
   }
   tuneRun(id: number): Promise<RunView> {
     return invoke('tune_run', { id });
+  }
+  tuneIdentify(id: number): Promise<ModelResults> {
+    return invoke('tune_identify', { id });
   }
   tuneExport(id: number, format: TuneExportFormat): Promise<string> {
     return invoke('tune_export', { id, format });

@@ -50,6 +50,10 @@ import type { TestLimits } from './generated/TestLimits';
 import type { TestLoop } from './generated/TestLoop';
 import type { TestSpec } from './generated/TestSpec';
 import type { TuneDefaults } from './generated/TuneDefaults';
+import type { Estimate } from './generated/Estimate';
+import type { MechanicalModel } from './generated/MechanicalModel';
+import type { ModelResults } from './generated/ModelResults';
+import type { PhysicalModel } from './generated/PhysicalModel';
 import type { AssignDone } from './generated/AssignDone';
 import type { AssignRequest } from './generated/AssignRequest';
 import type { ResetKeep } from './generated/ResetKeep';
@@ -66,6 +70,8 @@ export type {
   Excitation, FollowingMetrics, FrequencyResponse, FrfResults, GainView, Margins, ObservableRange, RelayResult, RunQuery, RunResults, RunSummary,
   RunView, StepMetrics, StepReport, SweepKind, TestLimits, TestLoop, TestSpec, TuneDefaults,
 };
+
+export type { Estimate, MechanicalModel, ModelResults, PhysicalModel };
 
 export type { AssignDone, AssignRequest, ExportUnit, ResetKeep, SetupDone, SetupStep };
 /** What a run's report exports as. */

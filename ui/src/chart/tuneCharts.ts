@@ -55,12 +55,14 @@ export function joinOnTime(
   return { t, a, b };
 }
 
-/** The time chart of a run: reference and response, in the user's unit. */
+/** The time chart of a run: reference and response (or two other series: `labels`), in
+ * the user's unit. */
 export class RunTimeChart {
   private plot: uPlot | null = null;
   constructor(private readonly root: HTMLElement) {}
 
-  async show(t: ArrayLike<number>, reference: (number | null)[], response: (number | null)[], unit: string): Promise<void> {
+  async show(t: ArrayLike<number>, reference: (number | null)[], response: (number | null)[], unit: string,
+    labels: [string, string] = ['reference', 'response']): Promise<void> {
     this.root.dataset.points = String(t.length);
     this.root.dataset.unit = unit;
     this.plot?.destroy();
@@ -73,8 +75,8 @@ export class RunTimeChart {
       scales: { x: { time: false } },
       series: [
         { label: 't (s)' },
-        { label: `reference (${unit})`, stroke: css('--muted', '#aaa'), width: 1.5, dash: [6, 3], spanGaps: true },
-        { label: `response (${unit})`, stroke: '#2f9bff', width: 1.5, spanGaps: true },
+        { label: `${labels[0]} (${unit})`, stroke: css('--muted', '#aaa'), width: 1.5, dash: [6, 3], spanGaps: true },
+        { label: `${labels[1]} (${unit})`, stroke: '#2f9bff', width: 1.5, spanGaps: true },
       ],
       axes: [{ stroke: css('--muted', '#8a96a8'), label: 'time since the run started (s)' }, yAxis(unit)],
     }, [Array.from(t), reference, response] as uPlot.AlignedData, this.root);

@@ -1,6 +1,6 @@
 // The Tuning view's metrics table: a run's results as rows (name, value in the user's
 // units, what it means). Times read in ms where that reads better.
-import type { RunView } from '../backend/types';
+import type { Estimate, ModelResults, RunView } from '../backend/types';
 import { readout, shownFor, shownTime, unitSystem } from '../units';
 
 export type MetricRow = { key: string; name: string; value: string; title: string };
@@ -67,4 +67,31 @@ export function metricsHtml(rows: MetricRow[]): string {
   return `<table class="tune-metrics"><tbody>${rows
     .map((r) => `<tr data-metric="${r.key}" title="${esc(r.title)}"><th>${esc(r.name)}</th><td class="num">${esc(r.value)}</td></tr>`)
     .join('')}</tbody></table>`;
+}
+
+/** An estimate with its 95 % interval, to `digits` significant figures. */
+const pm = (e: Estimate, unit: string): string => {
+  if (!Number.isFinite(e.value)) return '—';
+  const d = Math.max(0, 3 - Math.floor(Math.log10(Math.abs(e.value) || 1)));
+  return `${e.value.toFixed(d)} ± ${e.ci95.toFixed(d)}${unit ? ` ${unit}` : ''}`;
+};
+
+/** A run's identified model as rows: per unit of the drive's output, then in physical
+ * units where the profile gives the torque its output stands for. */
+export function modelRows(m: ModelResults): MetricRow[] {
+  const rows: MetricRow[] = [];
+  const add = (key: string, name: string, value: string, title: string) => rows.push({ key, name, value, title });
+  const md = m.model;
+  add('g', 'gain g', pm(md.gain, `rad/s² per ${m.output_unit}`), 'acceleration per unit of the drive\'s output (95 % interval)');
+  add('a', 'damping a = B/J', pm(md.damping_per_s, '1/s'), 'viscous damping over inertia (with a PWM output, the back-EMF too)');
+  add('c', 'friction c = τc/J', pm(md.coulomb_accel, 'rad/s²'), 'Coulomb friction over inertia');
+  add('tau', 'delay τ', `${readout(md.delay_s * 1e3, 1, ' ms')} (${md.delay_samples} samples)`, 'from the output to the acceleration, whole samples');
+  add('fit', 'fit', `${readout(md.fit_pct, 1, ' %')} (R² ${md.r_squared.toFixed(4)}, ${md.windows} windows)`,
+    'how well the model driven by the recorded output alone reproduces the velocity (NRMSE fit)');
+  if (m.physical) {
+    add('J', 'inertia J', pm(m.physical.inertia, 'kg·m²'), `from ${m.physical.torque_per_output} N·m per unit of output`);
+    add('B', 'viscous B', pm(m.physical.viscous, 'N·m·s/rad'), 'damping at the output, back-EMF included with a PWM output');
+    add('Tc', 'Coulomb τc', pm(m.physical.coulomb, 'N·m'), 'dry friction at the output');
+  }
+  return rows;
 }

@@ -9,6 +9,12 @@ import { metricRows } from './tuneMetrics';
 
 const DRIVE = { link: 1, id: 1 };
 
+/** Waits (up to a second) for `ok`. */
+async function until(ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 5));
+  expect(ok()).toBe(true);
+}
+
 describe('Tuning view', () => {
   let now = 1_790_000_000_000;
   let backend: FakeBackend;
@@ -88,6 +94,63 @@ describe('Tuning view', () => {
     expect($('tune-error').textContent).toContain('above half the wire limit');
     expect(backend.tuning.started).toHaveLength(0);
     expect(view.run).toBeNull();
+  });
+
+  it('identifies the mechanics of a finished run, not of a running one, and forgets them on another run', async () => {
+    await enable();
+    await view.start();
+    // While the run plays there is nothing to fit yet.
+    expect($<HTMLButtonElement>('tune-identify').disabled).toBe(true);
+    now += 5000;
+    await view.poll();
+    expect($('tune-state').dataset.state).toBe('completed');
+    expect($<HTMLButtonElement>('tune-identify').disabled).toBe(false);
+    $('tune-identify').click();
+    await new Promise((r) => setTimeout(r, 0));
+    await view.identify();
+    const cell = (key: string) => root.querySelector(`#tune-model [data-metric="${key}"] td`)?.textContent ?? '';
+    expect(cell('g')).toBe('341.0 ± 2.0 rad/s² per PWM fraction');
+    expect(cell('J')).toMatch(/^0\.01202 ± 0\.00010 kg·m²$/);
+    expect(cell('fit')).toContain('96.5 %');
+    expect($('tune-model-chart').hidden).toBe(false);
+    expect($('tune-model-chart').dataset.points).toBe('200');
+    expect($('tune-model-chart').dataset.unit).toBe('rpm');
+    // Another run shown: its model is not this one's.
+    const first = view.run!.summary.id;
+    await enable();
+    await view.start();
+    now += 5000;
+    await view.poll();
+    expect(view.run!.summary.id).not.toBe(first);
+    expect(cell('g')).toBe('');
+    expect($('tune-model-chart').hidden).toBe(true);
+    // A run that is gone: the reason, no table.
+    view.run!.summary.id = 999;
+    await view.identify();
+    expect($('tune-model-notes').textContent).toContain('No model from run 999');
+    expect(cell('g')).toBe('');
+  });
+
+  it('keeps polling a run that ended until its analysis is stored', async () => {
+    view = new TuningView(root, backend, { pollMs: 5 });
+    await view.open(DRIVE);
+    await enable();
+    // The first two readings after the end come before the analysis is stored.
+    const real = backend.tuneRun.bind(backend);
+    let withheld = 0;
+    backend.tuneRun = async (id: number) => {
+      const run = await real(id);
+      if (run.summary.state !== 'running' && withheld < 2) {
+        withheld += 1;
+        return { ...run, results: null };
+      }
+      return run;
+    };
+    await view.start();
+    now += 5000;
+    await new Promise((r) => setTimeout(r, 10));
+    await until(() => withheld === 2 && !!root.querySelector('#tune-metrics [data-metric="overshoot"]'));
+    expect(root.querySelector('#tune-metrics')!.textContent).not.toContain('analysing');
   });
 
   it('shows a refusal from the backend beside the form (drive not enabled)', async () => {

@@ -4,11 +4,11 @@
 // metrics table, and the run list (filter by drive, test and date; click reopens a run
 // exactly as measured; export PNG/SVG/CSV/JSON).
 import type { Backend } from '../backend/index';
-import type { DriveRef, RunSummary, RunView, TestKind, TestSpec, TuneDefaults, TuneExportFormat } from '../backend/types';
+import type { DriveRef, ModelResults, RunSummary, RunView, TestKind, TestSpec, TuneDefaults, TuneExportFormat } from '../backend/types';
 import { TEST_KINDS, errorMessage } from '../backend/types';
 import { shownFor, unitSystem } from '../units';
 import { checkSpec, formHtml, limitRows, readForm } from './tuneForm';
-import { metricRows, metricsHtml } from './tuneMetrics';
+import { metricRows, metricsHtml, modelRows } from './tuneMetrics';
 import { bodeData } from '../chart/bode';
 import { BodeChart, RunTimeChart, joinOnTime } from '../chart/tuneCharts';
 
@@ -34,11 +34,15 @@ const LAYOUT = `
   </div>
   <div id="tune-reason" class="tune-reason bad" role="alert" hidden></div>
   <div class="tune-results">
-    <div class="tune-charts"><div id="tune-time" class="tune-chart"></div><div id="tune-bode" class="tune-chart" hidden></div></div>
+    <div class="tune-charts"><div id="tune-time" class="tune-chart"></div><div id="tune-bode" class="tune-chart" hidden></div>
+      <div id="tune-model-chart" class="tune-chart" hidden title="The measured velocity and the model's, driven by the recorded output alone"></div></div>
     <div class="tune-side"><h3>Metrics</h3><div id="tune-metrics"></div>
       <div class="tune-export">${(['png', 'svg', 'csv', 'json'] as TuneExportFormat[])
     .map((f) => `<button data-export="${f}" title="Export the run's report as ${f.toUpperCase()}">${f.toUpperCase()}</button>`).join('')}
-        <div id="tune-export-path" class="muted small"></div></div></div>
+        <div id="tune-export-path" class="muted small"></div></div>
+      <h3 title="A low-order model of the drive's mechanics fitted to this run by least squares">Model</h3>
+      <button id="tune-identify" title="Fit inertia, damping, friction and delay to this run">Identify</button>
+      <div id="tune-model"></div><div id="tune-model-notes" class="muted small"></div></div>
   </div>
   <div class="tune-runs"><h3>Runs</h3>
     <div class="tune-filter">
@@ -55,6 +59,9 @@ export type TuningOptions = { pollMs?: number };
 const START_WAIT_MS = 15_000;
 const START_RETRY_MS = 100;
 
+/** Polls after a run ended while its analysis is still to come (at the poll period). */
+const ANALYSIS_POLLS = 40;
+
 export class TuningView {
   private drive: DriveRef | null = null;
   private defaults: TuneDefaults | null = null;
@@ -62,11 +69,14 @@ export class TuningView {
   /** The run shown (running or reopened). */
   run: RunView | null = null;
   private pollTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Polls made since the shown run ended without results. */
+  private analysisPolls = 0;
   /** A test was asked for and its run is not in the store yet. */
   private starting = false;
   private readonly pollMs: number;
   private readonly timeChart: RunTimeChart;
   private readonly bode: BodeChart;
+  private modelChart: RunTimeChart;
 
   constructor(private readonly root: HTMLElement, private readonly backend: Backend, options: TuningOptions = {}) {
     this.pollMs = options.pollMs ?? 250;
@@ -83,13 +93,18 @@ export class TuningView {
       void this.start();
     });
     this.$('tune-abort').addEventListener('click', () => void this.abort());
+    this.$('tune-identify').addEventListener('click', () => void this.identify());
+    this.modelChart = new RunTimeChart(this.$('tune-model-chart'));
     for (const b of root.querySelectorAll<HTMLButtonElement>('[data-export]')) {
       b.addEventListener('click', () => void this.exportRun(b.dataset.export as TuneExportFormat));
     }
     for (const id of ['tune-f-drive', 'tune-f-test', 'tune-f-since', 'tune-f-until']) this.$(id).addEventListener('change', () => void this.refreshRuns());
     this.$('tune-runs').addEventListener('click', (e) => {
       const row = (e.target as HTMLElement).closest<HTMLElement>('tr[data-run]');
-      if (row) void this.reopen(Number(row.dataset.run));
+      if (!row) return;
+      // A stored run: what it has is all it will have.
+      this.analysisPolls = ANALYSIS_POLLS;
+      void this.reopen(Number(row.dataset.run));
     });
     this.renderState();
   }
@@ -147,6 +162,15 @@ export class TuningView {
       : '';
   }
 
+  /** The shown run has ended but its analysis is not stored yet: polled a while longer
+   * (a run too short to analyse never gets results, so not for ever). */
+  private analysing(): boolean {
+    const s = this.run?.summary;
+    if (!s || s.state === 'running' || this.run?.results) return false;
+    this.analysisPolls += 1;
+    return this.analysisPolls <= ANALYSIS_POLLS;
+  }
+
   private running(): boolean {
     return this.starting || this.run?.summary.state === 'running';
   }
@@ -164,6 +188,7 @@ export class TuningView {
     reason.hidden = !bad;
     reason.textContent = bad ? `Run ${s.id} ${s.state}: ${s.reason ?? 'no reason given'}` : '';
     for (const b of this.root.querySelectorAll<HTMLButtonElement>('[data-export]')) b.disabled = !s || running;
+    this.$<HTMLButtonElement>('tune-identify').disabled = !s || running;
   }
 
   /** Checks the form against the limits and starts the test; refusals show beside the form. */
@@ -214,6 +239,7 @@ export class TuningView {
       }
     }
     this.starting = false;
+    this.analysisPolls = 0;
     this.renderState();
     this.schedulePoll();
   }
@@ -230,7 +256,7 @@ export class TuningView {
 
   private schedulePoll(): void {
     if (this.pollTimer) clearTimeout(this.pollTimer);
-    this.pollTimer = setTimeout(() => void this.poll().then(() => { if (this.running()) this.schedulePoll(); }), this.pollMs);
+    this.pollTimer = setTimeout(() => void this.poll().then(() => { if (this.running() || this.analysing()) this.schedulePoll(); }), this.pollMs);
   }
 
   /** Reads the shown run again (tune_run); it ends polling when the run has ended. */
@@ -254,7 +280,9 @@ export class TuningView {
 
   private async showRun(run: RunView): Promise<void> {
     this.renderState();
-    this.$('tune-metrics').innerHTML = run.results ? metricsHtml(metricRows(run)) : `<p class="muted">${run.summary.state === 'running' ? 'running…' : 'no results'}</p>`;
+    if (this.$('tune-model').dataset.run !== String(run.summary.id)) this.clearModel();
+    const pending = run.summary.state === 'running' ? 'running…' : this.analysisPolls < ANALYSIS_POLLS ? 'analysing…' : 'no results';
+    this.$('tune-metrics').innerHTML = run.results ? metricsHtml(metricRows(run)) : `<p class="muted">${pending}</p>`;
     const frf = run.results?.frf;
     this.$('tune-bode').hidden = !frf;
     if (frf && run.results) await this.bode.show(bodeData(frf, run.results.observable));
@@ -310,6 +338,39 @@ export class TuningView {
         <td>${new Date(r.startedAtMs).toISOString().slice(0, 19).replace('T', ' ')}</td><td class="num">${r.achievedRateHz == null ? '—' : `${r.achievedRateHz.toFixed(0)} Hz`}</td></tr>`)
       .join('')}</tbody>`;
     return runs;
+  }
+
+  private clearModel(): void {
+    const model = this.$('tune-model');
+    model.replaceChildren();
+    delete model.dataset.run;
+    this.$('tune-model-notes').textContent = '';
+    this.$('tune-model-chart').hidden = true;
+  }
+
+  /** Fits the model to the run shown: its table, notes, and the measured velocity against
+   * the model's in the user's unit. */
+  async identify(): Promise<void> {
+    if (!this.run) return;
+    const id = this.run.summary.id;
+    const notes = this.$('tune-model-notes');
+    this.clearModel();
+    let m: ModelResults;
+    try {
+      m = await this.backend.tuneIdentify(id);
+    } catch (e) {
+      notes.textContent = `No model from run ${id}: ${errorMessage(e)}`;
+      return;
+    }
+    const model = this.$('tune-model');
+    model.innerHTML = metricsHtml(modelRows(m));
+    model.dataset.run = String(id);
+    notes.textContent = m.notes.join(' · ');
+    const chart = this.$('tune-model-chart');
+    chart.hidden = false;
+    const speed = shownFor(unitSystem(), 'speed');
+    await this.modelChart.show(m.trace_t_s, m.trace_measured.map((v) => speed.toShown(v)), m.trace_model.map((v) => speed.toShown(v)), speed.unit,
+      ['measured velocity', 'model']);
   }
 
   async exportRun(format: TuneExportFormat): Promise<void> {

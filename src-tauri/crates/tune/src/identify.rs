@@ -297,7 +297,7 @@ fn least_squares(rows: &[[f64; 3]], y: &[f64]) -> Option<Fit> {
     let xs = DMatrix::from_fn(n, 3, |r, c| x[(r, c)] / norms[c]);
     let svd = xs.clone().svd(true, true);
     let smallest = svd.singular_values.min();
-    if !(smallest > 1e-9 * svd.singular_values.max()) {
+    if smallest.is_nan() || smallest <= 1e-9 * svd.singular_values.max() {
         return None;
     }
     let scaled = svd.solve(&yv, 1e-12).ok()?;
@@ -364,7 +364,7 @@ mod tests {
                     state ^= state >> 7;
                     state ^= state << 17;
                     level = 0.25 + 0.2 * ((state % 1000) as f64 / 1000.0);
-                    if state % 7 == 0 {
+                    if state.is_multiple_of(7) {
                         level = -level;
                     }
                 }
