@@ -508,11 +508,15 @@ async fn a_steps_metrics_match_the_simulated_models_own() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_chirp_identifies_the_simulated_shaft_within_its_tolerances() {
+/// Plays a chirp on drive 1 of a simulated `protocol` rig and identifies its mechanics;
+/// checks them against the simulated motor's own constants (J within 10 %, B within 10 %,
+/// Coulomb friction within 20 %, no delay beyond one reading).
+async fn identifies_the_simulated_motor(protocol: Protocol) {
     let _turn = one_rig_at_a_time().await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let engine = std::sync::Arc::new(enabled_rig(&dir).await);
+    let engine = std::sync::Arc::new(sim_engine(&dir, protocol).await);
+    assert_eq!(enable(&engine, DRIVE_1).await, JobState::Done);
+    tokio::time::sleep(Duration::from_millis(200)).await;
     move_to(&engine, 3.0).await;
     let api = drivedeck_engine::api::Api::new(std::sync::Arc::clone(&engine)).expect("api");
     // Large enough that the shaft spends most of each half-period in motion; the
@@ -533,8 +537,8 @@ async fn a_chirp_identifies_the_simulated_shaft_within_its_tolerances() {
     let id = api.tune_start(DRIVE_1, test).expect("started");
     api.tune_wait(id).await.expect("ran and analysed");
     let found = api.tune_identify(id as i64).expect("a model");
-    // The truth: the simulated XM430's motor seen from its PWM output. With the winding's
-    // current following the voltage at once (L/R is tens of µs), J·dω/dt =
+    // The truth: the simulated motor seen from its PWM output. With the winding's current
+    // following the voltage at once (L/R is tens of µs), J·dω/dt =
     // Kt·(u·V − Ke·ω)/R − b·ω − τc·sign ω.
     let p = with_sim_drive(&engine, 1, |d| d.motor().params);
     let j = p.inertia();
@@ -542,11 +546,11 @@ async fn a_chirp_identifies_the_simulated_shaft_within_its_tolerances() {
     let physical = found
         .physical
         .as_ref()
-        .expect("the XM430 has motor figures");
+        .expect("the profile has motor figures");
     let within = |what: &str, got: f64, truth: f64, tolerance: f64| {
         assert!(
             (got / truth - 1.0).abs() <= tolerance,
-            "{what}: {got} identified, {truth} simulated (±{:.0} %); {found:?}",
+            "{protocol:?} {what}: {got} identified, {truth} simulated (±{:.0} %); {found:?}",
             100.0 * tolerance
         );
     };
@@ -558,8 +562,16 @@ async fn a_chirp_identifies_the_simulated_shaft_within_its_tolerances() {
     assert!(found.model.fit_pct > 80.0, "{:?}", found.model);
     // The intervals are stated, and narrower than the tolerances.
     assert!(physical.inertia.ci95 > 0.0 && physical.inertia.ci95 < 0.1 * j);
-    // A run that never read the drive's output (none here) or a run that does not exist
-    // is refused with the reason.
     let err = api.tune_identify(9999).expect_err("no such run");
     assert!(err.to_string().contains("no run 9999"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chirp_identifies_the_simulated_xm430_within_its_tolerances() {
+    identifies_the_simulated_motor(Protocol::Dynamixel2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chirp_identifies_the_simulated_sts3215_within_its_tolerances() {
+    identifies_the_simulated_motor(Protocol::Feetech).await;
 }

@@ -485,11 +485,15 @@ pub enum Role {
     BusWatchdog,
     /// CiA 402 statusword (required with `enable = "cia402"`, else optional).
     StatusWord,
+    /// The drive's output to the motor, in % of full (optional): the PWM duty cycle
+    /// (DYNAMIXEL X Present PWM, Feetech Present Load). A tuning run records it, and
+    /// identification fits the mechanics from it.
+    PresentOutput,
 }
 
 impl Role {
     /// Every role.
-    pub const ALL: [Role; 14] = [
+    pub const ALL: [Role; 15] = [
         Role::TorqueEnable,
         Role::OperatingMode,
         Role::GoalPosition,
@@ -504,6 +508,7 @@ impl Role {
         Role::ReturnDelay,
         Role::BusWatchdog,
         Role::StatusWord,
+        Role::PresentOutput,
     ];
 
     /// The key in the `[roles]` table, e.g. `"torque_enable"`.
@@ -523,6 +528,7 @@ impl Role {
             Role::ReturnDelay => "return_delay",
             Role::BusWatchdog => "bus_watchdog",
             Role::StatusWord => "status_word",
+            Role::PresentOutput => "present_output",
         }
     }
 
@@ -533,7 +539,7 @@ impl Role {
     /// bus, so those two are optional there.
     pub fn is_required(self, protocol: Protocol) -> bool {
         match self {
-            Role::BusWatchdog | Role::StatusWord => false,
+            Role::BusWatchdog | Role::StatusWord | Role::PresentOutput => false,
             Role::ReturnDelay | Role::PresentTemperature => protocol != Protocol::ModbusRtu,
             // Protocol 1.0 servos have no mode register (wheel mode is both angle limits
             // at 0), no current sensing, and report errors only in status packets.
@@ -904,6 +910,8 @@ struct RawRoles {
     return_delay: RoleEntry,
     bus_watchdog: RoleEntry,
     status_word: RoleEntry,
+    #[serde(default)]
+    present_output: RoleEntry,
 }
 
 impl RawRoles {
@@ -923,6 +931,7 @@ impl RawRoles {
             Role::ReturnDelay => &self.return_delay,
             Role::BusWatchdog => &self.bus_watchdog,
             Role::StatusWord => &self.status_word,
+            Role::PresentOutput => &self.present_output,
         }
     }
 }

@@ -59,6 +59,7 @@ fn builtin_roles_are_at_the_manual_addresses() {
         (Role::CurrentLimit, "Current Limit", 38, RegType::U16),
         (Role::ReturnDelay, "Return Delay Time", 9, RegType::U8),
         (Role::BusWatchdog, "Bus Watchdog", 98, RegType::I8),
+        (Role::PresentOutput, "Present PWM", 124, RegType::I16),
     ];
     for (role, name, address, ty) in expected {
         let register = profile
@@ -709,6 +710,20 @@ fn rejects_role_naming_a_missing_register() {
 }
 
 #[test]
+fn the_sts3215s_output_is_its_duty_cycle_and_the_kincos_is_not_mapped() {
+    let sts = Profile::sts3215();
+    let output = sts.role(Role::PresentOutput).expect("mapped");
+    assert_eq!((output.name.as_str(), output.address), ("Present Load", 60));
+    assert_eq!(output.unit.as_deref(), Some("%"));
+    // The Kinco drive reads its current, not a duty cycle: no output to record.
+    let kinco = Profile::builtin()
+        .into_iter()
+        .find(|p| p.protocol == Protocol::ModbusRtu)
+        .expect("the Kinco profile");
+    assert_eq!(kinco.role(Role::PresentOutput), None);
+}
+
+#[test]
 fn rejects_missing_required_role() {
     let text = BASE.replace("present_current = \"Current\"\n", "");
     assert_eq!(
@@ -721,13 +736,14 @@ fn rejects_missing_required_role() {
     for role in Role::ALL {
         assert_eq!(
             role.is_required(Protocol::Dynamixel2),
-            role != Role::BusWatchdog && role != Role::StatusWord,
+            ![Role::BusWatchdog, Role::StatusWord, Role::PresentOutput].contains(&role),
             "{role:?}"
         );
         // Modbus drives have no return delay, and not all report a temperature.
         let optional_on_modbus = [
             Role::BusWatchdog,
             Role::StatusWord,
+            Role::PresentOutput,
             Role::ReturnDelay,
             Role::PresentTemperature,
         ];

@@ -480,8 +480,8 @@ impl<T: Transport> Actor<T> {
                 drive,
                 t_us,
                 reference,
-                // Present PWM is in % of the supply: the output as a fraction.
-                output: si(profile.register("Present PWM")).map_or(f64::NAN, |pct| pct / 100.0),
+                // The output (PWM duty) is in % of full: recorded as a fraction.
+                output: si(role(Role::PresentOutput)).map_or(f64::NAN, |pct| pct / 100.0),
                 drive_time_s: profile
                     .register("Realtime Tick")
                     .and_then(|r| reading.get(Some(r)))
@@ -645,13 +645,13 @@ impl<T: Transport> Actor<T> {
 }
 
 /// The registers a run reads each cycle: the telemetry roles, the drive's output
-/// (Present PWM) and its clock (Realtime Tick) where it has them.
+/// (its present output role: PWM duty) and its clock (Realtime Tick) where it has them.
 fn run_registers(profile: &Profile) -> Vec<&Register> {
     let mut registers: Vec<&Register> = TELEMETRY
         .iter()
         .filter_map(|role| profile.role(*role))
         .collect();
-    registers.extend(profile.register("Present PWM"));
+    registers.extend(profile.role(Role::PresentOutput));
     registers.extend(profile.register("Realtime Tick"));
     registers
 }

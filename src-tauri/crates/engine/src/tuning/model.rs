@@ -40,7 +40,7 @@ pub fn identify_run(data: &RunData, profile: Option<&Profile>) -> Result<ModelRe
     }
     if data.output.iter().any(|u| !u.is_finite()) {
         return Err(
-            "the run did not record the drive's output (Present PWM) in every reading: \
+            "the run did not record the drive's output (its profile maps no present output, or it was not read every time): \
              no model can be fitted from it"
                 .into(),
         );
