@@ -8,6 +8,9 @@ use drivedeck_e2e::*;
 use drivedeck_proto::profile::Protocol;
 use std::time::Duration;
 
+#[path = "tuning_whatif.rs"]
+mod whatif;
+
 const DRIVE_1: DriveRef = DriveRef { link: 1, id: 1 };
 
 fn step(size: f64, hold_s: f64) -> TestSpec {

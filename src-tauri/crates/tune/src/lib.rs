@@ -15,6 +15,9 @@
 //!   from sampled frequency-response data;
 //! - [`identify`]: a low-order mechanical model (gain, damping, Coulomb friction, delay)
 //!   fitted by least squares, with confidence intervals and a fit quality;
+//! - [`loops`]: the vendors' loop structures, their gain registers in SI;
+//! - [`predict`]: what-if: an identified model closed by a law, as T, L and in time;
+//! - [`suggest`]: gains for a bandwidth or phase-margin target by pole placement;
 //! - [`relay`]: ultimate gain and period from a relay test's recorded oscillation;
 //! - [`observe`]: the frequency range a link can observe given its sample rate and
 //!   timing jitter.
@@ -23,11 +26,14 @@ pub mod controller;
 pub mod excite;
 pub mod frf;
 pub mod identify;
+pub mod loops;
 pub mod margins;
 pub mod observe;
+pub mod predict;
 pub mod relay;
 pub mod spectral;
 pub mod step;
+pub mod suggest;
 
 pub use realfft::num_complex::Complex64;
 

@@ -14,6 +14,7 @@ pub mod scan;
 pub mod setup_id;
 pub mod sim;
 pub mod tune;
+pub mod tune_model;
 
 use anyhow::{Context, bail};
 use drivedeck_engine::{Engine, builtin_profile, protocol_from_name, protocol_name};

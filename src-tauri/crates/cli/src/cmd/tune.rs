@@ -8,7 +8,8 @@
 //! is given: then the drive is put in the test's mode, armed and enabled first, and
 //! disabled again at the end (DriveDeck never leaves a drive enabled that it enabled
 //! itself for a test). `tune analyze --db FILE --run N` re-analyses a stored run;
-//! `tune identify --db FILE --run N` fits a mechanical model to it.
+//! `tune identify|suggest|predict --db FILE --run N` model it, suggest gains and predict
+//! them (see `tune_model`).
 //!
 //! `--start-at RAD` moves the drive there first (position mode), so a test that swings
 //! both ways has room on each side.
@@ -20,7 +21,6 @@ use super::BusArgs;
 use anyhow::{anyhow, bail};
 use drivedeck_domain::{Command, DriveMode, DriveRef, Excitation, JobState, SweepKind, TestSpec};
 use drivedeck_engine::api::{Api, RunResults, RunView};
-use drivedeck_engine::tuning::model::ModelResults;
 use drivedeck_engine::{Engine, EngineConfig};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -45,6 +45,10 @@ pub enum Kind {
     Analyze,
     /// Fit a mechanical model to a stored run (`--db`, `--run`).
     Identify,
+    /// Suggest gains for a target on a stored run's model (`--db`, `--run`, a target).
+    Suggest,
+    /// Predict gains on a stored run's model (`--db`, `--run`, `--model-run`, `--gain`).
+    Predict,
 }
 
 /// The loop a test excites.
@@ -148,6 +152,24 @@ pub struct Args {
     /// Move the drive to this position (rad) first, and start the test there.
     #[arg(long)]
     start_at: Option<f64>,
+    /// `predict`: the run whose model predicts (default: `--run`'s own).
+    #[arg(long)]
+    model_run: Option<i64>,
+    /// `suggest`: the closed loop's −3 dB bandwidth to reach, Hz.
+    #[arg(long, conflicts_with = "target_phase_margin_deg")]
+    target_bandwidth_hz: Option<f64>,
+    /// `suggest`: the phase margin to keep, degrees (the fastest loop that keeps it).
+    #[arg(long)]
+    target_phase_margin_deg: Option<f64>,
+    /// `suggest`: the placed poles' damping ratio (default 0.9).
+    #[arg(long)]
+    damping: Option<f64>,
+    /// `suggest`: place an integral too.
+    #[arg(long)]
+    integral: bool,
+    /// `predict`: a gain to predict with, NAME=COUNTS (repeatable).
+    #[arg(long = "gain")]
+    gains: Vec<String>,
 }
 
 /// The test the flags ask for, from the drive's default of that kind.
@@ -159,7 +181,7 @@ fn build_test(args: &Args, defaults: &[TestSpec]) -> anyhow::Result<TestSpec> {
         Kind::Prbs => "prbs",
         Kind::Multisine => "multisine",
         Kind::Relay => "relay",
-        Kind::Analyze | Kind::Identify => bail!("{:?} runs no test", args.kind),
+        Kind::Analyze | Kind::Identify | Kind::Suggest | Kind::Predict => bail!("{:?} runs no test", args.kind),
     };
     let mut test = defaults
         .iter()
@@ -248,6 +270,22 @@ fn set<T: Copy>(field: &mut T, value: Option<T>) {
     }
 }
 
+/// An offline command on stored runs (see `tune_model`).
+type OfflineCommand = fn(&Api, &super::tune_model::ModelArgs) -> anyhow::Result<String>;
+
+fn model_args(args: &Args) -> super::tune_model::ModelArgs {
+    super::tune_model::ModelArgs {
+        run: args.run,
+        model_run: args.model_run,
+        bandwidth_hz: args.target_bandwidth_hz,
+        phase_margin_deg: args.target_phase_margin_deg,
+        damping: args.damping,
+        integral: args.integral,
+        gains: args.gains.clone(),
+        json: args.json,
+    }
+}
+
 /// Runs the test or the analysis.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let db = match &args.db {
@@ -264,18 +302,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         config.heartbeat_timeout = None;
         let engine = Arc::new(Engine::start(config)?);
         let api = Api::new(Arc::clone(&engine))?;
-        if args.kind == Kind::Identify {
-            let result = args
-                .run
-                .ok_or_else(|| anyhow!("identify needs --run N"))
-                .and_then(|id| Ok((id, api.tune_identify(id)?)));
+        let offline = match args.kind {
+            Kind::Identify => Some(super::tune_model::identify as OfflineCommand),
+            Kind::Suggest => Some(super::tune_model::suggest as OfflineCommand),
+            Kind::Predict => Some(super::tune_model::predict as OfflineCommand),
+            _ => None,
+        };
+        if let Some(command) = offline {
+            let result = command(&api, &model_args(&args));
             engine.shutdown().await;
-            let (id, model) = result?;
-            if args.json {
-                println!("{}", serde_json::to_string(&identify_json(id, &model))?);
-            } else {
-                print!("{}", identify_summary(id, &model));
-            }
+            print!("{}", result?);
             return Ok(());
         }
         let result = match args.kind {
@@ -412,49 +448,6 @@ async fn expect_done(engine: &Engine, command: Command) -> anyhow::Result<()> {
         JobState::Done => Ok(()),
         other => bail!("{name} did not succeed: {other:?}"),
     }
-}
-
-/// The JSON `tune identify` prints: the model with its intervals, in the drive's units
-/// and physical ones (the drawing trace left out).
-fn identify_json(run: i64, m: &ModelResults) -> serde_json::Value {
-    serde_json::json!({
-        "run": run,
-        "model": m.model,
-        "output_unit": m.output_unit,
-        "physical": m.physical,
-        "notes": m.notes,
-    })
-}
-
-/// `tune identify`'s readable summary.
-fn identify_summary(run: i64, m: &ModelResults) -> String {
-    let e = |x: &drivedeck_tune::identify::Estimate| format!("{:.4} ± {:.4}", x.value, x.ci95);
-    let model = &m.model;
-    let mut out = format!(
-        "run {run}: dω/dt = g·u(t − τ) − a·ω − c·sign ω, u the {}\n  g = {} rad/s² per unit\n  a = {} 1/s\n  c = {} rad/s²\n  τ = {:.1} ms ({} samples at {:.0} Hz)\n  fit {:.1} % (R² {:.4}, {} windows)\n",
-        m.output_unit,
-        e(&model.gain),
-        e(&model.damping_per_s),
-        e(&model.coulomb_accel),
-        model.delay_s * 1e3,
-        model.delay_samples,
-        model.sample_rate_hz,
-        model.fit_pct,
-        model.r_squared,
-        model.windows,
-    );
-    if let Some(p) = &m.physical {
-        out.push_str(&format!(
-            "  J = {} kg·m²\n  B = {} N·m·s/rad\n  τc = {} N·m\n",
-            e(&p.inertia),
-            e(&p.viscous),
-            e(&p.coulomb)
-        ));
-    }
-    for note in &m.notes {
-        out.push_str(&format!("  note: {note}\n"));
-    }
-    out
 }
 
 /// The JSON the CLI prints: the run, its rate and the results in snake_case.

@@ -19,6 +19,7 @@
 //! - `tune`: tuning runs: default tests and limits, start and abort, the run list, a
 //!   run with its results, reports.
 //! - `identify`: a stored run's mechanics as a fitted model.
+//! - `whatif`: gains predicted on a run's model, suggested for a target, runs compared.
 
 mod charts;
 mod connect;
@@ -32,6 +33,7 @@ mod status;
 #[cfg(test)]
 mod test_rig;
 mod tune;
+mod whatif;
 
 pub use charts::{ChannelView, ExportRequest, ExportUnit};
 pub use connect::{Connected, ProfileView, SerialRequest, SimRequest, ports};
@@ -40,6 +42,7 @@ pub use journal::{JobQuery, JobView};
 pub use params::{ParamDiffView, ParamExport, ParamRegisterView, ParamTable, SnapshotView};
 pub use sessions::{FaultView, SessionDriveView, SessionSummary};
 pub use setup::{AssignDone, AssignRequest, SetupDone};
+pub use whatif::{GainValue, PredictRequest, SuggestRequest, SuggestionView};
 pub use status::{AppStatus, HealthView, LinkView, SessionView};
 pub use tune::{
     FrfResults, GainView, ResonanceView, RunQuery, RunResults, RunSummary, RunView, TestLimits,
@@ -131,6 +134,8 @@ impl ApiError {
 pub struct Api {
     engine: Arc<Engine>,
     reader: Mutex<Reader>,
+    /// Ended runs with their readings and models, oldest first (see `identify`).
+    models: Mutex<Vec<(i64, Arc<identify::FittedRun>)>>,
 }
 
 impl Api {
@@ -140,6 +145,7 @@ impl Api {
         Ok(Api {
             engine,
             reader: Mutex::new(reader),
+            models: Mutex::new(Vec::new()),
         })
     }
 

@@ -503,11 +503,17 @@ fn analyse_and_keep(engine: &crate::Engine, id: i64) -> Result<RunResults, ApiEr
     let spec: TestSpec = serde_json::from_value(row.spec.clone())
         .map_err(|e| ApiError::Invalid(format!("run {id}'s test cannot be read: {e}")))?;
     let data = run_data(&reader, &row)?;
+    let run_loop = engine.profile_named(&row.profile).ok().and_then(|profile| {
+        let structure = tuning::whatif::structure_for(&profile, &row.test_loop)?;
+        let law = structure.law(&tuning::whatif::gains_in_run(&profile, &row.gains));
+        Some(tuning::analysis::RunLoop { structure, law })
+    });
     let results = tuning::analyse(
         &spec,
         row.start_position.unwrap_or_default(),
         &data,
         row.wire_limit_hz.unwrap_or(0.0),
+        run_loop.as_ref(),
     );
     let json = serde_json::to_string(&results)
         .map_err(|e| ApiError::Invalid(format!("run {id}'s results: {e}")))?;

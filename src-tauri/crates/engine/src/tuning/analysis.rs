@@ -21,6 +21,7 @@ use drivedeck_tune::frf::{self, FrequencyResponse};
 use drivedeck_tune::observe::{JitterBounds, observable_range};
 use drivedeck_tune::spectral::WelchConfig;
 use drivedeck_tune::step::{StepRun, step_report};
+use drivedeck_tune::predict::measured_open_loop;
 use drivedeck_tune::{margins, relay};
 
 /// Coherence below which a point is not trusted.
@@ -82,13 +83,24 @@ pub fn rate_and_jitter(t: &[f64]) -> (f64, f64) {
     (1.0 / mean, var.sqrt())
 }
 
+/// The drive's own loop in a run: its structure and the law its gains set.
+#[derive(Clone, Debug)]
+pub struct RunLoop {
+    /// The vendor's loop structure.
+    pub structure: drivedeck_tune::loops::LoopStructure,
+    /// The law of the gains in force.
+    pub law: drivedeck_tune::loops::Law,
+}
+
 /// Analyses a run of `test` whose readings are `data`, with the link's wire-time limit
-/// `wire_limit_hz` for reading this drive alone.
+/// `wire_limit_hz` for reading this drive alone; with the drive's own loop known
+/// (`run_loop`), the open loop is the measured plant closed by its law.
 pub fn analyse(
     test: &TestSpec,
     start_position: f64,
     data: &RunData,
     wire_limit_hz: f64,
+    run_loop: Option<&RunLoop>,
 ) -> RunResults {
     let mut notes = Vec::new();
     let (rate, jitter) = rate_and_jitter(&data.t_s);
@@ -209,6 +221,7 @@ pub fn analyse(
                 rate,
                 has_output,
                 &results.observable.highest_hz,
+                run_loop,
             ) {
                 Ok((frf, mut more)) => {
                     results.frf = Some(frf);
@@ -236,6 +249,7 @@ fn frequency_response(
     rate: f64,
     has_output: bool,
     observable_hz: &f64,
+    run_loop: Option<&RunLoop>,
 ) -> Result<(FrfResults, Vec<String>), String> {
     let mut notes = Vec::new();
     let from = test.settle_s;
@@ -286,19 +300,40 @@ fn frequency_response(
         notes.push("the drive's output is not read: no plant estimate".into());
         (mark(h.remove(0)), None, None)
     };
-    // L = T / (1 − T): the loop as the reference sees it (unity feedback).
-    let l: Vec<Complex64> = t
-        .complex()
-        .iter()
-        .map(|v| v / (Complex64::new(1.0, 0.0) - v))
-        .collect();
-    let mut open = FrequencyResponse::from_complex(
-        t.freq_hz.clone(),
-        &l,
-        t.coherence.clone(),
-        COHERENCE_THRESHOLD,
-    );
-    open.trusted = t.trusted.clone();
+    let open = match (&plant, run_loop) {
+        // The measured plant closed by the drive's own law: the loop the drive closes.
+        (Some(p), Some(run_loop)) => {
+            notes.push(format!(
+                "margins of L = P·C: the measured plant closed by the {} with the gains in force",
+                run_loop.structure.name
+            ));
+            measured_open_loop(
+                p,
+                run_loop.structure.kind,
+                &run_loop.law,
+                run_loop.structure.control_period_s,
+            )
+        }
+        _ => {
+            // L = T / (1 − T): the loop as the reference sees it (unity feedback).
+            let l: Vec<Complex64> = t
+                .complex()
+                .iter()
+                .map(|v| v / (Complex64::new(1.0, 0.0) - v))
+                .collect();
+            let mut open = FrequencyResponse::from_complex(
+                t.freq_hz.clone(),
+                &l,
+                t.coherence.clone(),
+                COHERENCE_THRESHOLD,
+            );
+            open.trusted = t.trusted.clone();
+            notes.push(
+                "margins of L = T/(1 − T), the loop as unity feedback: the drive's own law is not known here".into(),
+            );
+            open
+        }
+    };
     let margins = margins::margins(&open);
     let bandwidth_hz = margins::bandwidth_hz(&t);
     let resonances = match &plant {
@@ -488,7 +523,7 @@ mod tests {
             data.velocity.push(0.0);
             data.output.push(f64::NAN);
         }
-        let results = analyse(&test, 0.0, &data, 1000.0);
+        let results = analyse(&test, 0.0, &data, 1000.0, None);
         let frf = results.frf.expect("a frequency response");
         let bw = frf.bandwidth_hz.expect("a bandwidth");
         assert!(

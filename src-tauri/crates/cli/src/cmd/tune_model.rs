@@ -1,0 +1,289 @@
+//! `drivedeck-cli tune identify|suggest|predict` on stored runs, offline (no drive, no
+//! link: the database alone).
+//!
+//! - `tune identify --db FILE --run N [--json]`: the run's mechanical model with 95 %
+//!   intervals, per unit of output and in physical units.
+//! - `tune suggest --db FILE --run N (--target-bandwidth-hz F | --target-phase-margin-deg M)
+//!   [--damping Z] [--integral] [--json]`: gains for the target on the run's model, in the
+//!   registers' counts and in SI and physical units, with the predicted bandwidth,
+//!   margins and step. Nothing is written to the drive: apply them with a parameter write.
+//! - `tune predict --db FILE --run N [--model-run M] [--gain NAME=COUNTS …] [--json]`:
+//!   what the gains (the run's own, with any changed) are predicted to do on model M's
+//!   run (default: the run's own), and how well the prediction matches what run N
+//!   measured (the validation of a run taken with new gains against the model of an
+//!   earlier one).
+
+use anyhow::{anyhow, bail};
+use drivedeck_engine::api::{Api, GainValue, PredictRequest, SuggestRequest, SuggestionView};
+use drivedeck_engine::tuning::model::ModelResults;
+use drivedeck_engine::tuning::whatif::Prediction;
+use drivedeck_tune::suggest::{Predicted, Target};
+
+/// What the offline commands need from `tune`'s flags.
+pub struct ModelArgs {
+    /// `--run`.
+    pub run: Option<i64>,
+    /// `--model-run`.
+    pub model_run: Option<i64>,
+    /// `--target-bandwidth-hz`.
+    pub bandwidth_hz: Option<f64>,
+    /// `--target-phase-margin-deg`.
+    pub phase_margin_deg: Option<f64>,
+    /// `--damping`.
+    pub damping: Option<f64>,
+    /// `--integral`.
+    pub integral: bool,
+    /// `--gain NAME=COUNTS`.
+    pub gains: Vec<String>,
+    /// `--json`.
+    pub json: bool,
+}
+
+/// `tune identify`.
+pub fn identify(api: &Api, args: &ModelArgs) -> anyhow::Result<String> {
+    let id = args.run.ok_or_else(|| anyhow!("identify needs --run N"))?;
+    let model = api.tune_identify(id)?;
+    Ok(if args.json {
+        serde_json::to_string(&identify_json(id, &model))? + "\n"
+    } else {
+        identify_summary(id, &model)
+    })
+}
+
+/// `tune suggest`.
+pub fn suggest(api: &Api, args: &ModelArgs) -> anyhow::Result<String> {
+    let id = args.run.ok_or_else(|| anyhow!("suggest needs --run N"))?;
+    let target = match (args.bandwidth_hz, args.phase_margin_deg) {
+        (Some(f), None) => Target::BandwidthHz(f),
+        (None, Some(m)) => Target::PhaseMarginDeg(m),
+        _ => bail!("suggest needs one target: --target-bandwidth-hz F or --target-phase-margin-deg M"),
+    };
+    let view = api.tune_suggest(&SuggestRequest {
+        run: id,
+        target,
+        damping: args.damping,
+        integral: Some(args.integral),
+    })?;
+    Ok(if args.json {
+        serde_json::to_string(&suggest_json(&view))? + "\n"
+    } else {
+        suggest_summary(&view)
+    })
+}
+
+/// `tune predict`.
+pub fn predict(api: &Api, args: &ModelArgs) -> anyhow::Result<String> {
+    let id = args.run.ok_or_else(|| anyhow!("predict needs --run N"))?;
+    let gains = args
+        .gains
+        .iter()
+        .map(|g| {
+            let (name, counts) = g
+                .rsplit_once('=')
+                .ok_or_else(|| anyhow!("--gain {g:?} is not NAME=COUNTS"))?;
+            let counts: f64 = counts
+                .trim()
+                .parse()
+                .map_err(|_| anyhow!("--gain {g:?}: {counts:?} is not a number"))?;
+            Ok(GainValue {
+                name: name.trim().to_string(),
+                counts,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let prediction = api.tune_predict(&PredictRequest {
+        model_run: args.model_run.unwrap_or(id),
+        run: Some(id),
+        gains,
+        step_size: None,
+    })?;
+    Ok(if args.json {
+        serde_json::to_string(&prediction_json(&prediction))? + "\n"
+    } else {
+        prediction_summary(&prediction)
+    })
+}
+
+/// The JSON `tune identify` prints: the model with its intervals, in the drive's units
+/// and physical ones (the drawing trace left out).
+fn identify_json(run: i64, m: &ModelResults) -> serde_json::Value {
+    serde_json::json!({
+        "run": run,
+        "model": m.model,
+        "output_unit": m.output_unit,
+        "physical": m.physical,
+        "notes": m.notes,
+    })
+}
+
+/// `tune identify`'s readable summary.
+fn identify_summary(run: i64, m: &ModelResults) -> String {
+    let e = |x: &drivedeck_tune::identify::Estimate| format!("{:.4} ± {:.4}", x.value, x.ci95);
+    let model = &m.model;
+    let mut out = format!(
+        "run {run}: dω/dt = g·u(t − τ) − a·ω − c·sign ω, u the {}\n  g = {} rad/s² per unit\n  a = {} 1/s\n  c = {} rad/s²\n  τ = {:.1} ms ({} samples at {:.0} Hz)\n  fit {:.1} % (R² {:.4}, {} windows)\n",
+        m.output_unit,
+        e(&model.gain),
+        e(&model.damping_per_s),
+        e(&model.coulomb_accel),
+        model.delay_s * 1e3,
+        model.delay_samples,
+        model.sample_rate_hz,
+        model.fit_pct,
+        model.r_squared,
+        model.windows,
+    );
+    if let Some(p) = &m.physical {
+        out.push_str(&format!(
+            "  J = {} kg·m²\n  B = {} N·m·s/rad\n  τc = {} N·m\n",
+            e(&p.inertia),
+            e(&p.viscous),
+            e(&p.coulomb)
+        ));
+    }
+    for note in &m.notes {
+        out.push_str(&format!("  note: {note}\n"));
+    }
+    out
+}
+
+/// The figures of a prediction, for JSON.
+fn predicted_json(p: &Predicted) -> serde_json::Value {
+    serde_json::json!({
+        "bandwidth_hz": p.bandwidth_hz,
+        "phase_margin_deg": p.margins.phase_margin_deg,
+        "gain_margin_db": p.margins.gain_margin_db,
+        "gain_crossover_hz": p.margins.gain_crossover_hz,
+        "peak_sensitivity": p.margins.peak_sensitivity,
+        "overshoot_pct": p.overshoot_pct,
+        "rise_time_s": p.rise_time_s,
+        "settling_time_2pct_s": p.settling_time_2pct_s,
+        "peak_output": p.peak_output,
+        "saturates": p.saturates,
+        "max_linear_step": p.max_linear_step,
+    })
+}
+
+fn suggest_json(v: &SuggestionView) -> serde_json::Value {
+    let s = &v.suggestion;
+    let gains: Vec<serde_json::Value> = v
+        .prediction
+        .gains
+        .iter()
+        .map(|g| {
+            let wanted = s.gains.iter().find(|w| w.name == g.name);
+            serde_json::json!({
+                "name": g.name,
+                "counts": g.counts,
+                "in_run": g.in_run,
+                "wanted_counts": wanted.map(|w| w.wanted_counts),
+                "clipped": wanted.is_some_and(|w| w.clipped),
+                "rule": g.rule,
+                "si": g.si,
+                "si_unit": g.si_unit,
+                "physical": g.physical,
+                "physical_unit": g.physical_unit,
+                "min": g.min,
+                "max": g.max,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "run": v.prediction.run,
+        "structure": s.structure,
+        "rule": s.rule,
+        "target": s.target,
+        "natural_frequency_hz": s.natural_frequency_hz,
+        "damping": s.damping,
+        "gains": gains,
+        "predicted": predicted_json(&s.predicted),
+        "current": predicted_json(&v.current),
+        "notes": s.notes,
+    })
+}
+
+fn opt(x: Option<f64>, digits: usize, unit: &str) -> String {
+    x.map_or("—".into(), |v| format!("{v:.digits$} {unit}"))
+}
+
+fn predicted_line(p: &Predicted) -> String {
+    format!(
+        "bandwidth {}, phase margin {}, gain margin {}, overshoot {:.1} %, rise {}",
+        opt(p.bandwidth_hz, 2, "Hz"),
+        opt(p.margins.phase_margin_deg, 1, "°"),
+        opt(p.margins.gain_margin_db, 1, "dB"),
+        p.overshoot_pct,
+        opt(p.rise_time_s.map(|t| t * 1e3), 1, "ms"),
+    )
+}
+
+fn suggest_summary(v: &SuggestionView) -> String {
+    let s = &v.suggestion;
+    let target = match s.target {
+        Target::BandwidthHz(f) => format!("a {f} Hz bandwidth"),
+        Target::PhaseMarginDeg(m) => format!("{m}° of phase margin"),
+    };
+    let mut out = format!(
+        "run {}: gains for {target} ({})\n  rule: {}\n  ωn = {:.2} Hz, ζ = {:.2}\n",
+        v.prediction.run, s.structure, s.rule, s.natural_frequency_hz, s.damping
+    );
+    for g in &v.prediction.gains {
+        let physical = g
+            .physical
+            .map_or(String::new(), |p| format!(" = {p:.4} {}", g.physical_unit));
+        out.push_str(&format!(
+            "  {:<22} {:>7} (now {:>7})  {:.5} {}{physical}  [{}]\n",
+            g.name,
+            g.counts,
+            g.in_run.map_or("—".into(), |c| c.to_string()),
+            g.si,
+            g.si_unit,
+            g.rule
+        ));
+    }
+    out.push_str(&format!("  predicted: {}\n", predicted_line(&s.predicted)));
+    out.push_str(&format!("  now:       {}\n", predicted_line(&v.current)));
+    for note in &s.notes {
+        out.push_str(&format!("  note: {note}\n"));
+    }
+    out.push_str("  nothing was written: apply the gains with a parameter write, then run the test again to validate\n");
+    out
+}
+
+fn prediction_json(p: &Prediction) -> serde_json::Value {
+    serde_json::json!({
+        "model_run": p.model_run,
+        "run": p.run,
+        "structure": p.structure,
+        "gains": p.gains.iter().map(|g| serde_json::json!({
+            "name": g.name, "counts": g.counts, "in_run": g.in_run,
+            "si": g.si, "si_unit": g.si_unit, "physical": g.physical, "physical_unit": g.physical_unit,
+        })).collect::<Vec<_>>(),
+        "predicted": predicted_json(&p.predicted),
+        "replay": {
+            "fit_pct": p.run_fit_pct,
+            "rms_error": p.run_rms_error,
+            "max_error": p.run_max_error,
+        },
+        "notes": p.notes,
+    })
+}
+
+fn prediction_summary(p: &Prediction) -> String {
+    let mut out = format!(
+        "run {} on run {}'s model ({})\n",
+        p.run, p.model_run, p.structure
+    );
+    for g in &p.gains {
+        out.push_str(&format!("  {:<22} {:>7}\n", g.name, g.counts));
+    }
+    out.push_str(&format!("  predicted: {}\n", predicted_line(&p.predicted)));
+    out.push_str(&format!(
+        "  the run replayed: fit {:.1} %, rms error {:.4}, max error {:.4}\n",
+        p.run_fit_pct, p.run_rms_error, p.run_max_error
+    ));
+    for note in &p.notes {
+        out.push_str(&format!("  note: {note}\n"));
+    }
+    out
+}

@@ -1,0 +1,207 @@
+//! Tuning II end to end on the simulated XM430 over a real pty: a chirp run's model,
+//! gains suggested for a bandwidth and a phase margin, nothing written until they are
+//! applied by an ordinary parameter write, then validation runs measuring what the
+//! suggestion promised, against the simulator's physics and the what-if's prediction.
+
+use super::{DRIVE_1, move_to};
+use drivedeck_domain::{Command, Excitation, JobState, SweepKind, TestLoop, TestSpec};
+use drivedeck_e2e::*;
+use drivedeck_engine::api::{Api, PredictRequest, SuggestRequest, SuggestionView};
+use drivedeck_proto::profile::Protocol;
+use drivedeck_tune::suggest::Target;
+use std::time::Duration;
+
+fn chirp(end_hz: f64, amplitude: f64, duration_s: f64, falling_amplitude: bool) -> TestSpec {
+    TestSpec {
+        test_loop: TestLoop::Position,
+        excitation: Excitation::Chirp {
+            start_hz: 1.0,
+            end_hz,
+            amplitude,
+            duration_s,
+            sweep: SweepKind::Log,
+            falling_amplitude,
+        },
+        travel_window_rad: 0.5,
+        settle_s: 0.2,
+    }
+}
+
+async fn run_test(api: &Api, test: TestSpec) -> i64 {
+    let id = api.tune_start(DRIVE_1, test).expect("started");
+    api.tune_wait(id).await.expect("ran and analysed");
+    id as i64
+}
+
+/// Writes the suggestion's counts (the gain registers have no scale: SI = counts).
+async fn apply(engine: &drivedeck_engine::Engine, view: &SuggestionView) {
+    let values: Vec<(String, f64)> = view
+        .suggestion
+        .gains
+        .iter()
+        .map(|g| (g.name.clone(), g.counts))
+        .collect();
+    let state = run(
+        engine,
+        Command::WriteParams {
+            drive: DRIVE_1,
+            values,
+        },
+    )
+    .await;
+    assert_eq!(state, JobState::Done);
+    for g in &view.suggestion.gains {
+        assert_eq!(sim_raw(engine, 1, &g.name) as f64, g.counts, "{} written", g.name);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suggested_gains_meet_their_targets_on_the_simulated_xm430() {
+    let _turn = one_rig_at_a_time().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let engine = std::sync::Arc::new(sim_engine(&dir, Protocol::Dynamixel2).await);
+    assert_eq!(enable(&engine, DRIVE_1).await, JobState::Done);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    move_to(&engine, 3.0).await;
+    let api = Api::new(std::sync::Arc::clone(&engine)).expect("api");
+    let model_run = run_test(&api, chirp(8.0, 0.2, 6.0, true)).await;
+
+    // A bandwidth target: suggested, and nothing written by the suggestion.
+    let p_before = sim_raw(&engine, 1, "Position P Gain");
+    let d_before = sim_raw(&engine, 1, "Position D Gain");
+    let target_hz = 10.0;
+    let view = api
+        .tune_suggest(&SuggestRequest {
+            run: model_run,
+            target: Target::BandwidthHz(target_hz),
+            damping: None,
+            integral: None,
+        })
+        .expect("a suggestion");
+    assert_eq!(sim_raw(&engine, 1, "Position P Gain"), p_before);
+    assert_eq!(sim_raw(&engine, 1, "Position D Gain"), d_before);
+    let s = &view.suggestion;
+    assert!(s.rule.contains("pole placement"), "{}", s.rule);
+    let predicted = s.predicted.bandwidth_hz.expect("a predicted bandwidth");
+    assert!((predicted / target_hz - 1.0).abs() < 0.05, "{predicted} {s:?}");
+    // The factory loop is slower than asked: the suggestion stiffens it.
+    let p = s.gains.iter().find(|g| g.name == "Position P Gain").expect("P");
+    assert!(p.counts > p_before as f64, "{s:?}");
+    apply(&engine, &view).await;
+
+    // Validation: a chirp measures the bandwidth the suggestion promised. Its amplitude
+    // stays large enough near the bandwidth that Coulomb friction (≈ 4 rad/s² against
+    // ≈ 80 rad/s² of the motion's acceleration at 10 Hz) leaves the response linear.
+    let validation = run_test(&api, chirp(20.0, 0.02, 8.0, false)).await;
+    let measured = api.tune_run(validation).expect("run");
+    let frf = measured.results.as_ref().and_then(|r| r.frf.as_ref()).expect("an FRF");
+    let bw = frf.bandwidth_hz.expect("a measured bandwidth");
+    eprintln!("bandwidth: {target_hz} Hz asked, {predicted:.2} predicted, {bw:.2} measured");
+    assert!(
+        (bw / target_hz - 1.0).abs() <= 0.15,
+        "measured {bw:.2} Hz for a {target_hz} Hz target (predicted {predicted:.2})"
+    );
+    // The validation replayed through the first run's model: the prediction error.
+    let replay = api
+        .tune_predict(&PredictRequest {
+            model_run,
+            run: Some(validation),
+            gains: vec![],
+            step_size: None,
+        })
+        .expect("a prediction");
+    assert_eq!(replay.gains[0].counts, p.counts, "the run's own gains");
+    assert!(replay.run_fit_pct > 85.0, "fit {:.1} %", replay.run_fit_pct);
+
+    // A step with the new gains matches the what-if's step.
+    let step = run_test(
+        &api,
+        TestSpec {
+            test_loop: TestLoop::Position,
+            excitation: Excitation::Step {
+                size: 0.1,
+                hold_s: 0.8,
+                repeats: 1,
+            },
+            travel_window_rad: 0.5,
+            settle_s: 0.2,
+        },
+    )
+    .await;
+    let stepped = api.tune_run(step).expect("run");
+    let metrics = stepped
+        .results
+        .as_ref()
+        .and_then(|r| r.step.as_ref())
+        .expect("step metrics")
+        .against_step
+        .clone();
+    let what_if = api
+        .tune_predict(&PredictRequest {
+            model_run,
+            run: Some(step),
+            gains: vec![],
+            step_size: None,
+        })
+        .expect("a prediction");
+    let (rise, predicted_rise) = (
+        metrics.rise_time_s.expect("a rise"),
+        what_if.predicted.rise_time_s.expect("a predicted rise"),
+    );
+    // The measured rise carries the link's reading period on top (about 1 ms).
+    assert!(
+        (rise - predicted_rise).abs() <= 0.2 * predicted_rise + 0.002,
+        "rise {rise:.4} s measured, {predicted_rise:.4} s predicted"
+    );
+    assert!(
+        (metrics.overshoot_pct - what_if.predicted.overshoot_pct).abs() <= 5.0,
+        "overshoot {:.1} % measured, {:.1} % predicted",
+        metrics.overshoot_pct,
+        what_if.predicted.overshoot_pct
+    );
+    eprintln!(
+        "step: rise {rise:.4} s measured, {predicted_rise:.4} predicted; overshoot {:.1} % measured, {:.1} predicted; replay fit {:.1} % (chirp {:.1} %)",
+        metrics.overshoot_pct, what_if.predicted.overshoot_pct, what_if.run_fit_pct, replay.run_fit_pct
+    );
+    assert!(what_if.run_fit_pct > 90.0, "step replay fit {:.1} %", what_if.run_fit_pct);
+
+    // A phase-margin target, measured on the validation run's L = P·C.
+    let margin = 60.0;
+    let view = api
+        .tune_suggest(&SuggestRequest {
+            run: model_run,
+            target: Target::PhaseMarginDeg(margin),
+            damping: Some(0.6),
+            integral: None,
+        })
+        .expect("a suggestion");
+    apply(&engine, &view).await;
+    let validation = run_test(&api, chirp(20.0, 0.02, 8.0, false)).await;
+    let measured = api.tune_run(validation).expect("run");
+    let frf = measured.results.as_ref().and_then(|r| r.frf.as_ref()).expect("an FRF");
+    let pm = frf
+        .margins
+        .as_ref()
+        .and_then(|m| m.phase_margin_deg)
+        .expect("a measured phase margin");
+    eprintln!(
+        "phase margin: {margin}° asked, {:?} predicted, {pm:.1} measured",
+        view.suggestion.predicted.margins.phase_margin_deg
+    );
+    assert!(
+        (pm - margin).abs() <= 5.0,
+        "measured {pm:.1}° for a {margin}° target (predicted {:?})",
+        view.suggestion.predicted.margins.phase_margin_deg
+    );
+
+    // A target beyond what the link observes is refused, and says why.
+    let err = api
+        .tune_suggest(&SuggestRequest {
+            run: model_run,
+            target: Target::BandwidthHz(400.0),
+            damping: None,
+            integral: None,
+        })
+        .expect_err("refused");
+    assert!(err.to_string().contains("cannot"), "{err}");
+}
