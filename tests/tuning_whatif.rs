@@ -51,7 +51,12 @@ async fn apply(engine: &drivedeck_engine::Engine, view: &SuggestionView) {
     .await;
     assert_eq!(state, JobState::Done);
     for g in &view.suggestion.gains {
-        assert_eq!(sim_raw(engine, 1, &g.name) as f64, g.counts, "{} written", g.name);
+        assert_eq!(
+            sim_raw(engine, 1, &g.name) as f64,
+            g.counts,
+            "{} written",
+            g.name
+        );
     }
 }
 
@@ -83,9 +88,16 @@ async fn suggested_gains_meet_their_targets_on_the_simulated_xm430() {
     let s = &view.suggestion;
     assert!(s.rule.contains("pole placement"), "{}", s.rule);
     let predicted = s.predicted.bandwidth_hz.expect("a predicted bandwidth");
-    assert!((predicted / target_hz - 1.0).abs() < 0.05, "{predicted} {s:?}");
+    assert!(
+        (predicted / target_hz - 1.0).abs() < 0.05,
+        "{predicted} {s:?}"
+    );
     // The factory loop is slower than asked: the suggestion stiffens it.
-    let p = s.gains.iter().find(|g| g.name == "Position P Gain").expect("P");
+    let p = s
+        .gains
+        .iter()
+        .find(|g| g.name == "Position P Gain")
+        .expect("P");
     assert!(p.counts > p_before as f64, "{s:?}");
     apply(&engine, &view).await;
 
@@ -94,7 +106,11 @@ async fn suggested_gains_meet_their_targets_on_the_simulated_xm430() {
     // ≈ 80 rad/s² of the motion's acceleration at 10 Hz) leaves the response linear.
     let validation = run_test(&api, chirp(20.0, 0.02, 8.0, false)).await;
     let measured = api.tune_run(validation).expect("run");
-    let frf = measured.results.as_ref().and_then(|r| r.frf.as_ref()).expect("an FRF");
+    let frf = measured
+        .results
+        .as_ref()
+        .and_then(|r| r.frf.as_ref())
+        .expect("an FRF");
     let bw = frf.bandwidth_hz.expect("a measured bandwidth");
     eprintln!("bandwidth: {target_hz} Hz asked, {predicted:.2} predicted, {bw:.2} measured");
     assert!(
@@ -161,9 +177,16 @@ async fn suggested_gains_meet_their_targets_on_the_simulated_xm430() {
     );
     eprintln!(
         "step: rise {rise:.4} s measured, {predicted_rise:.4} predicted; overshoot {:.1} % measured, {:.1} predicted; replay fit {:.1} % (chirp {:.1} %)",
-        metrics.overshoot_pct, what_if.predicted.overshoot_pct, what_if.run_fit_pct, replay.run_fit_pct
+        metrics.overshoot_pct,
+        what_if.predicted.overshoot_pct,
+        what_if.run_fit_pct,
+        replay.run_fit_pct
     );
-    assert!(what_if.run_fit_pct > 90.0, "step replay fit {:.1} %", what_if.run_fit_pct);
+    assert!(
+        what_if.run_fit_pct > 90.0,
+        "step replay fit {:.1} %",
+        what_if.run_fit_pct
+    );
 
     // A phase-margin target, measured on the validation run's L = P·C.
     let margin = 60.0;
@@ -178,7 +201,11 @@ async fn suggested_gains_meet_their_targets_on_the_simulated_xm430() {
     apply(&engine, &view).await;
     let validation = run_test(&api, chirp(20.0, 0.02, 8.0, false)).await;
     let measured = api.tune_run(validation).expect("run");
-    let frf = measured.results.as_ref().and_then(|r| r.frf.as_ref()).expect("an FRF");
+    let frf = measured
+        .results
+        .as_ref()
+        .and_then(|r| r.frf.as_ref())
+        .expect("an FRF");
     let pm = frf
         .margins
         .as_ref()
@@ -204,4 +231,85 @@ async fn suggested_gains_meet_their_targets_on_the_simulated_xm430() {
         })
         .expect_err("refused");
     assert!(err.to_string().contains("cannot"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compared_runs_flag_the_drive_whose_load_differs_from_its_siblings() {
+    let _turn = one_rig_at_a_time().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let engine = drivedeck_engine::Engine::start(drivedeck_engine::EngineConfig::new(
+        dir.path().join("e2e.db"),
+    ))
+    .expect("engine");
+    let link = engine
+        .connect_sim_rig(Protocol::Dynamixel2, &[1, 2, 3])
+        .await
+        .expect("sim rig");
+    let engine = std::sync::Arc::new(engine);
+    // Drive 3 carries a load doubling its inertia (the XM430's own 0.012 kg·m² again).
+    engine
+        .with_sim_rig(link, |rig| {
+            rig.with_drives(|drives| {
+                let d = drives.iter_mut().find(|d| d.id() == 3).expect("drive 3");
+                let own = d.motor().params.load_inertia;
+                d.set_load_inertia(own + 0.012);
+            })
+        })
+        .expect("a simulated link");
+    let api = Api::new(std::sync::Arc::clone(&engine)).expect("api");
+    let mut runs = Vec::new();
+    for id in 1..=3u8 {
+        let drive = drivedeck_domain::DriveRef { link, id };
+        assert_eq!(enable(&engine, drive).await, JobState::Done);
+        assert_eq!(
+            run(
+                &engine,
+                Command::SetTarget {
+                    drive,
+                    target: drivedeck_domain::Target::Position(3.0)
+                }
+            )
+            .await,
+            JobState::Done
+        );
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let run = api
+            .tune_start(drive, chirp(8.0, 0.2, 5.0, true))
+            .expect("started");
+        api.tune_wait(run).await.expect("ran and analysed");
+        runs.push(run as i64);
+    }
+    let c = api.tune_compare(&runs).expect("compared");
+    assert_eq!(c.runs.len(), 3);
+    for r in &c.runs {
+        assert_eq!(r.bode_source, "measured");
+        assert_eq!(r.step_source, "predicted", "a chirp's step is its model's");
+        assert!(
+            r.step_response
+                .last()
+                .is_some_and(|y| (y - 1.0).abs() < 0.1)
+        );
+    }
+    let inertia = |i: usize| c.runs[i].physical.as_ref().expect("physical").inertia.value;
+    assert!(
+        (inertia(2) / inertia(0) - 2.0).abs() < 0.2,
+        "{} {}",
+        inertia(2),
+        inertia(0)
+    );
+    let flagged: Vec<(u8, &str)> = c
+        .flags
+        .iter()
+        .map(|f| (f.drive.id, f.parameter.as_str()))
+        .collect();
+    assert!(flagged.contains(&(3, "gain")), "{flagged:?}");
+    assert!(flagged.iter().all(|(id, _)| *id == 3), "{flagged:?}");
+    // The report: an image with the overlays, and JSON with every run.
+    let png = api.tune_compare_export(&runs, "png").expect("png");
+    assert!(std::fs::metadata(&png).expect("written").len() > 10_000);
+    let json = api.tune_compare_export(&runs, "json").expect("json");
+    let back: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(json).expect("read")).expect("JSON");
+    assert_eq!(back["runs"].as_array().map(Vec::len), Some(3));
+    assert!(api.tune_compare_export(&runs, "gif").is_err());
 }

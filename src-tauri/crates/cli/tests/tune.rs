@@ -1,7 +1,8 @@
 //! `drivedeck-cli tune` as a user runs it, against a `drivedeck-cli sim` child on a pty:
 //! a step and a chirp on a simulated XM430 enabled for the test (and disabled after),
 //! one JSON object each with the run, its rate and its results; `tune analyze` on the
-//! stored run gives the same metrics, `tune identify` the drive's inertia; a disabled drive without `--enable` and a test
+//! stored run gives the same metrics, `tune identify` the drive's inertia, `tune suggest`
+//! and `tune predict` gains and their prediction, `tune compare` the runs side by side; a disabled drive without `--enable` and a test
 //! beyond its limits are refused, and nothing is kept.
 
 mod common;
@@ -129,6 +130,122 @@ fn a_step_and_a_chirp_on_a_simulated_drive_print_their_results() {
         "{}",
         text(&readable.stdout)
     );
+
+    // Gains for a 10 Hz loop on the chirp's model: register counts and physical units,
+    // the prediction, and nothing written (the suggestion says how to apply them).
+    let suggestion = json(&cli(&[
+        "tune",
+        "suggest",
+        "--db",
+        db,
+        "--run",
+        &run,
+        "--target-bandwidth-hz",
+        "10",
+        "--json",
+    ]));
+    let predicted = suggestion["predicted"]["bandwidth_hz"]
+        .as_f64()
+        .expect("a predicted bandwidth");
+    assert!((predicted / 10.0 - 1.0).abs() < 0.05, "{suggestion}");
+    let p = suggestion["gains"]
+        .as_array()
+        .and_then(|g| g.iter().find(|g| g["name"] == "Position P Gain"))
+        .expect("P")
+        .clone();
+    assert!(p["counts"].as_f64().is_some_and(|c| c > 800.0), "{p}");
+    assert_eq!(p["in_run"].as_f64(), Some(800.0), "{p}");
+    assert_eq!(p["physical_unit"], "N·m/rad");
+    assert!(
+        suggestion["rule"]
+            .as_str()
+            .is_some_and(|r| r.contains("pole placement"))
+    );
+    let readable = cli(&[
+        "tune",
+        "suggest",
+        "--db",
+        db,
+        "--run",
+        &run,
+        "--target-phase-margin-deg",
+        "60",
+        "--damping",
+        "0.6",
+    ]);
+    assert!(
+        text(&readable.stdout).contains("nothing was written"),
+        "{}{}",
+        text(&readable.stdout),
+        text(&readable.stderr)
+    );
+    let no_target = cli(&["tune", "suggest", "--db", db, "--run", &run]);
+    assert!(!no_target.status.success());
+    assert!(
+        text(&no_target.stderr).contains("one target"),
+        "{}",
+        text(&no_target.stderr)
+    );
+    // The what-if of a stiffer P on the same run: a faster loop predicted.
+    let what_if = json(&cli(&[
+        "tune",
+        "predict",
+        "--db",
+        db,
+        "--run",
+        &run,
+        "--gain",
+        "Position P Gain=2000",
+        "--json",
+    ]));
+    let now = json(&cli(&[
+        "tune", "predict", "--db", db, "--run", &run, "--json",
+    ]));
+    let faster = what_if["predicted"]["bandwidth_hz"].as_f64().expect("bw");
+    let slower = now["predicted"]["bandwidth_hz"].as_f64().expect("bw");
+    assert!(faster > 1.2 * slower, "{faster} against {slower}");
+    assert!(
+        now["replay"]["fit_pct"].as_f64().is_some_and(|f| f > 80.0),
+        "{now}"
+    );
+    let bad = cli(&[
+        "tune",
+        "predict",
+        "--db",
+        db,
+        "--run",
+        &run,
+        "--gain",
+        "Position P Gain=99999",
+    ]);
+    assert!(!bad.status.success());
+    assert!(
+        text(&bad.stderr).contains("within its range"),
+        "{}",
+        text(&bad.stderr)
+    );
+
+    // The step and the chirp compared, written as a CSV report.
+    let step_run = step["run"].as_i64().expect("run id").to_string();
+    let runs = format!("{step_run},{run}");
+    let compared = json(&cli(&[
+        "tune", "compare", "--db", db, "--runs", &runs, "--export", "csv", "--json",
+    ]));
+    let rows = compared["runs"].as_array().expect("runs");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["step_source"], "measured");
+    assert_eq!(rows[1]["bode_source"], "measured");
+    let csv =
+        std::fs::read_to_string(compared["exported"].as_str().expect("a report")).expect("the CSV");
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    let once = cli(&["tune", "compare", "--db", db, "--runs", &run]);
+    assert!(!once.status.success());
+    assert!(
+        text(&once.stderr).contains("2 to 12 runs"),
+        "{}",
+        text(&once.stderr)
+    );
+
     let missing = cli(&["tune", "identify", "--db", db, "--run", "999"]);
     assert!(!missing.status.success());
     assert!(

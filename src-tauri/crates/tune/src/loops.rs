@@ -342,11 +342,15 @@ mod tests {
     fn the_family_is_found_by_its_registers() {
         let x = ["Position P Gain", "Velocity P Gain"];
         assert_eq!(
-            LoopStructure::for_registers(&x, LoopKind::Velocity).unwrap().kind,
+            LoopStructure::for_registers(&x, LoopKind::Velocity)
+                .unwrap()
+                .kind,
             LoopKind::Velocity
         );
         let f = ["P Coefficient", "D Coefficient"];
         assert!(LoopStructure::for_registers(&f, LoopKind::Velocity).is_none());
-        assert!(LoopStructure::for_registers(&["CW Compliance Slope"], LoopKind::Position).is_none());
+        assert!(
+            LoopStructure::for_registers(&["CW Compliance Slope"], LoopKind::Position).is_none()
+        );
     }
 }

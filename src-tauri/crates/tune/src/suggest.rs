@@ -195,7 +195,11 @@ pub const STEP_AT_S: f64 = 0.05;
 
 /// The times and reference of a predicted step: long enough to settle at the expected
 /// bandwidth (1 s at least, 20 s at most), at 1 kHz.
-pub fn step_reference(cl: &ClosedLoop, step: f64, bandwidth_hz: Option<f64>) -> (Vec<f64>, Vec<f64>) {
+pub fn step_reference(
+    cl: &ClosedLoop,
+    step: f64,
+    bandwidth_hz: Option<f64>,
+) -> (Vec<f64>, Vec<f64>) {
     let slowest = bandwidth_hz.unwrap_or(1.0).max(0.05);
     let duration = (8.0 / slowest).clamp(1.0, 20.0);
     let fs = (1.0 / cl.control_period_s).min(1000.0);
@@ -316,7 +320,9 @@ pub fn suggest(
             let Some(i) = i else {
                 return Err(unreachable(f, best_bw, config, plant, structure));
             };
-            let wn = bisect(scan[i - 1].0, scan[i].0, &|w| at(w).0.is_some_and(|b| b >= f));
+            let wn = bisect(scan[i - 1].0, scan[i].0, &|w| {
+                at(w).0.is_some_and(|b| b >= f)
+            });
             if !stable(at(wn).1) {
                 return Err(unreachable(f, best_bw, config, plant, structure));
             }
@@ -410,8 +416,15 @@ pub fn suggest(
             let needs: Vec<String> = clipped
                 .iter()
                 .map(|g| {
-                    let limit = if g.wanted_counts > g.counts { "above its maximum" } else { "below its minimum" };
-                    format!("{} would need {:.0} counts, {limit} {:.0}", g.name, g.wanted_counts, g.counts)
+                    let limit = if g.wanted_counts > g.counts {
+                        "above its maximum"
+                    } else {
+                        "below its minimum"
+                    };
+                    format!(
+                        "{} would need {:.0} counts, {limit} {:.0}",
+                        g.name, g.wanted_counts, g.counts
+                    )
                 })
                 .collect();
             return Err(TuneError::Invalid(format!(
@@ -424,7 +437,9 @@ pub fn suggest(
                     Target::PhaseMarginDeg(_) => predicted
                         .margins
                         .phase_margin_deg
-                        .map_or("no phase margin".into(), |p| format!("{p:.0}° of phase margin")),
+                        .map_or("no phase margin".into(), |p| format!(
+                            "{p:.0}° of phase margin"
+                        )),
                 }
             )));
         }
@@ -536,7 +551,10 @@ mod tests {
         };
         let c = SuggestConfig::for_target(Target::BandwidthHz(60.0));
         let err = suggest(&plant, &s, &c).unwrap_err().to_string();
-        assert!(err.contains("P Coefficient would need") && err.contains("254"), "{err}");
+        assert!(
+            err.contains("P Coefficient would need") && err.contains("254"),
+            "{err}"
+        );
         // A target the coefficients reach is placed, none clipped.
         let c = SuggestConfig::for_target(Target::BandwidthHz(8.0));
         let sug = suggest(&plant, &s, &c).unwrap();

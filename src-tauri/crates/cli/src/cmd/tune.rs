@@ -9,7 +9,7 @@
 //! disabled again at the end (DriveDeck never leaves a drive enabled that it enabled
 //! itself for a test). `tune analyze --db FILE --run N` re-analyses a stored run;
 //! `tune identify|suggest|predict --db FILE --run N` model it, suggest gains and predict
-//! them (see `tune_model`).
+//! them; `tune compare --db FILE --runs N,M` compares runs (see `tune_model`).
 //!
 //! `--start-at RAD` moves the drive there first (position mode), so a test that swings
 //! both ways has room on each side.
@@ -49,6 +49,8 @@ pub enum Kind {
     Suggest,
     /// Predict gains on a stored run's model (`--db`, `--run`, `--model-run`, `--gain`).
     Predict,
+    /// Compare stored runs (`--db`, `--runs N,M,…`, `--export FORMAT`).
+    Compare,
 }
 
 /// The loop a test excites.
@@ -170,6 +172,12 @@ pub struct Args {
     /// `predict`: a gain to predict with, NAME=COUNTS (repeatable).
     #[arg(long = "gain")]
     gains: Vec<String>,
+    /// `compare`: the runs, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    runs: Vec<i64>,
+    /// `compare`: also write the comparison as a report: png, svg, csv or json.
+    #[arg(long, value_parser = ["png", "svg", "csv", "json"])]
+    export: Option<String>,
 }
 
 /// The test the flags ask for, from the drive's default of that kind.
@@ -181,7 +189,9 @@ fn build_test(args: &Args, defaults: &[TestSpec]) -> anyhow::Result<TestSpec> {
         Kind::Prbs => "prbs",
         Kind::Multisine => "multisine",
         Kind::Relay => "relay",
-        Kind::Analyze | Kind::Identify | Kind::Suggest | Kind::Predict => bail!("{:?} runs no test", args.kind),
+        Kind::Analyze | Kind::Identify | Kind::Suggest | Kind::Predict | Kind::Compare => {
+            bail!("{:?} runs no test", args.kind)
+        }
     };
     let mut test = defaults
         .iter()
@@ -282,6 +292,8 @@ fn model_args(args: &Args) -> super::tune_model::ModelArgs {
         damping: args.damping,
         integral: args.integral,
         gains: args.gains.clone(),
+        runs: args.runs.clone(),
+        export: args.export.clone(),
         json: args.json,
     }
 }
@@ -306,6 +318,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Kind::Identify => Some(super::tune_model::identify as OfflineCommand),
             Kind::Suggest => Some(super::tune_model::suggest as OfflineCommand),
             Kind::Predict => Some(super::tune_model::predict as OfflineCommand),
+            Kind::Compare => Some(super::tune_model::compare as OfflineCommand),
             _ => None,
         };
         if let Some(command) = offline {

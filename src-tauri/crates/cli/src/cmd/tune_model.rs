@@ -12,9 +12,14 @@
 //!   run (default: the run's own), and how well the prediction matches what run N
 //!   measured (the validation of a run taken with new gains against the model of an
 //!   earlier one).
+//! - `tune compare --db FILE --runs N,M,… [--export png|svg|csv|json] [--json]`: the runs
+//!   side by side (gains, figures, models), the drives whose model stands out from their
+//!   siblings' flagged; with `--export` the report is written too (its path printed).
 
 use anyhow::{anyhow, bail};
-use drivedeck_engine::api::{Api, GainValue, PredictRequest, SuggestRequest, SuggestionView};
+use drivedeck_engine::api::{
+    Api, Comparison, GainValue, PredictRequest, SuggestRequest, SuggestionView,
+};
 use drivedeck_engine::tuning::model::ModelResults;
 use drivedeck_engine::tuning::whatif::Prediction;
 use drivedeck_tune::suggest::{Predicted, Target};
@@ -35,6 +40,10 @@ pub struct ModelArgs {
     pub integral: bool,
     /// `--gain NAME=COUNTS`.
     pub gains: Vec<String>,
+    /// `--runs`.
+    pub runs: Vec<i64>,
+    /// `--export`.
+    pub export: Option<String>,
     /// `--json`.
     pub json: bool,
 }
@@ -56,7 +65,9 @@ pub fn suggest(api: &Api, args: &ModelArgs) -> anyhow::Result<String> {
     let target = match (args.bandwidth_hz, args.phase_margin_deg) {
         (Some(f), None) => Target::BandwidthHz(f),
         (None, Some(m)) => Target::PhaseMarginDeg(m),
-        _ => bail!("suggest needs one target: --target-bandwidth-hz F or --target-phase-margin-deg M"),
+        _ => bail!(
+            "suggest needs one target: --target-bandwidth-hz F or --target-phase-margin-deg M"
+        ),
     };
     let view = api.tune_suggest(&SuggestRequest {
         run: id,
@@ -102,6 +113,90 @@ pub fn predict(api: &Api, args: &ModelArgs) -> anyhow::Result<String> {
     } else {
         prediction_summary(&prediction)
     })
+}
+
+/// `tune compare`.
+pub fn compare(api: &Api, args: &ModelArgs) -> anyhow::Result<String> {
+    let comparison = api.tune_compare(&args.runs)?;
+    let exported = match &args.export {
+        Some(format) => Some(api.tune_compare_export(&args.runs, format)?),
+        None => None,
+    };
+    Ok(if args.json {
+        let mut json = compare_json(&comparison);
+        json["exported"] = exported.map(|p| p.display().to_string()).into();
+        serde_json::to_string(&json)? + "\n"
+    } else {
+        let mut out = compare_summary(&comparison);
+        if let Some(path) = exported {
+            out.push_str(&format!("report: {}\n", path.display()));
+        }
+        out
+    })
+}
+
+/// The JSON `tune compare` prints: the table, models and flags (traces left out).
+fn compare_json(c: &Comparison) -> serde_json::Value {
+    let runs: Vec<serde_json::Value> = c
+        .runs
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "run": r.summary.id,
+                "drive": r.summary.drive,
+                "profile": r.summary.profile,
+                "test": r.summary.test,
+                "loop": r.summary.test_loop,
+                "gains": r.gains.iter().map(|g| (g.name.clone(), g.value)).collect::<std::collections::BTreeMap<_, _>>(),
+                "step_source": r.step_source,
+                "rise_time_s": r.rise_time_s,
+                "overshoot_pct": r.overshoot_pct,
+                "settling_time_2pct_s": r.settling_time_2pct_s,
+                "bode_source": r.bode_source,
+                "bandwidth_hz": r.bandwidth_hz,
+                "phase_margin_deg": r.phase_margin_deg,
+                "gain_margin_db": r.gain_margin_db,
+                "model": r.model,
+                "physical": r.physical,
+                "model_note": r.model_note,
+            })
+        })
+        .collect();
+    serde_json::json!({ "runs": runs, "flags": c.flags, "notes": c.notes })
+}
+
+fn compare_summary(c: &Comparison) -> String {
+    let mut out = format!(
+        "{:>5} {:>5} {:<9} {:>9} {:>9} {:>9} {:>8} {:>10}  gains\n",
+        "run", "drive", "test", "rise ms", "overs. %", "bw Hz", "PM °", "J kg·m²"
+    );
+    for r in &c.runs {
+        let gains: Vec<String> = r
+            .gains
+            .iter()
+            .filter(|g| g.name.contains("Gain") || g.name.contains("Coefficient"))
+            .map(|g| format!("{}={}", g.name, g.value))
+            .collect();
+        out.push_str(&format!(
+            "{:>5} {:>5} {:<9} {:>9} {:>9} {:>9} {:>8} {:>10}  {}\n",
+            r.summary.id,
+            r.summary.drive.id,
+            r.summary.test,
+            opt(r.rise_time_s.map(|t| t * 1e3), 1, ""),
+            opt(r.overshoot_pct, 1, ""),
+            opt(r.bandwidth_hz, 2, ""),
+            opt(r.phase_margin_deg, 1, ""),
+            opt(r.physical.as_ref().map(|p| p.inertia.value), 5, ""),
+            gains.join(" ")
+        ));
+    }
+    for f in &c.flags {
+        out.push_str(&format!("  flag: {}\n", f.message));
+    }
+    for note in &c.notes {
+        out.push_str(&format!("  note: {note}\n"));
+    }
+    out
 }
 
 /// The JSON `tune identify` prints: the model with its intervals, in the drive's units

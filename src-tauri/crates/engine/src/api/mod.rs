@@ -19,9 +19,11 @@
 //! - `tune`: tuning runs: default tests and limits, start and abort, the run list, a
 //!   run with its results, reports.
 //! - `identify`: a stored run's mechanics as a fitted model.
-//! - `whatif`: gains predicted on a run's model, suggested for a target, runs compared.
+//! - `whatif`: gains predicted on a run's model and suggested for a target.
+//! - `compare`: runs side by side, siblings' models checked, the comparison's report.
 
 mod charts;
+mod compare;
 mod connect;
 mod drives;
 mod identify;
@@ -36,18 +38,19 @@ mod tune;
 mod whatif;
 
 pub use charts::{ChannelView, ExportRequest, ExportUnit};
+pub use compare::{ComparedRun, Comparison};
 pub use connect::{Connected, ProfileView, SerialRequest, SimRequest, ports};
 pub use drives::DriveView;
 pub use journal::{JobQuery, JobView};
 pub use params::{ParamDiffView, ParamExport, ParamRegisterView, ParamTable, SnapshotView};
 pub use sessions::{FaultView, SessionDriveView, SessionSummary};
 pub use setup::{AssignDone, AssignRequest, SetupDone};
-pub use whatif::{GainValue, PredictRequest, SuggestRequest, SuggestionView};
 pub use status::{AppStatus, HealthView, LinkView, SessionView};
 pub use tune::{
     FrfResults, GainView, ResonanceView, RunQuery, RunResults, RunSummary, RunView, TestLimits,
     TuneDefaults,
 };
+pub use whatif::{GainValue, PredictRequest, SuggestRequest, SuggestionView};
 
 use crate::{Engine, EngineError};
 use drivedeck_store::{Reader, StoreError};

@@ -7,8 +7,8 @@
 use super::{Api, ApiError, RunResults};
 use crate::tuning::whatif::{Prediction, WhatIf, gains_in_run, predict_run, structure_for};
 use drivedeck_domain::{Excitation, TestSpec};
-use drivedeck_tune::suggest::{Predicted, SuggestConfig, Suggestion, Target, suggest};
 use drivedeck_tune::predict::Plant;
+use drivedeck_tune::suggest::{Predicted, SuggestConfig, Suggestion, Target, suggest};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -79,14 +79,16 @@ impl Api {
     /// What `request.gains` are predicted to do on run `request.model_run`'s model.
     pub fn tune_predict(&self, request: &PredictRequest) -> Result<Prediction, ApiError> {
         let fitted = self.fitted_run(request.model_run)?;
-        let model = fitted.model.as_ref().map_err(|reason| {
-            ApiError::Invalid(format!("run {}: {reason}", request.model_run))
-        })?;
+        let model = fitted
+            .model
+            .as_ref()
+            .map_err(|reason| ApiError::Invalid(format!("run {}: {reason}", request.model_run)))?;
         let replayed = match request.run {
             Some(id) if id != request.model_run => self.fitted_run(id)?,
             _ => std::sync::Arc::clone(&fitted),
         };
-        if replayed.row.drive.id != fitted.row.drive.id || replayed.row.profile != fitted.row.profile
+        if replayed.row.drive.id != fitted.row.drive.id
+            || replayed.row.profile != fitted.row.profile
         {
             return Err(ApiError::Invalid(format!(
                 "run {} is of another drive than run {}: a model predicts its own drive only",
@@ -141,7 +143,10 @@ impl Api {
             .as_ref()
             .map_err(|reason| ApiError::Invalid(format!("run {id}: {reason}")))?;
         let profile = fitted.profile.as_ref().ok_or_else(|| {
-            ApiError::Invalid(format!("run {id}'s profile {} is no longer known", fitted.row.profile))
+            ApiError::Invalid(format!(
+                "run {id}'s profile {} is no longer known",
+                fitted.row.profile
+            ))
         })?;
         let structure = structure_for(profile, &fitted.row.test_loop).ok_or_else(|| {
             ApiError::Invalid(format!(

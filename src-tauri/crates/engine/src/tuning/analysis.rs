@@ -19,9 +19,9 @@ use drivedeck_domain::{Excitation, TestLoop, TestSpec};
 use drivedeck_tune::Complex64;
 use drivedeck_tune::frf::{self, FrequencyResponse};
 use drivedeck_tune::observe::{JitterBounds, observable_range};
+use drivedeck_tune::predict::measured_open_loop;
 use drivedeck_tune::spectral::WelchConfig;
 use drivedeck_tune::step::{StepRun, step_report};
-use drivedeck_tune::predict::measured_open_loop;
 use drivedeck_tune::{margins, relay};
 
 /// Coherence below which a point is not trusted.

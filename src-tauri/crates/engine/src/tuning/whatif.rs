@@ -195,11 +195,7 @@ pub fn predict_run(w: &WhatIf<'_>, profile: &Profile) -> Result<Prediction, Stri
                 name: r.name.clone(),
                 term: r.term,
                 counts: *c,
-                in_run: w
-                    .in_run
-                    .iter()
-                    .find(|(n, _)| *n == r.name)
-                    .map(|(_, v)| *v),
+                in_run: w.in_run.iter().find(|(n, _)| *n == r.name).map(|(_, v)| *v),
                 min: r.min,
                 max: r.max,
                 rule: r.rule.clone(),
