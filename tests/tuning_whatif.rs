@@ -8,7 +8,7 @@ use drivedeck_domain::{Command, Excitation, JobState, SweepKind, TestLoop, TestS
 use drivedeck_e2e::*;
 use drivedeck_engine::api::{Api, PredictRequest, SuggestRequest, SuggestionView};
 use drivedeck_proto::profile::Protocol;
-use drivedeck_tune::suggest::Target;
+use drivedeck_tune::suggest::GainTarget;
 use std::time::Duration;
 
 fn chirp(end_hz: f64, amplitude: f64, duration_s: f64, falling_amplitude: bool) -> TestSpec {
@@ -78,7 +78,7 @@ async fn suggested_gains_meet_their_targets_on_the_simulated_xm430() {
     let view = api
         .tune_suggest(&SuggestRequest {
             run: model_run,
-            target: Target::BandwidthHz(target_hz),
+            target: GainTarget::BandwidthHz(target_hz),
             damping: None,
             integral: None,
         })
@@ -193,7 +193,7 @@ async fn suggested_gains_meet_their_targets_on_the_simulated_xm430() {
     let view = api
         .tune_suggest(&SuggestRequest {
             run: model_run,
-            target: Target::PhaseMarginDeg(margin),
+            target: GainTarget::PhaseMarginDeg(margin),
             damping: Some(0.6),
             integral: None,
         })
@@ -225,7 +225,7 @@ async fn suggested_gains_meet_their_targets_on_the_simulated_xm430() {
     let err = api
         .tune_suggest(&SuggestRequest {
             run: model_run,
-            target: Target::BandwidthHz(400.0),
+            target: GainTarget::BandwidthHz(400.0),
             damping: None,
             integral: None,
         })

@@ -11,11 +11,13 @@ use crate::error::IpcError;
 use crate::settings::{Recent, Settings};
 use drivedeck_domain::Command;
 use drivedeck_engine::api::{
-    AppStatus, AssignDone, AssignRequest, ChannelView, DriveView, ExportUnit, FaultView, JobQuery,
-    JobView, ParamDiffView, ParamExport, ParamTable, RunQuery, RunSummary, RunView, SessionSummary,
-    SetupDone, SnapshotView, TuneDefaults,
+    AppStatus, AssignDone, AssignRequest, ChannelView, Comparison, DriveView, ExportUnit,
+    FaultView, JobQuery, JobView, ParamDiffView, ParamExport, ParamTable, PredictRequest, RunQuery,
+    RunSummary, RunView, SessionSummary, SetupDone, SnapshotView, SuggestRequest, SuggestionView,
+    TuneDefaults,
 };
 use drivedeck_engine::tuning::model::ModelResults;
+use drivedeck_engine::tuning::whatif::Prediction;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use ts_rs::TS;
@@ -63,6 +65,11 @@ fn generate(dir: &Path) -> BTreeMap<String, String> {
     RunSummary::export_all_to(dir).expect("RunSummary");
     RunView::export_all_to(dir).expect("RunView");
     ModelResults::export_all_to(dir).expect("ModelResults");
+    SuggestRequest::export_all_to(dir).expect("SuggestRequest");
+    SuggestionView::export_all_to(dir).expect("SuggestionView");
+    PredictRequest::export_all_to(dir).expect("PredictRequest");
+    Prediction::export_all_to(dir).expect("Prediction");
+    Comparison::export_all_to(dir).expect("Comparison");
     SetupDone::export_all_to(dir).expect("SetupDone");
     AssignRequest::export_all_to(dir).expect("AssignRequest");
     AssignDone::export_all_to(dir).expect("AssignDone");

@@ -180,6 +180,10 @@ pub fn run() {
             tuning::tune_runs,
             tuning::tune_run,
             tuning::tune_identify,
+            tuning::tune_suggest,
+            tuning::tune_predict,
+            tuning::tune_compare,
+            tuning::tune_compare_export,
             tuning::tune_export,
         ])
         .build(tauri::generate_context!());

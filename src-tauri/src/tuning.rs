@@ -3,8 +3,12 @@
 
 use crate::error::IpcError;
 use drivedeck_domain::{DriveRef, TestSpec};
-use drivedeck_engine::api::{Api, RunQuery, RunSummary, RunView, TuneDefaults};
+use drivedeck_engine::api::{
+    Api, Comparison, PredictRequest, RunQuery, RunSummary, RunView, SuggestRequest, SuggestionView,
+    TuneDefaults,
+};
 use drivedeck_engine::tuning::model::ModelResults;
+use drivedeck_engine::tuning::whatif::Prediction;
 use tauri::State;
 
 /// The drive's default tests and the limits a test keeps.
@@ -45,6 +49,43 @@ pub async fn tune_run(api: State<'_, Api>, id: i64) -> Result<RunView, IpcError>
 #[tauri::command]
 pub async fn tune_identify(api: State<'_, Api>, id: i64) -> Result<ModelResults, IpcError> {
     Ok(api.tune_identify(id)?)
+}
+
+/// Gains suggested for a target on a stored run's model, with their prediction.
+#[tauri::command]
+pub async fn tune_suggest(
+    api: State<'_, Api>,
+    request: SuggestRequest,
+) -> Result<SuggestionView, IpcError> {
+    Ok(api.tune_suggest(&request)?)
+}
+
+/// What candidate gains are predicted to do on a stored run's model (the what-if).
+#[tauri::command]
+pub async fn tune_predict(
+    api: State<'_, Api>,
+    request: PredictRequest,
+) -> Result<Prediction, IpcError> {
+    Ok(api.tune_predict(&request)?)
+}
+
+/// Stored runs side by side.
+#[tauri::command]
+pub async fn tune_compare(api: State<'_, Api>, runs: Vec<i64>) -> Result<Comparison, IpcError> {
+    Ok(api.tune_compare(&runs)?)
+}
+
+/// Writes a comparison's report (`png`, `svg`, `csv`, `json`); the file's path.
+#[tauri::command]
+pub async fn tune_compare_export(
+    api: State<'_, Api>,
+    runs: Vec<i64>,
+    format: String,
+) -> Result<String, IpcError> {
+    Ok(api
+        .tune_compare_export(&runs, &format)?
+        .display()
+        .to_string())
 }
 
 /// Writes a run's report (`png`, `svg`, `csv`, `json`); the file's path.

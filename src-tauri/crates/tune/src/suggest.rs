@@ -32,7 +32,7 @@ use ts_rs::TS;
 /// What the gains are for.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "value")]
-pub enum Target {
+pub enum GainTarget {
     /// A −3 dB closed-loop bandwidth, Hz.
     BandwidthHz(f64),
     /// A phase margin, degrees (the fastest loop that keeps it).
@@ -43,7 +43,7 @@ pub enum Target {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 pub struct SuggestConfig {
     /// The target.
-    pub target: Target,
+    pub target: GainTarget,
     /// The damping ratio ζ of the placed poles.
     pub damping: f64,
     /// Whether to place an integral (position: a third pole at ωn/4).
@@ -62,7 +62,7 @@ pub struct SuggestConfig {
 impl SuggestConfig {
     /// The defaults for `target`: ζ = 0.9, no integral, at least 30° of phase margin,
     /// a full output, a step of 0.2.
-    pub fn for_target(target: Target) -> SuggestConfig {
+    pub fn for_target(target: GainTarget) -> SuggestConfig {
         SuggestConfig {
             target,
             damping: 0.9,
@@ -123,7 +123,7 @@ pub struct Suggestion {
     /// The rule used.
     pub rule: String,
     /// The target.
-    pub target: Target,
+    pub target: GainTarget,
     /// The placed poles' natural frequency, Hz.
     pub natural_frequency_hz: f64,
     /// Their damping ratio.
@@ -300,7 +300,7 @@ pub fn suggest(
         (0.5 * (lo + hi)).exp()
     };
     let wn = match config.target {
-        Target::BandwidthHz(f) => {
+        GainTarget::BandwidthHz(f) => {
             if !(f.is_finite() && f > 0.0) {
                 return Err(TuneError::InvalidParameter(format!(
                     "a bandwidth target must be a positive frequency, not {f}"
@@ -328,7 +328,7 @@ pub fn suggest(
             }
             wn
         }
-        Target::PhaseMarginDeg(m) => {
+        GainTarget::PhaseMarginDeg(m) => {
             if !(m.is_finite() && (config.min_phase_margin_deg..90.0).contains(&m)) {
                 return Err(TuneError::InvalidParameter(format!(
                     "a phase-margin target must be between {}° and 90°, not {m}°",
@@ -404,10 +404,10 @@ pub fn suggest(
     let clipped: Vec<&SuggestedGain> = gains.iter().filter(|g| g.clipped).collect();
     if !clipped.is_empty() {
         let missed = match config.target {
-            Target::BandwidthHz(f) => predicted
+            GainTarget::BandwidthHz(f) => predicted
                 .bandwidth_hz
                 .is_none_or(|b| (b - f).abs() > CLIPPED_TOLERANCE * f),
-            Target::PhaseMarginDeg(m) => predicted
+            GainTarget::PhaseMarginDeg(m) => predicted
                 .margins
                 .phase_margin_deg
                 .is_none_or(|p| (p - m).abs() > 5.0),
@@ -431,10 +431,10 @@ pub fn suggest(
                 "the drive cannot reach the target: {}; with the clipped value it would give {}",
                 needs.join(", "),
                 match config.target {
-                    Target::BandwidthHz(_) => predicted
+                    GainTarget::BandwidthHz(_) => predicted
                         .bandwidth_hz
                         .map_or("no bandwidth".into(), |b| format!("{b:.1} Hz")),
-                    Target::PhaseMarginDeg(_) => predicted
+                    GainTarget::PhaseMarginDeg(_) => predicted
                         .margins
                         .phase_margin_deg
                         .map_or("no phase margin".into(), |p| format!(
@@ -510,7 +510,7 @@ mod tests {
     #[test]
     fn a_bandwidth_target_is_met_on_the_model() {
         let s = LoopStructure::dynamixel_x_position();
-        let c = SuggestConfig::for_target(Target::BandwidthHz(12.0));
+        let c = SuggestConfig::for_target(GainTarget::BandwidthHz(12.0));
         let sug = suggest(&xm430(), &s, &c).unwrap();
         let bw = sug.predicted.bandwidth_hz.unwrap();
         // Rounded counts move it a little, no more.
@@ -526,14 +526,14 @@ mod tests {
         let s = LoopStructure::dynamixel_x_position();
         let mut plant = xm430();
         plant.delay_s = 0.004;
-        let c = SuggestConfig::for_target(Target::PhaseMarginDeg(50.0));
+        let c = SuggestConfig::for_target(GainTarget::PhaseMarginDeg(50.0));
         let sug = suggest(&plant, &s, &c).unwrap();
         let pm = sug.predicted.margins.phase_margin_deg.unwrap();
         assert!((pm - 50.0).abs() < 2.0, "{pm}");
-        let c = SuggestConfig::for_target(Target::BandwidthHz(200.0));
+        let c = SuggestConfig::for_target(GainTarget::BandwidthHz(200.0));
         let err = suggest(&plant, &s, &c).unwrap_err().to_string();
         assert!(err.contains("cannot reach"), "{err}");
-        let mut c = SuggestConfig::for_target(Target::BandwidthHz(20.0));
+        let mut c = SuggestConfig::for_target(GainTarget::BandwidthHz(20.0));
         c.observable_max_hz = Some(10.0);
         let err = suggest(&xm430(), &s, &c).unwrap_err().to_string();
         assert!(err.contains("cannot observe"), "{err}");
@@ -549,14 +549,14 @@ mod tests {
             coulomb_accel: 5.0,
             delay_s: 0.0,
         };
-        let c = SuggestConfig::for_target(Target::BandwidthHz(60.0));
+        let c = SuggestConfig::for_target(GainTarget::BandwidthHz(60.0));
         let err = suggest(&plant, &s, &c).unwrap_err().to_string();
         assert!(
             err.contains("P Coefficient would need") && err.contains("254"),
             "{err}"
         );
         // A target the coefficients reach is placed, none clipped.
-        let c = SuggestConfig::for_target(Target::BandwidthHz(8.0));
+        let c = SuggestConfig::for_target(GainTarget::BandwidthHz(8.0));
         let sug = suggest(&plant, &s, &c).unwrap();
         assert!(sug.gains.iter().all(|g| !g.clipped), "{sug:?}");
         assert!((sug.predicted.bandwidth_hz.unwrap() - 8.0).abs() < 0.8);
@@ -565,12 +565,12 @@ mod tests {
     #[test]
     fn a_velocity_loop_is_placed_too() {
         let s = LoopStructure::dynamixel_x_velocity();
-        let c = SuggestConfig::for_target(Target::BandwidthHz(8.0));
+        let c = SuggestConfig::for_target(GainTarget::BandwidthHz(8.0));
         let sug = suggest(&xm430(), &s, &c).unwrap();
         let bw = sug.predicted.bandwidth_hz.unwrap();
         assert!((bw - 8.0).abs() < 0.4, "{bw} {sug:?}");
         // KVI's 14 bits do not reach a 20 Hz velocity loop on this inertia.
-        let c = SuggestConfig::for_target(Target::BandwidthHz(20.0));
+        let c = SuggestConfig::for_target(GainTarget::BandwidthHz(20.0));
         let err = suggest(&xm430(), &s, &c).unwrap_err().to_string();
         assert!(err.contains("Velocity I Gain would need"), "{err}");
     }

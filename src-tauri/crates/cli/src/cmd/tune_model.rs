@@ -22,7 +22,7 @@ use drivedeck_engine::api::{
 };
 use drivedeck_engine::tuning::model::ModelResults;
 use drivedeck_engine::tuning::whatif::Prediction;
-use drivedeck_tune::suggest::{Predicted, Target};
+use drivedeck_tune::suggest::{Predicted, GainTarget};
 
 /// What the offline commands need from `tune`'s flags.
 pub struct ModelArgs {
@@ -63,8 +63,8 @@ pub fn identify(api: &Api, args: &ModelArgs) -> anyhow::Result<String> {
 pub fn suggest(api: &Api, args: &ModelArgs) -> anyhow::Result<String> {
     let id = args.run.ok_or_else(|| anyhow!("suggest needs --run N"))?;
     let target = match (args.bandwidth_hz, args.phase_margin_deg) {
-        (Some(f), None) => Target::BandwidthHz(f),
-        (None, Some(m)) => Target::PhaseMarginDeg(m),
+        (Some(f), None) => GainTarget::BandwidthHz(f),
+        (None, Some(m)) => GainTarget::PhaseMarginDeg(m),
         _ => bail!(
             "suggest needs one target: --target-bandwidth-hz F or --target-phase-margin-deg M"
         ),
@@ -315,8 +315,8 @@ fn predicted_line(p: &Predicted) -> String {
 fn suggest_summary(v: &SuggestionView) -> String {
     let s = &v.suggestion;
     let target = match s.target {
-        Target::BandwidthHz(f) => format!("a {f} Hz bandwidth"),
-        Target::PhaseMarginDeg(m) => format!("{m}° of phase margin"),
+        GainTarget::BandwidthHz(f) => format!("a {f} Hz bandwidth"),
+        GainTarget::PhaseMarginDeg(m) => format!("{m}° of phase margin"),
     };
     let mut out = format!(
         "run {}: gains for {target} ({})\n  rule: {}\n  ωn = {:.2} Hz, ζ = {:.2}\n",

@@ -8,7 +8,7 @@ use super::{Api, ApiError, RunResults};
 use crate::tuning::whatif::{Prediction, WhatIf, gains_in_run, predict_run, structure_for};
 use drivedeck_domain::{Excitation, TestSpec};
 use drivedeck_tune::predict::Plant;
-use drivedeck_tune::suggest::{Predicted, SuggestConfig, Suggestion, Target, suggest};
+use drivedeck_tune::suggest::{Predicted, SuggestConfig, Suggestion, GainTarget, suggest};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -43,7 +43,7 @@ pub struct SuggestRequest {
     /// The run whose model the gains are placed on.
     pub run: i64,
     /// The target.
-    pub target: Target,
+    pub target: GainTarget,
     /// The damping ratio ζ (default 0.9).
     pub damping: Option<f64>,
     /// Whether to place an integral (default: no).
