@@ -16,6 +16,8 @@ import type {
 import { JOB_STATES } from './types';
 import type { ModelResults, RunQuery, RunSummary, RunView, TestSpec, TuneDefaults, TuneExportFormat } from './types';
 import { FakeTuning } from './fakeTune';
+import { FakeWhatIf } from './fakeWhatIf';
+import type { Comparison, PredictRequest, Prediction, SuggestRequest, SuggestionView } from './types';
 import { FakeSetup } from './fakeSetup';
 import type { AssignDone, AssignRequest, ExportUnit, SetupDone, SetupStep } from './types';
 import { journalMatches } from '../views/jobs';
@@ -32,6 +34,8 @@ const FAKE_TABLE: FakeRegister[] = [
   REG('Return Delay Time', 9, 1, 's', 2e-6, 0, 254, 'rw', true, 250),
   REG('Temperature Limit', 31, 1, '°C', 1, 0, 100, 'rw', true, 80),
   REG('Velocity Limit', 44, 4, 'rad/s', 0.229 * 2 * Math.PI / 60, 0, 1023, 'rw', true, 200),
+  REG('Position D Gain', 80, 2, '', 1, 0, 16383, 'rw', false, 0),
+  REG('Position I Gain', 82, 2, '', 1, 0, 16383, 'rw', false, 0),
   REG('Position P Gain', 84, 2, '', 1, 0, 16383, 'rw', false, 800),
   REG('Present Temperature', 146, 1, '°C', 1, 0, 255, 'r', false, 36),
 ];
@@ -93,6 +97,7 @@ export class FakeBackend implements Backend {
       drive: (ref) => this.drivesState.find((d) => d.drive.link === ref.link && d.drive.id === ref.id),
       session: () => ({ id: this.current.id, startedAtMs: this.current.startedAtMs }),
     });
+    this.whatIf = new FakeWhatIf((id) => this.tuning.run(id));
     this.setup = new FakeSetup({
       drives: () => this.drivesState,
       journal: (command, drive, reason) => {
@@ -119,6 +124,8 @@ export class FakeBackend implements Backend {
   private readonly now: () => number;
   /** Tuning runs (fakeTune.ts); tests reach it for what was started and exported. */
   readonly tuning: FakeTuning;
+  /** Suggestions, what-ifs and comparisons (fakeWhatIf.ts); tests reach the predictions asked. */
+  readonly whatIf: FakeWhatIf;
   /** Bus set-up (fakeSetup.ts); tests reach its fake ports and the assignments asked. */
   readonly setup: FakeSetup;
 
@@ -691,6 +698,23 @@ export class FakeBackend implements Backend {
 
   async tuneExport(id: number, format: TuneExportFormat): Promise<string> {
     return this.tuning.export(id, format);
+  }
+
+  async tuneSuggest(request: SuggestRequest): Promise<SuggestionView> {
+    return this.whatIf.suggest(request);
+  }
+
+  async tunePredict(request: PredictRequest): Promise<Prediction> {
+    return this.whatIf.predict(request);
+  }
+
+  async tuneCompare(runs: number[]): Promise<Comparison> {
+    return this.whatIf.compare(runs);
+  }
+
+  async tuneCompareExport(runs: number[], format: TuneExportFormat): Promise<string> {
+    this.whatIf.compare(runs);
+    return `/fake/exports/compare_runs_${runs.join('_')}.${format}`;
   }
 
   async setupDrive(drive: DriveRef, step: SetupStep): Promise<SetupDone> {

@@ -1,6 +1,7 @@
 // All IPC behind one interface: the Tauri implementation in the app, an in-memory fake in
 // unit tests and in a plain browser (`npm run dev`).
 import type { PortInfo, ProfileView, ScanReport } from './types';
+import type { Comparison, PredictRequest, Prediction, SuggestRequest, SuggestionView } from './types';
 import type {
   AppStatus, ChannelView, ChartSettings, Command, DriveRef, DriveView, ExportFormat, FaultView, JobQuery, JobView, LookSettings, ParamDiffView,
   ParamExport, ParamTable, Recent, RecentConnection, SessionSummary, Settings, SnapshotView, TailBatch, TailCursor,
@@ -80,6 +81,17 @@ export interface Backend {
   tuneIdentify(id: number): Promise<ModelResults>;
   /** Writes a run's report (chart or results) to a file; resolves with its path. */
   tuneExport(id: number, format: TuneExportFormat): Promise<string>;
+  /** Gains for a target on a stored run's model, with their prediction; refused (with
+   * the reason) for a target the link cannot observe or the drive cannot reach. Writes
+   * nothing to the drive. */
+  tuneSuggest(request: SuggestRequest): Promise<SuggestionView>;
+  /** What gains are predicted to do on a stored run's model, and a run replayed
+   * through it (the validation of a run taken with them). */
+  tunePredict(request: PredictRequest): Promise<Prediction>;
+  /** Stored runs side by side (2 to 12). */
+  tuneCompare(runs: number[]): Promise<Comparison>;
+  /** Writes a comparison's report to a file; resolves with its path. */
+  tuneCompareExport(runs: number[], format: TuneExportFormat): Promise<string>;
   /** Runs a set-up step (new ID, new baud rate, reboot, factory reset) on a connected,
    * disabled drive; resolves with where the drive is now (its new DriveRef after a new
    * ID or a reset). Rejects with an IpcError, nothing written, when the step is refused:

@@ -4,6 +4,7 @@ import { invoke } from '@tauri-apps/api/core';
 import type { Backend } from './index';
 import { decodeTail } from './tail';
 import type { PortInfo, ProfileView, ScanReport } from './types';
+import type { Comparison, PredictRequest, Prediction, SuggestRequest, SuggestionView } from './types';
 import type {
   AppStatus, ChannelView, ChartSettings, Command, DriveRef, DriveView, ExportFormat, FaultView, JobQuery, JobView, LookSettings, ParamDiffView,
   ParamExport, ParamTable, Recent, RecentConnection, SessionSummary, Settings, SnapshotView, TailBatch, TailCursor,
@@ -133,6 +134,18 @@ export class TauriBackend implements Backend {
   }
   tuneExport(id: number, format: TuneExportFormat): Promise<string> {
     return invoke('tune_export', { id, format });
+  }
+  tuneSuggest(request: SuggestRequest): Promise<SuggestionView> {
+    return invoke('tune_suggest', { request });
+  }
+  tunePredict(request: PredictRequest): Promise<Prediction> {
+    return invoke('tune_predict', { request });
+  }
+  tuneCompare(runs: number[]): Promise<Comparison> {
+    return invoke('tune_compare', { runs });
+  }
+  tuneCompareExport(runs: number[], format: TuneExportFormat): Promise<string> {
+    return invoke('tune_compare_export', { runs, format });
   }
   setupDrive(drive: DriveRef, step: SetupStep): Promise<SetupDone> {
     return invoke('setup_drive', { drive, step });

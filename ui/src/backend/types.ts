@@ -60,6 +60,19 @@ import type { ResetKeep } from './generated/ResetKeep';
 import type { SetupDone } from './generated/SetupDone';
 import type { SetupStep } from './generated/SetupStep';
 import type { ExportUnit } from './generated/ExportUnit';
+import type { ComparedRun } from './generated/ComparedRun';
+import type { Comparison } from './generated/Comparison';
+import type { GainSetting } from './generated/GainSetting';
+import type { GainTarget } from './generated/GainTarget';
+import type { GainValue } from './generated/GainValue';
+import type { PredictRequest } from './generated/PredictRequest';
+import type { Predicted } from './generated/Predicted';
+import type { Prediction } from './generated/Prediction';
+import type { SiblingFlag } from './generated/SiblingFlag';
+import type { SuggestRequest } from './generated/SuggestRequest';
+import type { SuggestedGain } from './generated/SuggestedGain';
+import type { Suggestion } from './generated/Suggestion';
+import type { SuggestionView } from './generated/SuggestionView';
 
 export type {
   AppStatus, Command, DriveMode, DriveRef, DriveView, FaultView, HealthView, IpcError, LinkView, LookSettings, ParamDiffView, ParamExport,
@@ -72,6 +85,11 @@ export type {
 };
 
 export type { Estimate, MechanicalModel, ModelResults, PhysicalModel };
+
+export type {
+  ComparedRun, Comparison, GainSetting, GainTarget, GainValue, PredictRequest, Predicted, Prediction, SiblingFlag, SuggestRequest,
+  SuggestedGain, Suggestion, SuggestionView,
+};
 
 export type { AssignDone, AssignRequest, ExportUnit, ResetKeep, SetupDone, SetupStep };
 /** What a run's report exports as. */

@@ -147,3 +147,52 @@ export class BodeChart {
     }, [data.freq, data.coherence, data.freq.map(() => data.threshold)] as uPlot.AlignedData, this.root));
   }
 }
+
+/** One line of an overlay chart. */
+export type OverlaySeries = { label: string; values: (number | null)[]; dash?: number[]; color?: string };
+
+/** The colours of overlaid series, in order. */
+export const OVERLAY_COLOURS = ['#2f9bff', '#ff9f1c', '#43d17a', '#ff4d4f', '#b37feb', '#c49c94', '#f78fb3', '#9aa5b1', '#d4d14a', '#3cd3e6'];
+
+/** Samples `ys` (at `xs`, ascending) at each of `grid` by linear interpolation: null
+ * outside `xs`' range and where a neighbour is null. */
+export function resampleOnto(xs: ArrayLike<number>, ys: ArrayLike<number | null>, grid: number[]): (number | null)[] {
+  const out: (number | null)[] = [];
+  let j = 0;
+  for (const g of grid) {
+    if (xs.length === 0 || g < xs[0] || g > xs[xs.length - 1]) { out.push(null); continue; }
+    while (j + 1 < xs.length && xs[j + 1] < g) j++;
+    const k = Math.min(j + 1, xs.length - 1);
+    const a = ys[j], b = ys[k];
+    if (a === null || b === null) { out.push(null); continue; }
+    const span = xs[k] - xs[j];
+    out.push(span > 0 ? a + ((b - a) * (g - xs[j])) / span : a);
+  }
+  return out;
+}
+
+/** Several series over one x axis (linear or log), each with its label and colour; what it
+ * shows is kept in data attributes too (`data-series`, `data-points`). */
+export class OverlayChart {
+  private plot: uPlot | null = null;
+  constructor(private readonly root: HTMLElement, private readonly opts: { xLabel: string; yLabel: string; logX?: boolean; height?: number }) {}
+
+  async show(x: number[], series: OverlaySeries[]): Promise<void> {
+    this.root.dataset.points = String(x.length);
+    this.root.dataset.series = series.map((s) => s.label).join('|');
+    this.plot?.destroy();
+    this.plot = null;
+    const uPlot = await plotClass();
+    if (!uPlot) return;
+    const width = Math.max(360, this.root.clientWidth || 600);
+    const xScale: uPlot.Scale = this.opts.logX ? { time: false, distr: 3, log: 10 } : { time: false };
+    this.plot = new uPlot({
+      width, height: this.opts.height ?? 220,
+      scales: { x: xScale },
+      series: [{ label: this.opts.xLabel }, ...series.map((s, i) => ({
+        label: s.label, stroke: s.color ?? OVERLAY_COLOURS[i % OVERLAY_COLOURS.length], width: 1.5, dash: s.dash, spanGaps: true,
+      }))],
+      axes: [{ stroke: css('--muted', '#8a96a8'), label: this.opts.xLabel, grid: { stroke: css('--grid', 'rgba(138,150,168,0.15)') } }, yAxis(this.opts.yLabel)],
+    }, [x, ...series.map((s) => s.values)] as uPlot.AlignedData, this.root);
+  }
+}

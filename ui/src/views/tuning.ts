@@ -2,7 +2,9 @@
 // form with the limits it keeps beside it, Run / Abort with the run's state polled until
 // it ends, the run's time chart and (for chirp, PRBS, multisine) its Bode chart, the
 // metrics table, and the run list (filter by drive, test and date; click reopens a run
-// exactly as measured; export PNG/SVG/CSV/JSON).
+// exactly as measured; export PNG/SVG/CSV/JSON); the model fitted to the run shown, with
+// gains suggested on it and what-if sliders (tuneSuggest.ts); runs ticked in the list
+// compared (tuneCompare.ts).
 import type { Backend } from '../backend/index';
 import type { DriveRef, ModelResults, RunSummary, RunView, TestKind, TestSpec, TuneDefaults, TuneExportFormat } from '../backend/types';
 import { TEST_KINDS, errorMessage } from '../backend/types';
@@ -11,6 +13,8 @@ import { checkSpec, formHtml, limitRows, readForm } from './tuneForm';
 import { metricRows, metricsHtml, modelRows } from './tuneMetrics';
 import { bodeData } from '../chart/bode';
 import { BodeChart, RunTimeChart, joinOnTime } from '../chart/tuneCharts';
+import { SUGGEST_LAYOUT, SuggestPanel } from './tuneSuggest';
+import { COMPARE_LAYOUT, ComparePanel } from './tuneCompare';
 
 const LABELS: Record<TestKind, string> = { step: 'step', ramp: 'ramp', chirp: 'chirp', prbs: 'PRBS', multisine: 'multisine', relay: 'relay' };
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
@@ -43,8 +47,9 @@ const LAYOUT = `
       <h3 title="A low-order model of the drive's mechanics fitted to this run by least squares">Model</h3>
       <button id="tune-identify" title="Fit inertia, damping, friction and delay to this run">Identify</button>
       <div id="tune-model"></div><div id="tune-model-notes" class="muted small"></div></div>
-  </div>
-  <div class="tune-runs"><h3>Runs</h3>
+  </div>${SUGGEST_LAYOUT}${COMPARE_LAYOUT}
+  <div class="tune-runs"><div class="tune-head"><h3>Runs</h3>
+    <button id="tune-compare" title="Compare the runs ticked in the list (2 to 12)" disabled>Compare</button></div>
     <div class="tune-filter">
       <label title="Only runs on the selected drive"><input type="checkbox" id="tune-f-drive" checked> this drive</label>
       <label title="Only runs of this test">test <select id="tune-f-test"><option value="">any</option>${TEST_KINDS.map((k) => `<option value="${k}">${LABELS[k]}</option>`).join('')}</select></label>
@@ -77,6 +82,10 @@ export class TuningView {
   private readonly timeChart: RunTimeChart;
   private readonly bode: BodeChart;
   private modelChart: RunTimeChart;
+  /** Gains suggested on the shown run's model (tuneSuggest.ts). */
+  readonly suggest: SuggestPanel;
+  /** Runs compared (tuneCompare.ts). */
+  readonly compare: ComparePanel;
 
   constructor(private readonly root: HTMLElement, private readonly backend: Backend, options: TuningOptions = {}) {
     this.pollMs = options.pollMs ?? 250;
@@ -95,11 +104,20 @@ export class TuningView {
     this.$('tune-abort').addEventListener('click', () => void this.abort());
     this.$('tune-identify').addEventListener('click', () => void this.identify());
     this.modelChart = new RunTimeChart(this.$('tune-model-chart'));
+    this.suggest = new SuggestPanel(root, backend, { startTest: (drive, spec) => this.startSpec(drive, spec) });
+    this.compare = new ComparePanel(root, backend);
+    this.$('tune-compare').addEventListener('click', () => void this.compare.show(this.ticked()));
     for (const b of root.querySelectorAll<HTMLButtonElement>('[data-export]')) {
       b.addEventListener('click', () => void this.exportRun(b.dataset.export as TuneExportFormat));
     }
     for (const id of ['tune-f-drive', 'tune-f-test', 'tune-f-since', 'tune-f-until']) this.$(id).addEventListener('change', () => void this.refreshRuns());
+    this.$('tune-runs').addEventListener('change', () => {
+      const n = this.ticked().length;
+      this.$<HTMLButtonElement>('tune-compare').disabled = n < 2 || n > 12;
+    });
     this.$('tune-runs').addEventListener('click', (e) => {
+      // Ticking a run for a comparison does not reopen it.
+      if ((e.target as HTMLElement).closest('input, label')) return;
       const row = (e.target as HTMLElement).closest<HTMLElement>('tr[data-run]');
       if (!row) return;
       // A stored run: what it has is all it will have.
@@ -193,31 +211,44 @@ export class TuningView {
 
   /** Checks the form against the limits and starts the test; refusals show beside the form. */
   async start(): Promise<void> {
-    const d = this.defaults;
     const base = this.spec();
     const error = this.$('tune-error');
     error.textContent = '';
-    if (!d || !base || !this.drive || this.running()) return;
+    if (!this.defaults || !base || !this.drive || this.running()) return;
     const spec = readForm(this.$('tune-fields'), base);
     if (typeof spec === 'string') {
       error.textContent = spec;
       return;
     }
+    await this.startSpec(this.drive, spec);
+  }
+
+  /** Starts `spec` on `drive` after checking it against the limits; the run's ID, or null
+   * when it was refused (the reason shown beside the form). */
+  async startSpec(drive: DriveRef, spec: TestSpec): Promise<number | null> {
+    const d = this.defaults;
+    const error = this.$('tune-error');
+    error.textContent = '';
+    if (!d || this.running()) return null;
+    if (!this.drive || this.drive.link !== drive.link || this.drive.id !== drive.id) {
+      error.textContent = `Refused: the test is for drive ${drive.link}:${drive.id}; select it to run it. Nothing was sent.`;
+      return null;
+    }
     const problem = checkSpec(spec, d.limits);
     if (problem) {
       error.textContent = `Refused: ${problem}. Nothing was sent.`;
-      return;
+      return null;
     }
     let id: number;
     this.starting = true;
     this.renderState();
     try {
-      id = await this.backend.tuneStart(this.drive, spec);
+      id = await this.backend.tuneStart(drive, spec);
     } catch (e) {
       this.starting = false;
       this.renderState();
       error.textContent = `Refused: ${errorMessage(e)}`;
-      return;
+      return null;
     }
     this.$('tune-state').textContent = `run ${id}: starting`;
     this.$('tune-state').dataset.state = 'starting';
@@ -233,7 +264,7 @@ export class TuningView {
           this.starting = false;
           this.renderState();
           error.textContent = `Run ${id}: ${errorMessage(e)}`;
-          return;
+          return null;
         }
         await new Promise((r) => setTimeout(r, START_RETRY_MS));
       }
@@ -242,6 +273,7 @@ export class TuningView {
     this.analysisPolls = 0;
     this.renderState();
     this.schedulePoll();
+    return id;
   }
 
   async abort(): Promise<void> {
@@ -287,6 +319,7 @@ export class TuningView {
     this.$('tune-bode').hidden = !frf;
     if (frf && run.results) await this.bode.show(bodeData(frf, run.results.observable));
     await this.loadTime(run);
+    await this.suggest.runShown(run, false);
   }
 
   private async loadTime(run: RunView): Promise<void> {
@@ -332,12 +365,18 @@ export class TuningView {
     } catch (e) {
       this.$('tune-error').textContent = `Runs: ${errorMessage(e)}`;
     }
-    this.$('tune-runs').innerHTML = `<thead><tr><th>run</th><th>drive</th><th>test</th><th>loop</th><th>state</th><th>started (UTC)</th><th>rate</th></tr></thead><tbody>${runs
+    const ticked = new Set(this.ticked());
+    this.$('tune-runs').innerHTML = `<thead><tr><th title="Tick runs to compare them">⊞</th><th>run</th><th>drive</th><th>test</th><th>loop</th><th>state</th><th>started (UTC)</th><th>rate</th></tr></thead><tbody>${runs
       .map((r) => `<tr data-run="${r.id}" class="${r.state}" title="Reopen run ${r.id} with its charts as measured${r.reason ? ` — ${esc(r.reason)}` : ''}">
-        <td class="num">${r.id}</td><td>${r.drive.link}:${r.drive.id}</td><td>${r.test}</td><td>${r.loop}</td><td>${r.state}</td>
+        <td><input type="checkbox" data-compare="${r.id}" aria-label="compare run ${r.id}"${ticked.has(r.id) ? ' checked' : ''}></td><td class="num">${r.id}</td><td>${r.drive.link}:${r.drive.id}</td><td>${r.test}</td><td>${r.loop}</td><td>${r.state}</td>
         <td>${new Date(r.startedAtMs).toISOString().slice(0, 19).replace('T', ' ')}</td><td class="num">${r.achievedRateHz == null ? '—' : `${r.achievedRateHz.toFixed(0)} Hz`}</td></tr>`)
       .join('')}</tbody>`;
     return runs;
+  }
+
+  /** The runs ticked for a comparison, in list order. */
+  ticked(): number[] {
+    return [...this.root.querySelectorAll<HTMLInputElement>('#tune-runs input[data-compare]:checked')].map((i) => Number(i.dataset.compare));
   }
 
   private clearModel(): void {
@@ -371,6 +410,7 @@ export class TuningView {
     const speed = shownFor(unitSystem(), 'speed');
     await this.modelChart.show(m.trace_t_s, m.trace_measured.map((v) => speed.toShown(v)), m.trace_model.map((v) => speed.toShown(v)), speed.unit,
       ['measured velocity', 'model']);
+    if (this.run?.summary.id === id) await this.suggest.runShown(this.run, true);
   }
 
   async exportRun(format: TuneExportFormat): Promise<void> {

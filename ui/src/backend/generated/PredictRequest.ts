@@ -8,11 +8,11 @@ export type PredictRequest = {
 /**
  * The run whose model predicts.
  */
-modelRun: bigint, 
+modelRun: number, 
 /**
  * The run to replay (default: the model's own).
  */
-run: bigint | null, 
+run: number | null, 
 /**
  * The gains to predict with; registers not named keep the replayed run's.
  */

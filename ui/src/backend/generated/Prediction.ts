@@ -10,11 +10,11 @@ export type Prediction = {
 /**
  * The run whose model predicts.
  */
-modelRun: bigint, 
+modelRun: number, 
 /**
  * The run replayed.
  */
-run: bigint, 
+run: number, 
 /**
  * The loop structure.
  */

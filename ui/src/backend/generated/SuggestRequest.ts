@@ -8,7 +8,7 @@ export type SuggestRequest = {
 /**
  * The run whose model the gains are placed on.
  */
-run: bigint, 
+run: number, 
 /**
  * The target.
  */

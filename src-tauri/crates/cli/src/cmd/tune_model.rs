@@ -22,7 +22,7 @@ use drivedeck_engine::api::{
 };
 use drivedeck_engine::tuning::model::ModelResults;
 use drivedeck_engine::tuning::whatif::Prediction;
-use drivedeck_tune::suggest::{Predicted, GainTarget};
+use drivedeck_tune::suggest::{GainTarget, Predicted};
 
 /// What the offline commands need from `tune`'s flags.
 pub struct ModelArgs {

@@ -8,7 +8,7 @@ use super::{Api, ApiError, RunResults};
 use crate::tuning::whatif::{Prediction, WhatIf, gains_in_run, predict_run, structure_for};
 use drivedeck_domain::{Excitation, TestSpec};
 use drivedeck_tune::predict::Plant;
-use drivedeck_tune::suggest::{Predicted, SuggestConfig, Suggestion, GainTarget, suggest};
+use drivedeck_tune::suggest::{GainTarget, Predicted, SuggestConfig, Suggestion, suggest};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -27,8 +27,10 @@ pub struct GainValue {
 #[serde(rename_all = "camelCase")]
 pub struct PredictRequest {
     /// The run whose model predicts.
+    #[ts(type = "number")]
     pub model_run: i64,
     /// The run to replay (default: the model's own).
+    #[ts(type = "number | null")]
     pub run: Option<i64>,
     /// The gains to predict with; registers not named keep the replayed run's.
     pub gains: Vec<GainValue>,
@@ -41,6 +43,7 @@ pub struct PredictRequest {
 #[serde(rename_all = "camelCase")]
 pub struct SuggestRequest {
     /// The run whose model the gains are placed on.
+    #[ts(type = "number")]
     pub run: i64,
     /// The target.
     pub target: GainTarget,

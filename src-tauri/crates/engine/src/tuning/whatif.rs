@@ -54,8 +54,10 @@ pub struct GainSetting {
 #[serde(rename_all = "camelCase")]
 pub struct Prediction {
     /// The run whose model predicts.
+    #[ts(type = "number")]
     pub model_run: i64,
     /// The run replayed.
+    #[ts(type = "number")]
     pub run: i64,
     /// The loop structure.
     pub structure: String,
