@@ -313,3 +313,117 @@ async fn compared_runs_flag_the_drive_whose_load_differs_from_its_siblings() {
     assert_eq!(back["runs"].as_array().map(Vec::len), Some(3));
     assert!(api.tune_compare_export(&runs, "gif").is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_of_ordinary_moves_gives_the_step_response_a_step_test_measures() {
+    let _turn = one_rig_at_a_time().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let engine = std::sync::Arc::new(sim_engine(&dir, Protocol::Dynamixel2).await);
+    assert_eq!(enable(&engine, DRIVE_1).await, JobState::Done);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    move_to(&engine, 3.0).await;
+    let api = Api::new(std::sync::Arc::clone(&engine)).expect("api");
+    let session = engine.session();
+    let started = engine
+        .reader()
+        .expect("reader")
+        .session(session)
+        .expect("session")
+        .started_us;
+    let since = |us: i64| (us - started) as f64 / 1e6;
+    // Ordinary operation: moves of different sizes, each held 0.3–0.7 s, as a user
+    // jogging the servo (a fixed sequence, so the test is repeatable).
+    let from = since(engine.clock().now());
+    let mut s: u64 = 0x9E37_79B9;
+    let mut next = || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let t_end = std::time::Instant::now() + Duration::from_secs(24);
+    while std::time::Instant::now() < t_end {
+        let target = 3.0 + (next() - 0.5) * 0.5;
+        assert_eq!(
+            run(
+                &engine,
+                Command::SetTarget {
+                    drive: DRIVE_1,
+                    target: drivedeck_domain::Target::Position(target)
+                }
+            )
+            .await,
+            JobState::Done
+        );
+        tokio::time::sleep(Duration::from_secs_f64(0.3 + 0.4 * next())).await;
+    }
+    let to = since(engine.clock().now());
+    let passive = api
+        .tune_passive(&drivedeck_engine::api::PassiveRequest {
+            session,
+            drive: DRIVE_1,
+            from_s: from,
+            to_s: to,
+        })
+        .expect("a passive estimate");
+    assert_eq!(passive.test_loop, "position");
+    assert!(passive.moves > 30, "{} moves", passive.moves);
+    // The same loop measured by a step test.
+    let step = run_test(
+        &api,
+        TestSpec {
+            test_loop: TestLoop::Position,
+            excitation: Excitation::Step {
+                size: 0.2,
+                hold_s: 0.8,
+                repeats: 1,
+            },
+            travel_window_rad: 0.5,
+            settle_s: 0.2,
+        },
+    )
+    .await;
+    let measured = api
+        .tune_run(step)
+        .expect("run")
+        .results
+        .and_then(|r| r.step)
+        .expect("step metrics")
+        .against_step;
+    let estimated = passive.metrics.clone().expect("the estimate's metrics");
+    let (rise, rise_est) = (
+        measured.rise_time_s.expect("rise"),
+        estimated.rise_time_s.expect("estimated rise"),
+    );
+    eprintln!(
+        "passive: rise {rise_est:.4} s (step test {rise:.4}), overshoot {:.1} % ({:.1}), {} moves, coherence {:.2}, {} of {} windows",
+        estimated.overshoot_pct,
+        measured.overshoot_pct,
+        passive.moves,
+        passive.estimate.coherence_mean,
+        passive.estimate.windows_used,
+        passive.estimate.windows_total
+    );
+    // Stated tolerances: the rise within 25 % (the telemetry reads at 200 Hz, 5 ms a
+    // reading), the overshoot within 5 points, the settled level within 5 %.
+    assert!(
+        (rise_est / rise - 1.0).abs() <= 0.25,
+        "rise {rise_est} estimated, {rise} measured"
+    );
+    assert!((estimated.overshoot_pct - measured.overshoot_pct).abs() <= 5.0);
+    let last = passive.estimate.step.last().copied().expect("a step");
+    assert!((last - 1.0).abs() <= 0.05, "settles at {last}");
+    // A range without moves is refused, and says why.
+    let err = api
+        .tune_passive(&drivedeck_engine::api::PassiveRequest {
+            session,
+            drive: DRIVE_1,
+            from_s: 0.0,
+            to_s: 0.2,
+        })
+        .expect_err("refused");
+    assert!(
+        err.to_string().contains("too few") || err.to_string().contains("set point"),
+        "{err}"
+    );
+}

@@ -70,6 +70,8 @@ fn generate(dir: &Path) -> BTreeMap<String, String> {
     PredictRequest::export_all_to(dir).expect("PredictRequest");
     Prediction::export_all_to(dir).expect("Prediction");
     Comparison::export_all_to(dir).expect("Comparison");
+    PassiveRequest::export_all_to(dir).expect("PassiveRequest");
+    PassiveView::export_all_to(dir).expect("PassiveView");
     SetupDone::export_all_to(dir).expect("SetupDone");
     AssignRequest::export_all_to(dir).expect("AssignRequest");
     AssignDone::export_all_to(dir).expect("AssignDone");

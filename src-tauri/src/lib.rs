@@ -182,6 +182,7 @@ pub fn run() {
             tuning::tune_identify,
             tuning::tune_suggest,
             tuning::tune_predict,
+            tuning::tune_passive,
             tuning::tune_compare,
             tuning::tune_compare_export,
             tuning::tune_export,

@@ -4,10 +4,11 @@
 use crate::error::IpcError;
 use drivedeck_domain::{DriveRef, TestSpec};
 use drivedeck_engine::api::{
-    Api, Comparison, PredictRequest, RunQuery, RunSummary, RunView, SuggestRequest, SuggestionView,
-    TuneDefaults,
+    Api, Comparison, PassiveRequest, PredictRequest, RunQuery, RunSummary, RunView, SuggestRequest,
+    SuggestionView, TuneDefaults,
 };
 use drivedeck_engine::tuning::model::ModelResults;
+use drivedeck_engine::tuning::passive::PassiveView;
 use drivedeck_engine::tuning::whatif::Prediction;
 use tauri::State;
 
@@ -67,6 +68,15 @@ pub async fn tune_predict(
     request: PredictRequest,
 ) -> Result<Prediction, IpcError> {
     Ok(api.tune_predict(&request)?)
+}
+
+/// A session range's step response, estimated from ordinary moves (no test run).
+#[tauri::command]
+pub async fn tune_passive(
+    api: State<'_, Api>,
+    request: PassiveRequest,
+) -> Result<PassiveView, IpcError> {
+    Ok(api.tune_passive(&request)?)
 }
 
 /// Stored runs side by side.

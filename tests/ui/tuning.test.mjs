@@ -1,7 +1,9 @@
 // End-to-end: the Tuning view of the real window on the built-in rig (DYNAMIXEL XM430-W350
 // simulated over a pty). A step on drive 1 ends completed with its metrics and its time
 // chart; a chirp ends with a Bode chart (magnitude, phase, coherence) and its margins, and
-// its mechanics are identified (the model's table and velocity);
+// its mechanics are identified (the model's table and velocity); gains are suggested for
+// a bandwidth on that model, a slider moves the prediction, the gains are applied (after
+// the confirmation) and validated by a second chirp, and the two chirps are compared;
 // both are in the run list, and clicking the step reopens it as it was measured. A test
 // outside the limits is refused beside the form and nothing is sent. Screenshots go to
 // tests/ui/artifacts/ (tuning-step.png and tuning-chirp.png are in the README).
@@ -171,8 +173,72 @@ describe('the Tuning view', () => {
     await s.screenshot(join(artifacts, 'tuning-model.png'));
   });
 
+  it('suggests gains on the model, moves the prediction with a slider, applies and validates them, and compares the runs', async () => {
+    const chirpRun = Number((await stateText()).match(/^run (\d+)/)[1]);
+    await until('the suggestion panel', async () => (await s.exec('return document.getElementById("sg-panel").hidden')) === false, 10_000);
+    await s.exec('const v = document.getElementById("sg-value"); v.value = "10"; document.getElementById("sg-panel").scrollIntoView({ block: "start" });');
+    await s.click('#sg-suggest');
+    await until('the suggestion', async () => {
+      const status = await s.shown('#sg-status');
+      if (status.startsWith('No suggestion')) throw new Error(status);
+      return /pole placement/.test(await s.shown('#sg-rule'));
+    }, 10_000);
+    const bandwidth = async () => Number(await s.attr('#sg-panel', 'data-bandwidth-hz'));
+    const suggested = await bandwidth();
+    assert.ok(Math.abs(suggested / 10 - 1) < 0.05, `predicted ${suggested} Hz for a 10 Hz target`);
+    const counts = () => s.exec('return Object.fromEntries([...document.querySelectorAll("#sg-gains input.sg-count")].map((i) => [i.dataset.gain, Number(i.value)]))');
+    const gains = await counts();
+    assert.ok(gains['Position P Gain'] > 800, JSON.stringify(gains));
+    // A softer P on its slider: the prediction follows.
+    await s.exec(
+      'const el = document.querySelector(\'#sg-gains input[type="range"][data-gain="Position P Gain"]\'); el.value = String(arguments[0]); el.dispatchEvent(new Event("input", { bubbles: true }));',
+      Math.round(gains['Position P Gain'] / 2),
+    );
+    await until('the prediction to follow the slider', async () => (await bandwidth()) < 0.9 * suggested, 5_000);
+    await s.click('#sg-suggest');
+    await until('the suggestion again', async () => Math.abs((await bandwidth()) - suggested) < 0.01, 5_000);
+    await s.screenshot(join(artifacts, 'tuning-suggest.png'));
+    // Apply asks first; nothing is written until Write.
+    const jobsBefore = await jobCount();
+    await s.click('#sg-apply');
+    await until('the confirmation', async () => (await s.exec('return document.getElementById("sg-confirm").hidden')) === false);
+    assert.match(await s.shown('#sg-confirm-text'), new RegExp(`Position P Gain: 800 → ${gains['Position P Gain']}`));
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(await jobCount(), jobsBefore, 'nothing written before the confirmation');
+    await s.click('#sg-confirm-write');
+    await until('the gains written', async () => {
+      const status = await s.shown('#sg-status');
+      if (status.startsWith('Not written')) throw new Error(status);
+      return status.startsWith('Written');
+    }, 10_000);
+    // Validate: the chirp again, with the new gains, against the prediction.
+    await s.click('#sg-validate');
+    await until('the validation', async () => /^Validation run \d+ against run \d+/.test(await s.shown('#sg-validation')), 60_000, 250);
+    const validation = await s.shown('#sg-validation');
+    const validationRun = Number(validation.match(/^Validation run (\d+)/)[1]);
+    const fit = Number(await s.attr('#sg-validation', 'data-fit-pct'));
+    assert.ok(fit > 50, `validation fit ${fit} %: ${validation}`);
+    assert.match(validation, /bandwidth [\d.]+ Hz measured, [\d.]+ Hz predicted/, validation);
+    await s.exec('document.getElementById("sg-validation").scrollIntoView({ block: "center" })');
+    await s.screenshot(join(artifacts, 'tuning-validate.png'));
+    // The two chirps compared: before and after.
+    await until('both chirps listed', async () => (await s.findAll(`#tune-runs input[data-compare="${validationRun}"]`)).length === 1, 5_000);
+    for (const id of [chirpRun, validationRun]) {
+      await s.exec('const el = document.querySelector(`#tune-runs input[data-compare="${arguments[0]}"]`); el.checked = true; el.dispatchEvent(new Event("change", { bubbles: true }));', id);
+    }
+    await s.click('#tune-compare');
+    await until('the comparison', async () => (await s.findAll('#cmp-table th[data-run]')).length === 2, 10_000);
+    const bw = await s.exec('return [...document.querySelectorAll(\'#cmp-table tr[data-key="bandwidth"] td\')].map((c) => c.innerText)');
+    assert.ok(number(bw[1]) > number(bw[0]), `bandwidth before and after: ${bw}`);
+    assert.equal(await s.attr('#cmp-step', 'data-series').then((x) => x.split('|').length), 2);
+    await s.exec('document.getElementById("cmp-panel").scrollIntoView({ block: "start" })');
+    await s.screenshot(join(artifacts, 'tuning-compare.png'));
+    await s.click('[data-cmp-export="png"]');
+    await until('the report', async () => /compare_runs_\d+_\d+\.png/.test(await s.shown('#cmp-export-path')), 10_000);
+  });
+
   it('lists both runs and reopens the step as it was measured', async () => {
-    const rows = () => s.exec('return [...document.querySelectorAll("#tune-runs tr[data-run]")].map((r) => [Number(r.dataset.run), r.cells[2].innerText, r.cells[4].innerText])');
+    const rows = () => s.exec('return [...document.querySelectorAll("#tune-runs tr[data-run]")].map((r) => [Number(r.dataset.run), r.cells[3].innerText, r.cells[5].innerText])');
     await until('both runs listed', async () => (await rows()).length >= 2, 5_000);
     const listed = await rows();
     assert.deepEqual(listed.find((r) => r[0] === stepRun).slice(1), ['step', 'completed']);
@@ -182,7 +248,7 @@ describe('the Tuning view', () => {
     await until('only the step', async () => (await rows()).every((r) => r[1] === 'step'), 5_000);
     const row = `#tune-runs tr[data-run="${stepRun}"]`;
     await s.exec('document.querySelector(arguments[0]).scrollIntoView({ block: "center" })', row);
-    await s.click(`${row} td`);
+    await s.click(`${row} td:nth-child(2)`);
     await until('the step reopened', async () => (await stateText()) === `run ${stepRun}: completed`, 5_000);
     assert.equal(await s.exec('return document.getElementById("tune-bode").hidden'), true);
     assert.deepEqual(await metrics(), stepMetrics, 'the metrics as they were measured');

@@ -374,9 +374,9 @@ export class TuningView {
     return runs;
   }
 
-  /** The runs ticked for a comparison, in list order. */
+  /** The runs ticked for a comparison, oldest first (before, then after). */
   ticked(): number[] {
-    return [...this.root.querySelectorAll<HTMLInputElement>('#tune-runs input[data-compare]:checked')].map((i) => Number(i.dataset.compare));
+    return [...this.root.querySelectorAll<HTMLInputElement>('#tune-runs input[data-compare]:checked')].map((i) => Number(i.dataset.compare)).sort((a, b) => a - b);
   }
 
   private clearModel(): void {

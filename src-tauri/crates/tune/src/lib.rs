@@ -18,6 +18,7 @@
 //! - [`loops`]: the vendors' loop structures, their gain registers in SI;
 //! - [`predict`]: what-if: an identified model closed by a law, as T, L and in time;
 //! - [`suggest`]: gains for a bandwidth or phase-margin target by pole placement;
+//! - [`passive`]: a step response deconvolved from ordinary operation (no test run);
 //! - [`relay`]: ultimate gain and period from a relay test's recorded oscillation;
 //! - [`observe`]: the frequency range a link can observe given its sample rate and
 //!   timing jitter.
@@ -29,6 +30,7 @@ pub mod identify;
 pub mod loops;
 pub mod margins;
 pub mod observe;
+pub mod passive;
 pub mod predict;
 pub mod relay;
 pub mod spectral;

@@ -444,6 +444,18 @@ pub fn suggest(
             )));
         }
     }
+    // Dry friction is left out of the small-signal figures: say below which motion it
+    // starts to slow the loop (where it is a tenth of the motion's acceleration).
+    if let Some(bw) = predicted.bandwidth_hz
+        && plant.coulomb_accel > 0.0
+    {
+        let w = TAU * bw;
+        let motion = 10.0 * plant.coulomb_accel / (w * w);
+        notes.push(format!(
+            "the model's dry friction ({:.2} rad/s²) is a tenth of the acceleration of a {motion:.4} motion at {bw:.1} Hz: smaller motions (a small chirp near the bandwidth) follow more slowly than predicted",
+            plant.coulomb_accel
+        ));
+    }
     if predicted.saturates {
         notes.push(format!(
             "a step of {} drives the output to its cap: steps up to {:.3} stay linear and meet the predicted bandwidth; larger ones are slowed by the cap",

@@ -1,7 +1,9 @@
 //! `drivedeck-cli bench tune`: the FRF-with-coherence estimate of a 60 s run at 1 kHz (one
 //! reference, three outputs), timed in this build and, when Python with SciPy is
 //! available, against `scipy.signal.csd`/`welch` on the same data in the same run; and
-//! the identification of a mechanical model from a run of the same length.
+//! the identification of a mechanical model from a run of the same length, one what-if
+//! update on that model (what a gain slider asks: the step, T and L, and the run
+//! replayed) and one gain suggestion.
 //!
 //! The run is generated, not recorded: a PRBS plus a log chirp through three known
 //! second-order systems with output noise, so the estimate has something to find.
@@ -170,13 +172,96 @@ pub fn run(args: TuneArgs) -> anyhow::Result<()> {
         ),
         Err(e) => println!("  SciPy comparison failed: {e:#}"),
     }
-    identification(&args, &prbs, n)?;
+    let (output, velocity) = identification(&args, &prbs, n)?;
+    what_if(&args, &output, &velocity)?;
+    Ok(())
+}
+
+/// Times one what-if update and one suggestion on the model of the identification's run,
+/// as the engine makes them (the run's model kept, as the API keeps it between updates).
+fn what_if(args: &TuneArgs, output: &[f64], velocity: &[f64]) -> anyhow::Result<()> {
+    use drivedeck_engine::tuning::RunData;
+    use drivedeck_engine::tuning::model::identify_run;
+    use drivedeck_engine::tuning::whatif::{WhatIf, predict_run, structure_for};
+    use drivedeck_tune::predict::Plant;
+    use drivedeck_tune::suggest::{GainTarget, SuggestConfig, suggest};
+    let fs = args.sample_rate_hz;
+    let n = output.len();
+    // A position run: the shaft's position integrated from its velocity, the reference a
+    // slow sine (the replay plays it through the closed loop).
+    let mut position = Vec::with_capacity(n);
+    let mut p = 0.0;
+    for v in velocity {
+        position.push(p);
+        p += v / fs;
+    }
+    let data = RunData {
+        t_s: (0..n).map(|k| k as f64 / fs).collect(),
+        reference: (0..n)
+            .map(|k| 0.2 * (std::f64::consts::TAU * 0.5 * k as f64 / fs).sin())
+            .collect(),
+        position,
+        velocity: velocity.to_vec(),
+        output: output.to_vec(),
+    };
+    let profile = drivedeck_proto::profile::Profile::xm430_w350();
+    let model = identify_run(&data, Some(&profile)).map_err(anyhow::Error::msg)?;
+    let in_run = vec![("Position P Gain".to_string(), 800.0)];
+    let mut times = Vec::with_capacity(args.runs);
+    let mut bandwidth = None;
+    for k in 0..args.runs {
+        // A different P each time, as a slider moving.
+        let gains = vec![("Position P Gain".to_string(), 1000.0 + 100.0 * k as f64)];
+        let t0 = Instant::now();
+        let p = predict_run(
+            &WhatIf {
+                model_run: 1,
+                model: &model,
+                run: 1,
+                data: &data,
+                test_loop: "position",
+                in_run: &in_run,
+                gains: &gains,
+                step_size: 0.2,
+            },
+            &profile,
+        )
+        .map_err(anyhow::Error::msg)?;
+        times.push(t0.elapsed().as_secs_f64() * 1e3);
+        bandwidth = p.predicted.bandwidth_hz;
+    }
+    println!(
+        "  one what-if update (step, T and L at 400 frequencies, the {:.0} s run replayed at {fs:.0} Hz): median {:.2} ms over {} runs (goal ≤ 100 ms); last bandwidth {:.2} Hz",
+        n as f64 / fs,
+        median_ms(times),
+        args.runs,
+        bandwidth.unwrap_or(f64::NAN)
+    );
+    let structure = structure_for(&profile, "position").context("the XM430's loop")?;
+    let mut times = Vec::with_capacity(args.runs);
+    let mut found = None;
+    for _ in 0..args.runs {
+        let t0 = Instant::now();
+        found = Some(suggest(
+            &Plant::from(&model.model),
+            &structure,
+            &SuggestConfig::for_target(GainTarget::BandwidthHz(10.0)),
+        )?);
+        times.push(t0.elapsed().as_secs_f64() * 1e3);
+    }
+    let found = found.context("no run")?;
+    println!(
+        "  one suggestion (a 10 Hz bandwidth, pole placement searched over 120 natural frequencies and bisected): median {:.2} ms over {} runs; predicted {:.2} Hz",
+        median_ms(times),
+        args.runs,
+        found.predicted.bandwidth_hz.unwrap_or(f64::NAN)
+    );
     Ok(())
 }
 
 /// Times the identification of a shaft driven by a PRBS output around a bias (so it keeps
 /// turning), its velocity quantised as an XM430's: the same `--seconds` at the same rate.
-fn identification(args: &TuneArgs, prbs: &Prbs, n: usize) -> anyhow::Result<()> {
+fn identification(args: &TuneArgs, prbs: &Prbs, n: usize) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
     let fs = args.sample_rate_hz;
     let output = sample(|t| 0.35 + 0.3 * prbs.value_at(t), fs, n);
     // The truth: g 341 rad/s² per unit, a 71/s, c 4.2 rad/s² (an XM430), 2 samples late.
@@ -220,7 +305,7 @@ fn identification(args: &TuneArgs, prbs: &Prbs, n: usize) -> anyhow::Result<()> 
         model.delay_samples,
         model.fit_pct
     );
-    Ok(())
+    Ok((output, velocity))
 }
 
 type ScipyFigures = (f64, Vec<f64>, Vec<f64>, Vec<f64>);

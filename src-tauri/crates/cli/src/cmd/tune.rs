@@ -51,6 +51,9 @@ pub enum Kind {
     Predict,
     /// Compare stored runs (`--db`, `--runs N,M,…`, `--export FORMAT`).
     Compare,
+    /// Estimate the step response from a session's ordinary moves (`--db`, `--session`,
+    /// `--drive`, `--from`, `--to`).
+    Passive,
 }
 
 /// The loop a test excites.
@@ -172,6 +175,18 @@ pub struct Args {
     /// `predict`: a gain to predict with, NAME=COUNTS (repeatable).
     #[arg(long = "gain")]
     gains: Vec<String>,
+    /// `passive`: the session.
+    #[arg(long)]
+    session: Option<i64>,
+    /// `passive`: the drive, LINK:ID (e.g. 1:1).
+    #[arg(long)]
+    drive: Option<String>,
+    /// `passive`: the range's start, s from the session's start.
+    #[arg(long)]
+    from: Option<f64>,
+    /// `passive`: the range's end, s from the session's start.
+    #[arg(long)]
+    to: Option<f64>,
     /// `compare`: the runs, comma-separated.
     #[arg(long, value_delimiter = ',')]
     runs: Vec<i64>,
@@ -189,7 +204,12 @@ fn build_test(args: &Args, defaults: &[TestSpec]) -> anyhow::Result<TestSpec> {
         Kind::Prbs => "prbs",
         Kind::Multisine => "multisine",
         Kind::Relay => "relay",
-        Kind::Analyze | Kind::Identify | Kind::Suggest | Kind::Predict | Kind::Compare => {
+        Kind::Analyze
+        | Kind::Identify
+        | Kind::Suggest
+        | Kind::Predict
+        | Kind::Compare
+        | Kind::Passive => {
             bail!("{:?} runs no test", args.kind)
         }
     };
@@ -293,6 +313,10 @@ fn model_args(args: &Args) -> super::tune_model::ModelArgs {
         integral: args.integral,
         gains: args.gains.clone(),
         runs: args.runs.clone(),
+        session: args.session,
+        drive: args.drive.clone(),
+        from: args.from,
+        to: args.to,
         export: args.export.clone(),
         json: args.json,
     }
@@ -319,6 +343,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Kind::Suggest => Some(super::tune_model::suggest as OfflineCommand),
             Kind::Predict => Some(super::tune_model::predict as OfflineCommand),
             Kind::Compare => Some(super::tune_model::compare as OfflineCommand),
+            Kind::Passive => Some(super::tune_model::passive as OfflineCommand),
             _ => None,
         };
         if let Some(command) = offline {

@@ -12,6 +12,9 @@
 //!   run (default: the run's own), and how well the prediction matches what run N
 //!   measured (the validation of a run taken with new gains against the model of an
 //!   earlier one).
+//! - `tune passive --db FILE --session N --drive LINK:ID --from S --to S [--json]`: the
+//!   drive's step response estimated from the session's ordinary moves in that range (its
+//!   target jobs against its recorded response), with its step metrics.
 //! - `tune compare --db FILE --runs N,M,… [--export png|svg|csv|json] [--json]`: the runs
 //!   side by side (gains, figures, models), the drives whose model stands out from their
 //!   siblings' flagged; with `--export` the report is written too (its path printed).
@@ -42,6 +45,14 @@ pub struct ModelArgs {
     pub gains: Vec<String>,
     /// `--runs`.
     pub runs: Vec<i64>,
+    /// `--session`.
+    pub session: Option<i64>,
+    /// `--drive` (LINK:ID).
+    pub drive: Option<String>,
+    /// `--from`.
+    pub from: Option<f64>,
+    /// `--to`.
+    pub to: Option<f64>,
     /// `--export`.
     pub export: Option<String>,
     /// `--json`.
@@ -113,6 +124,68 @@ pub fn predict(api: &Api, args: &ModelArgs) -> anyhow::Result<String> {
     } else {
         prediction_summary(&prediction)
     })
+}
+
+/// `tune passive`.
+pub fn passive(api: &Api, args: &ModelArgs) -> anyhow::Result<String> {
+    let session = args
+        .session
+        .ok_or_else(|| anyhow!("passive needs --session N"))?;
+    let drive = args
+        .drive
+        .as_deref()
+        .ok_or_else(|| anyhow!("passive needs --drive LINK:ID"))?;
+    let (link, id) = drive
+        .split_once(':')
+        .and_then(|(l, i)| Some((l.trim().parse().ok()?, i.trim().parse().ok()?)))
+        .ok_or_else(|| anyhow!("--drive {drive:?} is not LINK:ID (e.g. 1:1)"))?;
+    let (from_s, to_s) = match (args.from, args.to) {
+        (Some(f), Some(t)) => (f, t),
+        _ => bail!("passive needs the range: --from S --to S (seconds from the session's start)"),
+    };
+    let view = api.tune_passive(&drivedeck_engine::api::PassiveRequest {
+        session,
+        drive: drivedeck_domain::DriveRef { link, id },
+        from_s,
+        to_s,
+    })?;
+    if args.json {
+        return Ok(serde_json::to_string(&serde_json::json!({
+            "session": session,
+            "drive": view_drive(link, id),
+            "loop": view.test_loop,
+            "moves": view.moves,
+            "rate_hz": view.rate_hz,
+            "metrics": view.metrics,
+            "coherence_mean": view.estimate.coherence_mean,
+            "windows_used": view.estimate.windows_used,
+            "windows_total": view.estimate.windows_total,
+            "t_s": view.estimate.t_s,
+            "step": view.estimate.step,
+            "notes": view.notes,
+        }))? + "\n");
+    }
+    let m = view.metrics.as_ref();
+    let mut out = format!(
+        "session {session}, drive {link}:{id}, {from_s}–{to_s} s: the {} loop's step response from {} moves\n  rise {}, overshoot {}, settling (2 %) {}\n",
+        view.test_loop,
+        view.moves,
+        opt(m.and_then(|m| m.rise_time_s).map(|t| t * 1e3), 1, "ms"),
+        opt(m.map(|m| m.overshoot_pct), 1, "%"),
+        opt(
+            m.and_then(|m| m.settling_time_2pct_s).map(|t| t * 1e3),
+            1,
+            "ms"
+        ),
+    );
+    for note in &view.notes {
+        out.push_str(&format!("  note: {note}\n"));
+    }
+    Ok(out)
+}
+
+fn view_drive(link: u32, id: u8) -> serde_json::Value {
+    serde_json::json!({ "link": link, "id": id })
 }
 
 /// `tune compare`.

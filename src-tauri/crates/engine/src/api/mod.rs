@@ -20,6 +20,7 @@
 //!   run with its results, reports.
 //! - `identify`: a stored run's mechanics as a fitted model.
 //! - `whatif`: gains predicted on a run's model and suggested for a target.
+//! - `passive`: a step response estimated from a session range of ordinary moves.
 //! - `compare`: runs side by side, siblings' models checked, the comparison's report.
 
 mod charts;
@@ -29,6 +30,7 @@ mod drives;
 mod identify;
 mod journal;
 mod params;
+mod passive;
 mod sessions;
 mod setup;
 mod status;
@@ -43,6 +45,7 @@ pub use connect::{Connected, ProfileView, SerialRequest, SimRequest, ports};
 pub use drives::DriveView;
 pub use journal::{JobQuery, JobView};
 pub use params::{ParamDiffView, ParamExport, ParamRegisterView, ParamTable, SnapshotView};
+pub use passive::PassiveRequest;
 pub use sessions::{FaultView, SessionDriveView, SessionSummary};
 pub use setup::{AssignDone, AssignRequest, SetupDone};
 pub use status::{AppStatus, HealthView, LinkView, SessionView};
