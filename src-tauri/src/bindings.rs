@@ -10,6 +10,7 @@
 use crate::error::IpcError;
 use crate::settings::{Recent, Settings};
 use drivedeck_domain::Command;
+use drivedeck_engine::api::PassiveRequest;
 use drivedeck_engine::api::{
     AppStatus, AssignDone, AssignRequest, ChannelView, Comparison, DriveView, ExportUnit,
     FaultView, JobQuery, JobView, ParamDiffView, ParamExport, ParamTable, PredictRequest, RunQuery,
@@ -17,6 +18,7 @@ use drivedeck_engine::api::{
     TuneDefaults,
 };
 use drivedeck_engine::tuning::model::ModelResults;
+use drivedeck_engine::tuning::passive::PassiveView;
 use drivedeck_engine::tuning::whatif::Prediction;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

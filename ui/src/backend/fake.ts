@@ -17,7 +17,7 @@ import { JOB_STATES } from './types';
 import type { ModelResults, RunQuery, RunSummary, RunView, TestSpec, TuneDefaults, TuneExportFormat } from './types';
 import { FakeTuning } from './fakeTune';
 import { FakeWhatIf } from './fakeWhatIf';
-import type { Comparison, PredictRequest, Prediction, SuggestRequest, SuggestionView } from './types';
+import type { Comparison, PassiveRequest, PassiveView, PredictRequest, Prediction, SuggestRequest, SuggestionView } from './types';
 import { FakeSetup } from './fakeSetup';
 import type { AssignDone, AssignRequest, ExportUnit, SetupDone, SetupStep } from './types';
 import { journalMatches } from '../views/jobs';
@@ -706,6 +706,10 @@ export class FakeBackend implements Backend {
 
   async tunePredict(request: PredictRequest): Promise<Prediction> {
     return this.whatIf.predict(request);
+  }
+
+  async tunePassive(request: PassiveRequest): Promise<PassiveView> {
+    return this.whatIf.passive(request);
   }
 
   async tuneCompare(runs: number[]): Promise<Comparison> {

@@ -4,7 +4,7 @@
 // the engine, so the Tuning view's tests see numbers that move the right way. The delay
 // and friction the engine models are left out here.
 import type {
-  Comparison, FrequencyResponse, GainSetting, IpcError, PredictRequest, Predicted, Prediction, RunView, SuggestRequest, SuggestionView,
+  Comparison, FrequencyResponse, GainSetting, IpcError, PassiveRequest, PassiveView, PredictRequest, Predicted, Prediction, RunView, SuggestRequest, SuggestionView,
 } from './types';
 import { FAKE_MODEL, FAKE_OBSERVABLE_HZ } from './fakeTune';
 
@@ -156,6 +156,18 @@ export class FakeWhatIf {
         predicted: prediction.predicted, notes: [],
       },
       prediction, current,
+    };
+  }
+
+  /** The fake loop's step as the estimate (its 800-count P), refused for a short range. */
+  passive(request: PassiveRequest): PassiveView {
+    if (!(request.toS - request.fromS >= 5)) throw invalid(`${request.toS - request.fromS} s: too few readings`);
+    const s = step({ kp: 800 * REGISTERS[0].si, kd: 0 }, 1);
+    const t = s.t.slice(50, 550).map((x) => x - 0.05);
+    const y = s.y.slice(50, 550);
+    return {
+      estimate: { t_s: t, step: y, windows_used: 20, windows_total: 24, coherence_mean: 0.93, band_hz: 20 },
+      metrics: null, loop: 'position', moves: 40, rateHz: 200, notes: ['estimated by the fake backend'],
     };
   }
 

@@ -1,7 +1,7 @@
 // All IPC behind one interface: the Tauri implementation in the app, an in-memory fake in
 // unit tests and in a plain browser (`npm run dev`).
 import type { PortInfo, ProfileView, ScanReport } from './types';
-import type { Comparison, PredictRequest, Prediction, SuggestRequest, SuggestionView } from './types';
+import type { Comparison, PassiveRequest, PassiveView, PredictRequest, Prediction, SuggestRequest, SuggestionView } from './types';
 import type {
   AppStatus, ChannelView, ChartSettings, Command, DriveRef, DriveView, ExportFormat, FaultView, JobQuery, JobView, LookSettings, ParamDiffView,
   ParamExport, ParamTable, Recent, RecentConnection, SessionSummary, Settings, SnapshotView, TailBatch, TailCursor,
@@ -88,6 +88,9 @@ export interface Backend {
   /** What gains are predicted to do on a stored run's model, and a run replayed
    * through it (the validation of a run taken with them). */
   tunePredict(request: PredictRequest): Promise<Prediction>;
+  /** The step response estimated from a session range's ordinary moves (no test run);
+   * refused with the reason when the range has too few moves. */
+  tunePassive(request: PassiveRequest): Promise<PassiveView>;
   /** Stored runs side by side (2 to 12). */
   tuneCompare(runs: number[]): Promise<Comparison>;
   /** Writes a comparison's report to a file; resolves with its path. */

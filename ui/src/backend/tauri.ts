@@ -4,7 +4,7 @@ import { invoke } from '@tauri-apps/api/core';
 import type { Backend } from './index';
 import { decodeTail } from './tail';
 import type { PortInfo, ProfileView, ScanReport } from './types';
-import type { Comparison, PredictRequest, Prediction, SuggestRequest, SuggestionView } from './types';
+import type { Comparison, PassiveRequest, PassiveView, PredictRequest, Prediction, SuggestRequest, SuggestionView } from './types';
 import type {
   AppStatus, ChannelView, ChartSettings, Command, DriveRef, DriveView, ExportFormat, FaultView, JobQuery, JobView, LookSettings, ParamDiffView,
   ParamExport, ParamTable, Recent, RecentConnection, SessionSummary, Settings, SnapshotView, TailBatch, TailCursor,
@@ -140,6 +140,9 @@ export class TauriBackend implements Backend {
   }
   tunePredict(request: PredictRequest): Promise<Prediction> {
     return invoke('tune_predict', { request });
+  }
+  tunePassive(request: PassiveRequest): Promise<PassiveView> {
+    return invoke('tune_passive', { request });
   }
   tuneCompare(runs: number[]): Promise<Comparison> {
     return invoke('tune_compare', { runs });

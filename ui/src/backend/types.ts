@@ -73,6 +73,8 @@ import type { SuggestRequest } from './generated/SuggestRequest';
 import type { SuggestedGain } from './generated/SuggestedGain';
 import type { Suggestion } from './generated/Suggestion';
 import type { SuggestionView } from './generated/SuggestionView';
+import type { PassiveRequest } from './generated/PassiveRequest';
+import type { PassiveView } from './generated/PassiveView';
 
 export type {
   AppStatus, Command, DriveMode, DriveRef, DriveView, FaultView, HealthView, IpcError, LinkView, LookSettings, ParamDiffView, ParamExport,
@@ -88,7 +90,7 @@ export type { Estimate, MechanicalModel, ModelResults, PhysicalModel };
 
 export type {
   ComparedRun, Comparison, GainSetting, GainTarget, GainValue, PredictRequest, Predicted, Prediction, SiblingFlag, SuggestRequest,
-  SuggestedGain, Suggestion, SuggestionView,
+  SuggestedGain, Suggestion, SuggestionView, PassiveRequest, PassiveView,
 };
 
 export type { AssignDone, AssignRequest, ExportUnit, ResetKeep, SetupDone, SetupStep };

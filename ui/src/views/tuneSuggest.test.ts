@@ -159,3 +159,24 @@ describe('Tuning view: suggest, what-if, apply, validate, compare', () => {
     await until(() => ($('cmp-export-path').textContent ?? '').includes('compare_runs_'));
   });
 });
+
+describe('Tuning view: the passive estimate', () => {
+  it('estimates the step from the last seconds of the session, and refuses a range too short', async () => {
+    const now = 1_790_000_000_000;
+    const backend = new FakeBackend({ now: () => now });
+    const root = document.createElement('div');
+    document.body.appendChild(root);
+    const view = new TuningView(root, backend, { pollMs: 1e9 });
+    await view.open(DRIVE);
+    const $ = <T extends HTMLElement>(id: string) => root.querySelector(`#${id}`) as T;
+    $<HTMLInputElement>('tp-seconds').value = '30';
+    await view.passive.estimate();
+    expect($('tp-out').textContent).toContain('position loop, 40 moves');
+    expect($('tp-chart').hidden).toBe(false);
+    expect($('tp-chart').dataset.series).toBe('estimated from the session');
+    $<HTMLInputElement>('tp-seconds').value = '2';
+    await view.passive.estimate();
+    expect($('tp-out').textContent).toContain('give 5 to 3600 seconds');
+    root.remove();
+  });
+});

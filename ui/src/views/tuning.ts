@@ -15,6 +15,7 @@ import { bodeData } from '../chart/bode';
 import { BodeChart, RunTimeChart, joinOnTime } from '../chart/tuneCharts';
 import { SUGGEST_LAYOUT, SuggestPanel } from './tuneSuggest';
 import { COMPARE_LAYOUT, ComparePanel } from './tuneCompare';
+import { PASSIVE_LAYOUT, PassivePanel } from './tunePassive';
 
 const LABELS: Record<TestKind, string> = { step: 'step', ramp: 'ramp', chirp: 'chirp', prbs: 'PRBS', multisine: 'multisine', relay: 'relay' };
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
@@ -46,7 +47,7 @@ const LAYOUT = `
         <div id="tune-export-path" class="muted small"></div></div>
       <h3 title="A low-order model of the drive's mechanics fitted to this run by least squares">Model</h3>
       <button id="tune-identify" title="Fit inertia, damping, friction and delay to this run">Identify</button>
-      <div id="tune-model"></div><div id="tune-model-notes" class="muted small"></div></div>
+      <div id="tune-model"></div><div id="tune-model-notes" class="muted small"></div>${PASSIVE_LAYOUT}</div>
   </div>${SUGGEST_LAYOUT}${COMPARE_LAYOUT}
   <div class="tune-runs"><div class="tune-head"><h3>Runs</h3>
     <button id="tune-compare" title="Compare the runs ticked in the list (2 to 12)" disabled>Compare</button></div>
@@ -86,6 +87,8 @@ export class TuningView {
   readonly suggest: SuggestPanel;
   /** Runs compared (tuneCompare.ts). */
   readonly compare: ComparePanel;
+  /** The step response estimated from the session (tunePassive.ts). */
+  readonly passive: PassivePanel;
 
   constructor(private readonly root: HTMLElement, private readonly backend: Backend, options: TuningOptions = {}) {
     this.pollMs = options.pollMs ?? 250;
@@ -106,6 +109,7 @@ export class TuningView {
     this.modelChart = new RunTimeChart(this.$('tune-model-chart'));
     this.suggest = new SuggestPanel(root, backend, { startTest: (drive, spec) => this.startSpec(drive, spec) });
     this.compare = new ComparePanel(root, backend);
+    this.passive = new PassivePanel(root, backend, { drive: () => this.drive, run: () => this.run });
     this.$('tune-compare').addEventListener('click', () => void this.compare.show(this.ticked()));
     for (const b of root.querySelectorAll<HTMLButtonElement>('[data-export]')) {
       b.addEventListener('click', () => void this.exportRun(b.dataset.export as TuneExportFormat));
