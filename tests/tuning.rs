@@ -408,6 +408,18 @@ async fn a_chirp_finds_a_load_resonance_where_the_simulator_put_it() {
         view.summary.achieved_rate_hz,
         near.join(", ")
     );
+    // The model names it: the load's frequency against the held motor, and (the coupled
+    // mode at 4·√2 Hz, the load as heavy as the drive) the split of the inertia.
+    let model = api.tune_identify(id as i64).expect("a model");
+    let two = model
+        .resonance
+        .as_ref()
+        .expect("a two-mass resonance in the model");
+    assert!((two.antiresonance_hz - 4.0).abs() <= tolerance, "{two:?}");
+    if let Some(ratio) = two.load_to_motor_inertia {
+        assert!((ratio - 1.0).abs() < 0.35, "J₂/J₁ {ratio}: {two:?}");
+    }
+    eprintln!("two-mass: {two:?}");
 }
 
 /// Rise time (10–90 %, s) and overshoot (% of the step) of the simulated XM430's own

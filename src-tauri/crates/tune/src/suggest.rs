@@ -458,7 +458,7 @@ pub fn suggest(
     }
     if predicted.saturates {
         notes.push(format!(
-            "a step of {} drives the output to its cap: steps up to {:.3} stay linear and meet the predicted bandwidth; larger ones are slowed by the cap",
+            "a step of {:.4} drives the output to its cap: steps up to {:.4} stay linear and meet the predicted bandwidth; larger ones are slowed by the cap",
             config.step_amplitude, predicted.max_linear_step
         ));
     }

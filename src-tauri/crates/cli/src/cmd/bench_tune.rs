@@ -205,7 +205,7 @@ fn what_if(args: &TuneArgs, output: &[f64], velocity: &[f64]) -> anyhow::Result<
         output: output.to_vec(),
     };
     let profile = drivedeck_proto::profile::Profile::xm430_w350();
-    let model = identify_run(&data, Some(&profile)).map_err(anyhow::Error::msg)?;
+    let model = identify_run(&data, Some(&profile), &[]).map_err(anyhow::Error::msg)?;
     let in_run = vec![("Position P Gain".to_string(), 800.0)];
     let mut times = Vec::with_capacity(args.runs);
     let mut bandwidth = None;

@@ -56,13 +56,25 @@ impl Api {
         let data = run_data(&reader, &row)?;
         // A profile no longer known (a custom one removed) leaves the model per unit.
         let profile = self.engine.profile_named(&row.profile).ok();
-        let model = identify_run(&data, profile.as_ref());
+        let resonances = row
+            .results
+            .clone()
+            .and_then(|r| serde_json::from_value::<super::RunResults>(r).ok())
+            .and_then(|r| r.frf)
+            .map(|f| f.resonances)
+            .unwrap_or_default();
+        let model = identify_run(&data, profile.as_ref(), &resonances);
         let fitted = Arc::new(FittedRun {
             row,
             data,
             profile,
             model,
         });
+        // A run whose analysis is still to come is fitted again next time (its
+        // resonances come from the analysis).
+        if fitted.row.results.is_none() {
+            return Ok(fitted);
+        }
         let mut kept = self.models.lock().unwrap_or_else(|e| e.into_inner());
         kept.retain(|(k, _)| *k != id);
         kept.push((id, Arc::clone(&fitted)));

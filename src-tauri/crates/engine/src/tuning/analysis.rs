@@ -422,12 +422,43 @@ pub fn find_resonances(h: &FrequencyResponse, response: &str) -> Vec<ResonanceVi
         };
         found.push(ResonanceView {
             kind: kind.into(),
-            freq_hz: f,
+            freq_hz: refined(h, i, kind == "peak"),
             depth_db: depth.abs(),
             response: response.into(),
         });
     }
     found
+}
+
+/// Where the extreme near point `i` of `h`'s magnitude lies between the grid's points:
+/// the most extreme of `i` and its two neighbours (every point: a dip's bottom has low
+/// coherence by nature, and the point kept may be beside it), then the vertex of the
+/// parabola through it and its neighbours (in dB over frequency).
+fn refined(h: &FrequencyResponse, i: usize, peak: bool) -> f64 {
+    let n = h.freq_hz.len();
+    let m = |j: usize| h.magnitude_db[j];
+    let better = |a: usize, b: usize| if peak { m(b) > m(a) } else { m(b) < m(a) };
+    let mut c = i;
+    for j in [i.saturating_sub(1), (i + 1).min(n - 1)] {
+        if m(j).is_finite() && better(c, j) {
+            c = j;
+        }
+    }
+    if c == 0 || c + 1 >= n {
+        return h.freq_hz[c];
+    }
+    let (y0, y1, y2) = (m(c - 1), m(c), m(c + 1));
+    let curvature = y0 - 2.0 * y1 + y2;
+    if !(curvature.is_finite() && curvature.abs() > 1e-12) {
+        return h.freq_hz[c];
+    }
+    let offset = (0.5 * (y0 - y2) / curvature).clamp(-0.5, 0.5);
+    let step = if offset >= 0.0 {
+        h.freq_hz[c + 1] - h.freq_hz[c]
+    } else {
+        h.freq_hz[c] - h.freq_hz[c - 1]
+    };
+    h.freq_hz[c] + offset * step
 }
 
 #[cfg(test)]
