@@ -397,6 +397,7 @@ export class FakeTuning {
       trace_t_s: t,
       trace_measured: t.map((x) => Math.sin(2 * Math.PI * x)),
       trace_model: t.map((x) => 0.97 * Math.sin(2 * Math.PI * x)),
+      resonance: null,
       notes: ['fitted by the fake backend'],
     };
   }

@@ -93,5 +93,12 @@ export function modelRows(m: ModelResults): MetricRow[] {
     add('B', 'viscous B', pm(m.physical.viscous, 'N·m·s/rad'), 'damping at the output, back-EMF included with a PWM output');
     add('Tc', 'Coulomb τc', pm(m.physical.coulomb, 'N·m'), 'dry friction at the output');
   }
+  const r = m.resonance;
+  if (r) {
+    add('antires', 'anti-resonance', readout(r.antiresonance_hz, 2, ' Hz'), 'the load on its coupling against a held motor (a dip of the plant)');
+    if (r.resonance_hz !== null) add('res', 'resonance', readout(r.resonance_hz, 2, ' Hz'), 'the coupled mode above it (a peak of the plant)');
+    if (r.load_to_motor_inertia !== null) add('j2j1', 'J₂/J₁', readout(r.load_to_motor_inertia, 2, ''), '(f_r/f_ar)² − 1: the load\'s inertia over the motor side\'s');
+    if (r.stiffness !== null) add('k', 'coupling stiffness k', readout(r.stiffness, 3, ' N·m/rad'), 'J₂·(2π·f_ar)²');
+  }
   return rows;
 }
