@@ -107,7 +107,8 @@ pub fn step_estimate(
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
                 (l.min(*v), h.max(*v))
             });
-        if !(hi - lo >= config.min_activity) || r.iter().chain(y).any(|v| !v.is_finite()) {
+        let still = (hi - lo).is_nan() || hi - lo < config.min_activity;
+        if still || r.iter().chain(y).any(|v| !v.is_finite()) {
             continue;
         }
         used += 1;
@@ -180,7 +181,7 @@ pub fn step_estimate(
         .collect();
     // A real impulse response: the DC and Nyquist bins carry no imaginary part.
     h[0].im = 0.0;
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         h[bins - 1].im = 0.0;
     }
     let inverse = planner.plan_fft_inverse(n);
@@ -257,13 +258,8 @@ mod tests {
         );
         let late = est.step[60..100].iter().sum::<f64>() / 40.0;
         assert!((late - 1.0).abs() < 0.05, "{late}");
-        for k in 0..40 {
-            assert!(
-                (est.step[k] - truth[k]).abs() < 0.08,
-                "{k}: {} against {}",
-                est.step[k],
-                truth[k]
-            );
+        for (k, (e, t)) in est.step.iter().zip(&truth).take(40).enumerate() {
+            assert!((e - t).abs() < 0.08, "{k}: {e} against {t}");
         }
         assert!(est.windows_used > 50 && est.coherence_mean > 0.8, "{est:?}");
     }

@@ -107,10 +107,10 @@ impl Api {
             .collect();
         let response: Vec<f64> = samples.iter().map(|(_, v)| *v).collect();
         // Without a target in force at the start, the shaft's own place stands for it.
-        if before.is_none() {
-            if let Some(first) = response.first() {
-                points.insert(0, (0.0, if velocity { 0.0 } else { *first }));
-            }
+        if before.is_none()
+            && let Some(first) = response.first()
+        {
+            points.insert(0, (0.0, if velocity { 0.0 } else { *first }));
         }
         estimate(&points, &t_s, &response, name).map_err(|reason| {
             ApiError::Invalid(format!(

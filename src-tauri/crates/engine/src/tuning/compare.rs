@@ -46,6 +46,9 @@ pub struct ModelOf<'a> {
     pub model: &'a MechanicalModel,
 }
 
+/// One figure of a model: its value and 95 % interval.
+type Figure = fn(&MechanicalModel) -> (f64, f64);
+
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     let n = values.len();
@@ -71,7 +74,7 @@ pub fn sibling_flags(models: &[ModelOf<'_>]) -> Vec<SiblingFlag> {
         }
     }
     let mut flags = Vec::new();
-    let figures: [(&str, &str, fn(&MechanicalModel) -> (f64, f64)); 3] = [
+    let figures: [(&str, &str, Figure); 3] = [
         (
             "gain",
             "its inertia (the gain from output to acceleration)",
