@@ -201,7 +201,7 @@ async fn the_ui_heartbeat_lost_aborts_the_run_and_stops_the_drive() {
 async fn the_link_lost_aborts_the_run_and_the_drive_stops_itself() {
     let _turn = one_rig_at_a_time().await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let engine = sim_engine(&dir, Protocol::Dynamixel2).await;
+    let engine = std::sync::Arc::new(sim_engine(&dir, Protocol::Dynamixel2).await);
     enabled(&engine).await;
     let ended = cut_short(&engine, Duration::from_millis(600), || {
         // The host's side of the cable breaks: nothing reaches the drives any more.
@@ -228,6 +228,25 @@ async fn the_link_lost_aborts_the_run_and_the_drive_stops_itself() {
         with_sim_drive(&engine, 1, |d| d.watchdog_tripped() || !d.torque_enabled()),
         "never restarted by DriveDeck"
     );
+    // The window's stop banner is told both: the link lost with what stops the drive,
+    // and the run it aborted.
+    engine.flush().expect("committed");
+    let api = drivedeck_engine::api::Api::new(std::sync::Arc::clone(&engine)).expect("api");
+    let notices = api.stop_notices(0.0).expect("notices");
+    let lost = notices
+        .iter()
+        .find(|n| n.kind == "linkLost")
+        .unwrap_or_else(|| panic!("no link lost in {notices:?}"));
+    assert!(
+        lost.reason
+            .contains("drive 1 was enabled: its Bus Watchdog stops it"),
+        "{lost:?}"
+    );
+    let aborted = notices
+        .iter()
+        .find(|n| n.kind == "testAborted")
+        .unwrap_or_else(|| panic!("no aborted run in {notices:?}"));
+    assert!(aborted.reason.contains("aborted"), "{aborted:?}");
     engine.shutdown().await;
 }
 
@@ -235,7 +254,7 @@ async fn the_link_lost_aborts_the_run_and_the_drive_stops_itself() {
 async fn a_drive_pushed_out_of_its_travel_window_aborts_the_run_and_is_put_back() {
     let _turn = one_rig_at_a_time().await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let engine = sim_engine(&dir, Protocol::Dynamixel2).await;
+    let engine = std::sync::Arc::new(sim_engine(&dir, Protocol::Dynamixel2).await);
     enabled(&engine).await;
     let goal_before = sim_raw(&engine, 1, "Goal Position");
     let gains_before = gains(&engine);
@@ -269,6 +288,16 @@ async fn a_drive_pushed_out_of_its_travel_window_aborts_the_run_and_is_put_back(
         sim_raw(&engine, 1, "Torque Enable"),
         1,
         "holding, still enabled"
+    );
+    // Told to the window's stop banner; the user's own Abort would not be.
+    engine.flush().expect("committed");
+    let api = drivedeck_engine::api::Api::new(std::sync::Arc::clone(&engine)).expect("api");
+    let notices = api.stop_notices(0.0).expect("notices");
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.kind == "testAborted" && n.reason.contains("travel window")),
+        "{notices:?}"
     );
     engine.shutdown().await;
 }

@@ -10,13 +10,13 @@
 use crate::error::IpcError;
 use crate::settings::{Recent, Settings};
 use drivedeck_domain::Command;
-use drivedeck_engine::api::PassiveRequest;
 use drivedeck_engine::api::{
     AppStatus, AssignDone, AssignRequest, ChannelView, Comparison, DriveView, ExportUnit,
     FaultView, JobQuery, JobView, ParamDiffView, ParamExport, ParamTable, PredictRequest, RunQuery,
     RunSummary, RunView, SessionSummary, SetupDone, SnapshotView, SuggestRequest, SuggestionView,
     TuneDefaults,
 };
+use drivedeck_engine::api::{PassiveRequest, StopNotice};
 use drivedeck_engine::tuning::model::ModelResults;
 use drivedeck_engine::tuning::passive::PassiveView;
 use drivedeck_engine::tuning::whatif::Prediction;
@@ -47,6 +47,7 @@ fn ts_files(dir: &Path) -> BTreeMap<String, String> {
 /// What ts-rs makes of the IPC's types today (each with the types it uses).
 fn generate(dir: &Path) -> BTreeMap<String, String> {
     AppStatus::export_all_to(dir).expect("AppStatus");
+    StopNotice::export_all_to(dir).expect("StopNotice");
     DriveView::export_all_to(dir).expect("DriveView");
     JobView::export_all_to(dir).expect("JobView");
     JobQuery::export_all_to(dir).expect("JobQuery");

@@ -22,6 +22,15 @@ pub async fn app_status(api: State<'_, Api>) -> Result<AppStatus, IpcError> {
     Ok(api.app_status()?)
 }
 
+/// Why drives stopped since `since_ms`: the stop banner's notices.
+#[tauri::command]
+pub async fn stop_notices(
+    api: State<'_, Api>,
+    since_ms: f64,
+) -> Result<Vec<drivedeck_engine::api::StopNotice>, IpcError> {
+    Ok(api.stop_notices(since_ms)?)
+}
+
 #[tauri::command]
 pub async fn drives(api: State<'_, Api>) -> Result<Vec<DriveView>, IpcError> {
     Ok(api.drives()?)

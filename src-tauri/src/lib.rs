@@ -143,6 +143,7 @@ pub fn run() {
         })
         .invoke_handler(tauri::generate_handler![
             commands::app_status,
+            commands::stop_notices,
             commands::drives,
             commands::submit,
             commands::heartbeat,

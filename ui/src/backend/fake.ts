@@ -17,6 +17,7 @@ import { JOB_STATES } from './types';
 import type { ModelResults, RunQuery, RunSummary, RunView, TestSpec, TuneDefaults, TuneExportFormat } from './types';
 import { FakeTuning } from './fakeTune';
 import { FakeWhatIf } from './fakeWhatIf';
+import type { StopNotice } from './types';
 import type { Comparison, PassiveRequest, PassiveView, PredictRequest, Prediction, SuggestRequest, SuggestionView } from './types';
 import { FakeSetup } from './fakeSetup';
 import type { AssignDone, AssignRequest, ExportUnit, SetupDone, SetupStep } from './types';
@@ -57,6 +58,8 @@ export class FakeBackend implements Backend {
   readonly submitted: Command[] = [];
   private drivesState: DriveView[];
   private jobsLog: JobView[] = [];
+  /** Links lost (loseLink), for the stop notices. */
+  private linksLost: { link: number; reason: string; atMs: number }[] = [];
   private sessionsLog: FakeSession[] = [];
   /** Faults raised, per session (tests add them with raiseFault). */
   private faultsLog = new Map<number, FaultView[]>();
@@ -670,6 +673,21 @@ export class FakeBackend implements Backend {
       throw { kind: 'settings', message: 'panel size out of range' };
     }
     this.settingsValue = { ...this.settingsValue, look: structuredClone(look) };
+  }
+
+  /** A link lost, as the link reports it (tests call this). */
+  loseLink(link: number, reason: string): void {
+    this.linksLost.push({ link, reason, atMs: this.now() });
+  }
+
+  async stopNotices(sinceMs: number): Promise<StopNotice[]> {
+    const stops: StopNotice[] = this.jobsLog
+      .filter((j) => j.command === 'safeStop' && j.queuedAtMs >= sinceMs)
+      .map((j) => ({ key: `job:${j.id}`, kind: 'safeStop', reason: j.reason?.trim() || 'safe stop (no reason recorded)', atMs: j.queuedAtMs, link: j.link, drive: j.drive }));
+    for (const l of this.linksLost.filter((l) => l.atMs >= sinceMs)) {
+      stops.push({ key: `link:${l.link}:${l.atMs}`, kind: 'linkLost', reason: `link ${l.link} lost: ${l.reason}`, atMs: l.atMs, link: l.link, drive: null });
+    }
+    return stops.sort((a, b) => a.atMs - b.atMs);
   }
 
   async tuneDefaults(drive: DriveRef): Promise<TuneDefaults> {

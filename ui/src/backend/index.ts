@@ -1,6 +1,7 @@
 // All IPC behind one interface: the Tauri implementation in the app, an in-memory fake in
 // unit tests and in a plain browser (`npm run dev`).
 import type { PortInfo, ProfileView, ScanReport } from './types';
+import type { StopNotice } from './types';
 import type { Comparison, PassiveRequest, PassiveView, PredictRequest, Prediction, SuggestRequest, SuggestionView } from './types';
 import type {
   AppStatus, ChannelView, ChartSettings, Command, DriveRef, DriveView, ExportFormat, FaultView, JobQuery, JobView, LookSettings, ParamDiffView,
@@ -11,6 +12,8 @@ import type { AssignDone, AssignRequest, ExportUnit, SetupDone, SetupStep } from
 
 export interface Backend {
   appStatus(): Promise<AppStatus>;
+  /** Why drives stopped since `sinceMs` (supervisor stops, links lost, tests aborted), oldest first. */
+  stopNotices(sinceMs: number): Promise<StopNotice[]>;
   drives(): Promise<DriveView[]>;
   /** Resolves with the job ID; rejects with an IpcError (nothing was sent). */
   submit(command: Command): Promise<number>;

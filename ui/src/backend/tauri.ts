@@ -4,6 +4,7 @@ import { invoke } from '@tauri-apps/api/core';
 import type { Backend } from './index';
 import { decodeTail } from './tail';
 import type { PortInfo, ProfileView, ScanReport } from './types';
+import type { StopNotice } from './types';
 import type { Comparison, PassiveRequest, PassiveView, PredictRequest, Prediction, SuggestRequest, SuggestionView } from './types';
 import type {
   AppStatus, ChannelView, ChartSettings, Command, DriveRef, DriveView, ExportFormat, FaultView, JobQuery, JobView, LookSettings, ParamDiffView,
@@ -13,6 +14,9 @@ import type { ModelResults, RunQuery, RunSummary, RunView, TestSpec, TuneDefault
 import type { AssignDone, AssignRequest, ExportUnit, SetupDone, SetupStep } from './types';
 
 export class TauriBackend implements Backend {
+  stopNotices(sinceMs: number): Promise<StopNotice[]> {
+    return invoke('stop_notices', { sinceMs });
+  }
   appStatus(): Promise<AppStatus> {
     return invoke('app_status');
   }

@@ -75,6 +75,7 @@ import type { Suggestion } from './generated/Suggestion';
 import type { SuggestionView } from './generated/SuggestionView';
 import type { PassiveRequest } from './generated/PassiveRequest';
 import type { PassiveView } from './generated/PassiveView';
+import type { StopNotice } from './generated/StopNotice';
 
 export type {
   AppStatus, Command, DriveMode, DriveRef, DriveView, FaultView, HealthView, IpcError, LinkView, LookSettings, ParamDiffView, ParamExport,
@@ -90,7 +91,7 @@ export type { Estimate, MechanicalModel, ModelResults, PhysicalModel };
 
 export type {
   ComparedRun, Comparison, GainSetting, GainTarget, GainValue, PredictRequest, Predicted, Prediction, SiblingFlag, SuggestRequest,
-  SuggestedGain, Suggestion, SuggestionView, PassiveRequest, PassiveView,
+  SuggestedGain, Suggestion, SuggestionView, PassiveRequest, PassiveView, StopNotice,
 };
 
 export type { AssignDone, AssignRequest, ExportUnit, ResetKeep, SetupDone, SetupStep };

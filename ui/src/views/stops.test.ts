@@ -3,7 +3,7 @@ import { FakeBackend } from '../backend/fake';
 import { StopBanner, unacknowledged } from './stops';
 
 describe('the stop banner', () => {
-  it('shows each supervisor stop with its reason and time until acknowledged', async () => {
+  it('shows each stop with its reason and time until acknowledged: safe stops, links lost, tests aborted', async () => {
     document.body.innerHTML = '<div id="stops"></div>';
     const backend = new FakeBackend();
     const root = document.getElementById('stops')!;
@@ -15,14 +15,16 @@ describe('the stop banner', () => {
     await banner.refresh();
     expect(root.hidden).toBe(false);
     expect(banner.shown).toHaveLength(1);
+    expect(root.textContent).toContain('Drives stopped');
     expect(root.textContent).toContain('heartbeat lost: the window sent none for 1.0 s');
     expect(root.textContent).toMatch(/at \d\d:\d\d:\d\d/);
-    await backend.submit({ kind: 'safeStop', reason: 'link 1 lost' });
+    backend.loseLink(1, 'no reply from drive 1 for 200 ms; drive 1 was enabled: its Bus Watchdog stops it');
     await banner.refresh();
     expect(root.querySelectorAll('.stop')).toHaveLength(2);
+    expect(root.querySelector('.stop[data-kind="linkLost"]')!.textContent).toContain('Link lost');
+    expect(root.textContent).toContain('its Bus Watchdog stops it');
     root.querySelector<HTMLButtonElement>('button[data-ack]')!.click();
     expect(root.querySelectorAll('.stop')).toHaveLength(1);
-    expect(root.textContent).toContain('link 1 lost');
     // Acknowledged stays acknowledged on the next poll.
     await banner.refresh();
     expect(root.querySelectorAll('.stop')).toHaveLength(1);
@@ -30,14 +32,11 @@ describe('the stop banner', () => {
     expect(root.hidden).toBe(true);
   });
 
-  it('names a stop without a reason, and skips E-stops and other jobs', () => {
-    const job = (id: number, command: string, reason: string | null) => ({
-      id, session: 1, command, link: null, drive: null, priority: 'eStop', state: 'done' as const, reason,
-      queuedAtMs: 1000 + id, deadlineAtMs: null, sentAtMs: null, finishedAtMs: null,
-    });
-    const stops = unacknowledged([job(3, 'safeStop', '  '), job(2, 'eStop', null), job(1, 'safeStop', 'bus watchdog tripped')], new Set());
-    expect(stops.map((s) => s.job)).toEqual([1, 3]);
+  it('names a stop without a reason, and keeps acknowledged ones hidden', () => {
+    const notice = (key: string, reason: string, atMs: number) => ({ key, kind: 'safeStop', reason, atMs, link: null, drive: null });
+    const stops = unacknowledged([notice('job:3', '  ', 3), notice('run:1', 'tuning run 1 aborted: travel window', 1)], new Set());
+    expect(stops.map((s) => s.key)).toEqual(['run:1', 'job:3']);
     expect(stops[1].reason).toBe('safe stop (no reason recorded)');
-    expect(unacknowledged([job(1, 'safeStop', 'x')], new Set([1]))).toEqual([]);
+    expect(unacknowledged([notice('job:1', 'x', 1)], new Set(['job:1']))).toEqual([]);
   });
 });

@@ -366,6 +366,35 @@ impl<T: Transport> Actor<T> {
     }
 
     pub(super) fn lose_link(&mut self, reason: &str) {
+        // Which drives were left enabled, and what stops them now: said with the loss, so
+        // the window can tell the user why they stopped.
+        let enabled: Vec<(u8, bool)> = self
+            .write_drives()
+            .values()
+            .filter(|d| d.status.enabled)
+            .map(|d| {
+                (
+                    d.status.drive.id,
+                    d.profile.role(Role::BusWatchdog).is_some(),
+                )
+            })
+            .collect();
+        let reason = &match enabled.as_slice() {
+            [] => reason.to_string(),
+            drives => {
+                let said: Vec<String> = drives
+                    .iter()
+                    .map(|(id, watchdog)| {
+                        if *watchdog {
+                            format!("drive {id} was enabled: its Bus Watchdog stops it")
+                        } else {
+                            format!("drive {id} was enabled and has no watchdog of its own: it holds its last target until the link is back and DriveDeck switches it off")
+                        }
+                    })
+                    .collect();
+                format!("{reason}; {}", said.join("; "))
+            }
+        };
         log::warn!("link {} lost: {reason}", self.id);
         // Close the port now: it is reopened fresh (and exclusively) on reconnect.
         self.io = None;

@@ -7,6 +7,8 @@
 //! can branch on.
 //!
 //! One file per area, each an `impl Api` block with its view types:
+//! - `stops`: why drives stopped (supervisor stops, links lost, tests aborted), for the
+//!   window's stop banner.
 //! - `status`: the status line (session, links and their health, the committed cursor).
 //! - `drives`: the drives with their readings; submitting commands; the heartbeat.
 //! - `connect`: serial ports, scans, drive models, connecting and disconnecting links.
@@ -34,6 +36,7 @@ mod passive;
 mod sessions;
 mod setup;
 mod status;
+mod stops;
 #[cfg(test)]
 mod test_rig;
 mod tune;
@@ -49,6 +52,7 @@ pub use passive::PassiveRequest;
 pub use sessions::{FaultView, SessionDriveView, SessionSummary};
 pub use setup::{AssignDone, AssignRequest, SetupDone};
 pub use status::{AppStatus, HealthView, LinkView, SessionView};
+pub use stops::StopNotice;
 pub use tune::{
     FrfResults, GainView, ResonanceView, RunQuery, RunResults, RunSummary, RunView, TestLimits,
     TuneDefaults,

@@ -167,20 +167,8 @@ where
             });
         let (lo, hi) = if lo < hi { (lo, hi) } else { (-1.0, 1.0) };
         let pad = (hi - lo) * 0.05;
-        let mut chart = ChartBuilder::on(panel)
-            .margin(10)
-            .x_label_area_size(36)
-            .y_label_area_size(64)
-            .build_cartesian_2d((f_lo..f_hi).log_scale(), (lo - pad)..(hi + pad))
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("frequency (Hz)")
-            .y_desc(desc)
-            .label_style(("sans-serif", 13))
-            .axis_desc_style(("sans-serif", 14))
-            .draw()
-            .map_err(err)?;
+        let mut chart =
+            super::report::frequency_panel(panel, (f_lo, f_hi), (lo - pad, hi + pad), desc)?;
         for (i, t) in &bodes {
             let colour = COLOURS[i % COLOURS.len()];
             // Untrusted points are left out of the line: a gap rather than a guess.

@@ -88,20 +88,7 @@ where
             (lo, hi) = (-1.0, 1.0);
         }
         let pad = ((hi - lo) * 0.05).max(1e-6);
-        let mut chart = ChartBuilder::on(panel)
-            .margin(10)
-            .x_label_area_size(36)
-            .y_label_area_size(64)
-            .build_cartesian_2d((f_lo..f_hi).log_scale(), (lo - pad)..(hi + pad))
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("frequency (Hz)")
-            .y_desc(label)
-            .label_style(("sans-serif", 13))
-            .axis_desc_style(("sans-serif", 14))
-            .draw()
-            .map_err(err)?;
+        let mut chart = frequency_panel(panel, (f_lo, f_hi), (lo - pad, hi + pad), label)?;
         let trusted = RGBColor(31, 119, 180);
         let dimmed = RGBColor(180, 200, 220);
         chart
@@ -129,6 +116,45 @@ where
     }
     Ok(())
 }
+
+/// The chart of one panel over a log frequency axis from `f.0` to `f.1` Hz, its y range
+/// `y`, labelled `desc`, its mesh drawn.
+pub(super) fn frequency_panel<'a, DB: DrawingBackend>(
+    panel: &'a DrawingArea<DB, plotters::coord::Shift>,
+    f: (f64, f64),
+    y: (f64, f64),
+    desc: &str,
+) -> Result<FrequencyChart<'a, DB>, String>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    let mut chart = ChartBuilder::on(panel)
+        .margin(10)
+        .x_label_area_size(36)
+        .y_label_area_size(64)
+        .build_cartesian_2d((f.0..f.1).log_scale(), y.0..y.1)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("frequency (Hz)")
+        .y_desc(desc)
+        .label_style(("sans-serif", 13))
+        .axis_desc_style(("sans-serif", 14))
+        .draw()
+        .map_err(err)?;
+    Ok(chart)
+}
+
+/// A chart over a log frequency axis.
+pub(super) type FrequencyChart<'a, DB> = ChartContext<
+    'a,
+    DB,
+    plotters::coord::cartesian::Cartesian2d<
+        plotters::coord::combinators::LogCoord<f64>,
+        plotters::coord::types::RangedCoordf64,
+    >,
+>;
 
 /// The results as CSV: the closed loop's points (frequency, magnitude, phase,
 /// coherence, trusted) for a frequency-response test, else one `metric,value` row each.
