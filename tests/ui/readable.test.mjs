@@ -75,9 +75,11 @@ describe('readable charts at 1280×800', () => {
     const size = await s.exec('return [window.innerWidth, window.innerHeight]');
     assert.deepEqual(size, [1280, 800], 'the window fills the 1280×800 screen');
     // Laid out: two panels with ticks, their plot areas equal (the chart shares its height).
+    // What it saw last is in the error when it times out (a thrown message is kept).
     const shown = await until('two laid-out panels with ticks', async () => {
       const p = await panels(s);
-      return p.length === 2 && p.every((x) => x.ticks.length > 0) && Math.abs(p[0].height - p[1].height) <= 1 ? p : null;
+      if (p.length === 2 && p.every((x) => x.ticks.length > 0) && Math.abs(p[0].height - p[1].height) <= 1) return p;
+      throw new Error(`panels ${JSON.stringify(p.map((x) => [x.unit, x.height, x.ticks.length]))}`);
     }, 15_000);
     const box = await chartBox(s);
     const used = shown.reduce((sum, p) => sum + p.height, 0);
@@ -248,7 +250,9 @@ describe('one set of units, chosen by the user', () => {
       // At least the axis's two ends, in the new unit (how many fit is the chart tests' part).
       await until('ticks on the position axis', async () => (await panels(s))[0].ticks.length >= 2);
       assert.equal((await panels(s))[1].unit, u.speed, 'the velocity axis too');
-      assert.match(await s.text(`${drive(1)} .position`), new RegExp(u.angle === '°' ? '°' : ` ?${u.angle}`), 'the drive card');
+      // The drive card follows on its next reading.
+      const card = new RegExp(u.angle === '°' ? '°' : ` ?${u.angle}`);
+      await until(`the drive card in ${u.angle}`, async () => card.test(await s.text(`${drive(1)} .position`)), 5_000);
       assert.equal(await s.exec("return document.getElementById('target-unit').textContent"), u.angle, 'the target field');
       assert.match(await s.attr('#target', 'title'), new RegExp(`${u.angle}\\b`), "the target's tooltip gives its limits in the same unit");
     });

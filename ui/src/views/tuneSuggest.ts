@@ -326,8 +326,13 @@ export class SuggestPanel {
     try {
       const p = await this.backend.tunePredict({ modelRun: v.modelRun, run: run.summary.id, gains: [], stepSize: null });
       const parts = [`Validation run ${run.summary.id} against run ${v.modelRun}'s model: fit ${readout(p.runFitPct, 1, ' %')}, rms error ${readout(p.runRmsError, 4, '')}, max error ${readout(p.runMaxError, 4, '')}`];
-      const bw = run.results?.frf?.bandwidth_hz;
+      const frf = run.results?.frf;
+      const bw = frf?.bandwidth_hz;
       if (bw != null && v.predicted.bandwidth_hz != null) parts.push(`bandwidth ${readout(bw, 2, ' Hz')} measured, ${readout(v.predicted.bandwidth_hz, 2, ' Hz')} predicted (${readout((bw / v.predicted.bandwidth_hz - 1) * 100, 0, ' %')})`);
+      else if (frf && v.predicted.bandwidth_hz != null) {
+        const top = Math.max(0, ...frf.closed_loop.freq_hz.filter((_, i) => frf.closed_loop.trusted[i]));
+        parts.push(`bandwidth not measured: |T| stays within 3 dB up to ${readout(top, 1, ' Hz')}, where the run's trusted points end (${readout(v.predicted.bandwidth_hz, 2, ' Hz')} predicted)`);
+      }
       const pm = run.results?.frf?.margins?.phase_margin_deg;
       if (pm != null && v.predicted.margins.phase_margin_deg != null) parts.push(`phase margin ${readout(pm, 1, '°')} measured, ${readout(v.predicted.margins.phase_margin_deg, 1, '°')} predicted`);
       const rise = run.results?.step?.against_step.rise_time_s;
