@@ -3,7 +3,7 @@
 //! applied by an ordinary parameter write, then validation runs measuring what the
 //! suggestion promised, against the simulator's physics and the what-if's prediction.
 
-use super::{DRIVE_1, move_to};
+use super::{DRIVE_1, move_to, step};
 use drivedeck_domain::{Command, Excitation, JobState, SweepKind, TestLoop, TestSpec};
 use drivedeck_e2e::*;
 use drivedeck_engine::api::{Api, PredictRequest, SuggestRequest, SuggestionView};
@@ -130,20 +130,7 @@ async fn suggested_gains_meet_their_targets_on_the_simulated_xm430() {
     assert!(replay.run_fit_pct > 85.0, "fit {:.1} %", replay.run_fit_pct);
 
     // A step with the new gains matches the what-if's step.
-    let step = run_test(
-        &api,
-        TestSpec {
-            test_loop: TestLoop::Position,
-            excitation: Excitation::Step {
-                size: 0.1,
-                hold_s: 0.8,
-                repeats: 1,
-            },
-            travel_window_rad: 0.5,
-            settle_s: 0.2,
-        },
-    )
-    .await;
+    let step = run_test(&api, step(0.1, 0.8)).await;
     let stepped = api.tune_run(step).expect("run");
     let metrics = stepped
         .results
@@ -369,20 +356,7 @@ async fn a_session_of_ordinary_moves_gives_the_step_response_a_step_test_measure
     assert_eq!(passive.test_loop, "position");
     assert!(passive.moves > 30, "{} moves", passive.moves);
     // The same loop measured by a step test.
-    let step = run_test(
-        &api,
-        TestSpec {
-            test_loop: TestLoop::Position,
-            excitation: Excitation::Step {
-                size: 0.2,
-                hold_s: 0.8,
-                repeats: 1,
-            },
-            travel_window_rad: 0.5,
-            settle_s: 0.2,
-        },
-    )
-    .await;
+    let step = run_test(&api, step(0.2, 0.8)).await;
     let measured = api
         .tune_run(step)
         .expect("run")

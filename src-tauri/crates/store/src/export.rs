@@ -352,7 +352,8 @@ pub fn fonts() -> Result<(), StoreError> {
     }
 }
 
-const PALETTE: [RGBColor; 8] = [
+/// The colours of a chart's series, in order (Tableau's), for every chart DriveDeck draws.
+pub const PALETTE: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
     RGBColor(214, 39, 40),
     RGBColor(44, 160, 44),

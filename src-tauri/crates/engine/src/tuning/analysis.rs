@@ -63,6 +63,15 @@ pub(crate) fn resample(t: &[f64], x: &[f64], t0: f64, fs: f64, n: usize) -> Vec<
     out
 }
 
+/// The uniform grid readings at times `t` are resampled onto: their mean rate, the first
+/// time and how many points fit (at least two readings).
+pub(crate) fn uniform_grid(t: &[f64]) -> (f64, f64, usize) {
+    let (rate, _) = rate_and_jitter(t);
+    let t0 = t[0];
+    let count = ((t[t.len() - 1] - t0) * rate).floor() as usize;
+    (rate, t0, count)
+}
+
 /// Mean rate and jitter (the standard deviation of the intervals between readings, s)
 /// of the times `t`. The intervals, not the drift from an ideal grid: a link reading as
 /// fast as it can has no grid to keep, and each reading carries its own time.

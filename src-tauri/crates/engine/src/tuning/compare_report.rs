@@ -10,19 +10,8 @@ use std::path::Path;
 
 pub use super::report::Image;
 
-/// The runs' colours, in order (Tableau 10).
-const COLOURS: [RGBColor; 10] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-    RGBColor(188, 189, 34),
-    RGBColor(23, 190, 207),
-];
+/// The runs' colours, in order: the charts' own.
+const COLOURS: [RGBColor; 8] = drivedeck_store::export::PALETTE;
 
 /// Draws the comparison into `path`, `size` pixels.
 pub fn write_chart(

@@ -5,7 +5,7 @@
 //! run's plant where its analysis found one.
 
 use super::RunData;
-use super::analysis::{rate_and_jitter, resample};
+use super::analysis::{resample, uniform_grid};
 use crate::api::ResonanceView;
 use drivedeck_proto::profile::Profile;
 use drivedeck_tune::identify::{IdentifyConfig, MechanicalModel, PhysicalModel, identify};
@@ -120,9 +120,7 @@ pub fn identify_run(
                 .into(),
         );
     }
-    let (rate, _) = rate_and_jitter(&data.t_s);
-    let t0 = data.t_s[0];
-    let count = ((data.t_s[n - 1] - t0) * rate).floor() as usize;
+    let (rate, t0, count) = uniform_grid(&data.t_s);
     let output = resample(&data.t_s, &data.output, t0, rate, count);
     let velocity = resample(&data.t_s, &data.velocity, t0, rate, count);
     // A compliant load rings at its anti-resonance and above, where no rigid body is:

@@ -4,7 +4,7 @@
 //! at the recording's rate and deconvolved (see [`drivedeck_tune::passive`]); the
 //! estimate's step metrics beside it.
 
-use super::analysis::{rate_and_jitter, resample};
+use super::analysis::{resample, uniform_grid};
 use drivedeck_tune::passive::{PassiveConfig, PassiveEstimate, step_estimate};
 use drivedeck_tune::step::{StepMetrics, StepRun, step_report};
 use serde::Serialize;
@@ -47,9 +47,7 @@ pub fn estimate(
             if targets.len() == 1 { "" } else { "s" }
         ));
     }
-    let (rate, _) = rate_and_jitter(t_s);
-    let t0 = t_s[0];
-    let count = ((t_s[t_s.len() - 1] - t0) * rate).floor() as usize;
+    let (rate, t0, count) = uniform_grid(t_s);
     let y = resample(t_s, response, t0, rate, count);
     let mut j = 0;
     let r: Vec<f64> = (0..count)

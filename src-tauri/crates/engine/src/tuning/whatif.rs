@@ -6,7 +6,7 @@
 //! reference all come from the store.
 
 use super::RunData;
-use super::analysis::{rate_and_jitter, resample};
+use super::analysis::{resample, uniform_grid};
 use super::model::ModelResults;
 use drivedeck_proto::profile::Profile;
 use drivedeck_tune::frf::FrequencyResponse;
@@ -282,9 +282,7 @@ fn replay(cl: &ClosedLoop, data: &RunData, kind: LoopKind) -> Replay {
     if n < 3 {
         return empty;
     }
-    let (rate, _) = rate_and_jitter(&data.t_s);
-    let t0 = data.t_s[0];
-    let count = ((data.t_s[n - 1] - t0) * rate).floor() as usize;
+    let (rate, t0, count) = uniform_grid(&data.t_s);
     if rate <= 0.0 || count < 3 {
         return empty;
     }
